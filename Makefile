@@ -1,0 +1,49 @@
+# Prachar — `make run`, `make demo`, `make test`, `make deploy STAGE=dev`, `make bench`.
+# The first target you run creates .venv and installs the pinned requirements.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STAGE ?= dev
+
+.PHONY: run demo test lint unit functional e2e bench deploy examples clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m local run
+
+demo: $(STAMP)
+	$(PY) -m local demo
+
+test: lint
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(VENV)/bin/cfn-lint infra/resources.yaml
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+functional: $(STAMP)
+	$(PY) -m pytest -q tests/functional
+
+e2e: $(STAMP)
+	$(PY) -m pytest -q tests/e2e
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+deploy: $(STAMP)
+	$(PY) -m infra.deploy --stage $(STAGE)
+
+examples: $(STAMP)
+	$(PY) -m tools.example_campaign
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,54 @@
+"""Prachar: the Lambda handlers. Each one is a few lines that hand the event to chalicelib."""
+
+from __future__ import annotations
+
+from chalice import BadRequestError, Chalice, ConvertToMiddleware, NotFoundError, Rate
+
+from chalicelib import entry
+from chalicelib.observability import logger
+from chalicelib.settings import event_source_names
+
+app = Chalice(app_name="prachar")
+CONTENT_BUCKET, PUBLISH_QUEUE = event_source_names()
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+
+
+@app.on_s3_event(bucket=CONTENT_BUCKET, prefix="config/", suffix=".yaml", events=["s3:ObjectCreated:*"])
+def on_config_upload(event):
+    entry.ingest_config(event.to_dict())
+
+
+@app.on_s3_event(bucket=CONTENT_BUCKET, prefix="content/", events=["s3:ObjectCreated:*"])
+def on_content_upload(event):
+    entry.ingest_content(event.to_dict())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="publishing_clock")
+def publishing_clock(event):
+    return entry.dispatch_due()
+
+
+@app.on_sqs_message(queue=PUBLISH_QUEUE, batch_size=5)
+def on_publish_message(event):
+    return entry.publish_batch(event.to_dict(), event.context)
+
+
+@app.route("/health")
+def health():
+    return entry.health()
+
+
+@app.route("/api/posts/{content_id}")
+def get_post(content_id):
+    post = entry.queries().post(content_id)
+    if post is None:
+        raise NotFoundError(f"no post with id {content_id}")
+    return post
+
+
+@app.route("/api/activity")
+def list_activity():
+    try:
+        return entry.activity(app.current_request.query_params or {})
+    except entry.BadQuery as exc:
+        raise BadRequestError(str(exc)) from None

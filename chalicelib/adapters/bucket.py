@@ -1,0 +1,82 @@
+"""The content bucket: uploads to read, media to hand to platforms, error reports to write."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.errors import PersistenceError
+
+
+@dataclass(frozen=True)
+class Upload:
+    key: str
+    body: bytes
+    size: int
+    etag: str
+    uploaded_by: str | None
+
+
+class TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+class ContentBucket:
+    def __init__(self, client: Any, name: str) -> None:
+        self._s3 = client
+        self.name = name
+
+    def read(self, key: str, max_bytes: int) -> Upload | None:
+        """The object's bytes, or None if it is gone; TooLarge before reading an oversized body."""
+        try:
+            response = self._s3.get_object(Bucket=self.name, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise PersistenceError(f"S3 get_object failed for {key}") from exc
+        size = int(response.get("ContentLength", 0))
+        if size > max_bytes:
+            response["Body"].close()
+            raise TooLarge(size)
+        body = response["Body"].read()
+        metadata = response.get("Metadata") or {}
+        return Upload(key=key, body=body, size=size, etag=response.get("ETag", "").strip('"'),
+                      uploaded_by=metadata.get("uploaded-by"))
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._s3.head_object(Bucket=self.name, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise PersistenceError(f"S3 head_object failed for {key}") from exc
+        return True
+
+    def size_of(self, key: str) -> int | None:
+        try:
+            return int(self._s3.head_object(Bucket=self.name, Key=key)["ContentLength"])
+        except ClientError:
+            return None
+
+    def write_error_report(self, key: str, report: dict[str, Any]) -> str:
+        report_key = error_report_key(key)
+        self._s3.put_object(Bucket=self.name, Key=report_key, ContentType="application/json; charset=utf-8",
+                            Body=json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"))
+        return report_key
+
+    def clear_error_report(self, key: str) -> None:
+        self._s3.delete_object(Bucket=self.name, Key=error_report_key(key))
+
+    def media_url(self, key: str, expires_seconds: int = 3600) -> str:
+        """A short-lived link a platform can fetch the media from."""
+        return self._s3.generate_presigned_url("get_object", Params={"Bucket": self.name, "Key": key},
+                                               ExpiresIn=expires_seconds)
+
+
+def error_report_key(key: str) -> str:
+    return f"errors/{key}.json"

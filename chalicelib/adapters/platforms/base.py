@@ -1,0 +1,43 @@
+"""What every platform adapter takes and gives back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Media:
+    url: str
+    content_type: str
+
+    @property
+    def is_video(self) -> bool:
+        return self.content_type.startswith("video/")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One platform call of a post: the page/timeline itself, or one WhatsApp recipient."""
+
+    key: str
+    recipient: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    target_id: str          # page id, user id or phone number id
+    token: str
+    text: str | None
+    link: str | None = None
+    media: list[Media] = field(default_factory=list)
+    template: dict[str, Any] | None = None
+    recipient: str | None = None
+
+
+class PlatformClient(Protocol):
+    platform: str
+
+    def publish(self, request: PublishRequest) -> str:
+        """Send one delivery; return the platform's id for it, or raise a PlatformError."""
+        ...

@@ -1,0 +1,55 @@
+"""One HTTP call to a platform, with the transport failures sorted into before and after sending."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlencode
+
+import urllib3
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
+
+from chalicelib.errors import PlatformAmbiguousError, PlatformUnavailableError
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@lru_cache(maxsize=1)
+def _pool() -> urllib3.PoolManager:
+    # urllib3 already ships in every Lambda (botocore needs it): no extra cold-start cost.
+    return urllib3.PoolManager(num_pools=8, maxsize=4, retries=False)
+
+
+def call(platform: str, method: str, url: str, *, token_header: str, timeout: float,
+         json_body: dict[str, Any] | None = None, form: dict[str, str] | None = None) -> HttpResponse:
+    headers = {"Authorization": token_header, "Accept": "application/json", "User-Agent": "prachar/0.1"}
+    body: bytes | None = None
+    if json_body is not None:
+        headers["Content-Type"] = "application/json"
+        body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+    elif form is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        body = urlencode(form).encode("ascii")
+    try:
+        response = _pool().request(method, url, body=body, headers=headers,
+                                   timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout))
+    except (NewConnectionError, ConnectTimeoutError) as exc:
+        raise PlatformUnavailableError(platform, f"could not connect: {type(exc).__name__}") from None
+    except ReadTimeoutError:
+        raise PlatformAmbiguousError(platform, "timed out after sending; the platform may have accepted it") from None
+    except HTTPError as exc:
+        raise PlatformAmbiguousError(platform, f"connection failed mid-request: {type(exc).__name__}") from None
+    text = response.data.decode("utf-8", errors="replace")
+    try:
+        parsed = json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        parsed = {"raw": text[:500]}
+    return HttpResponse(status=response.status, headers={k.lower(): v for k, v in response.headers.items()},
+                        body=parsed)

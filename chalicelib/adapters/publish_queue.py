@@ -1,0 +1,32 @@
+"""The SQS publish queue: one message per post that is due."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+from chalicelib.errors import PersistenceError
+
+
+class PublishQueue:
+    def __init__(self, client: Any, name: str) -> None:
+        self._sqs = client
+        self._name = name
+
+    @cached_property
+    def url(self) -> str:
+        return self._sqs.get_queue_url(QueueName=self._name)["QueueUrl"]
+
+    def send(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Send in batches of ten; return the messages SQS did not take (the caller's clock retries them)."""
+        failed: list[dict[str, Any]] = []
+        for start in range(0, len(messages), 10):
+            batch = messages[start:start + 10]
+            entries = [{"Id": str(i), "MessageBody": json.dumps(m)} for i, m in enumerate(batch)]
+            try:
+                response = self._sqs.send_message_batch(QueueUrl=self.url, Entries=entries)
+            except Exception as exc:
+                raise PersistenceError("SQS send_message_batch failed") from exc
+            failed += [batch[int(f["Id"])] for f in response.get("Failed", [])]
+        return failed

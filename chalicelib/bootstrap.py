@@ -1,0 +1,102 @@
+"""Wiring in one place: real adapters built once per process, handed to the services that need them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from chalicelib.adapters import aws
+from chalicelib.adapters.bucket import ContentBucket
+from chalicelib.adapters.clock import Clock, ScaledClock, SystemClock
+from chalicelib.adapters.platforms.base import PlatformClient
+from chalicelib.adapters.publish_queue import PublishQueue
+from chalicelib.adapters.secrets import SecretStore
+from chalicelib.adapters.store import Store
+from chalicelib.services.activity import ActivityLog
+from chalicelib.services.campaigns import CampaignSource
+from chalicelib.settings import Settings, load_settings
+
+
+@dataclass
+class Container:
+    settings: Settings
+    clock: Clock
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(aws.client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def bucket(self) -> ContentBucket:
+        return ContentBucket(aws.client("s3"), self.settings.content_bucket)
+
+    @cached_property
+    def activity(self) -> ActivityLog:
+        return ActivityLog(self.store, self.clock)
+
+    @cached_property
+    def campaigns(self) -> CampaignSource:
+        return CampaignSource(self.store)
+
+    def ingest(self):
+        from chalicelib.services.ingest import Ingest
+
+        return Ingest(self.store, self.bucket, self.campaigns, self.activity, self.clock,
+                      self.settings.max_upload_bytes)
+
+    def dispatcher(self):
+        from chalicelib.services.dispatch import Dispatcher
+
+        return Dispatcher(self.store, PublishQueue(aws.client("sqs"), self.settings.publish_queue), self.activity,
+                          self.clock)
+
+    @cached_property
+    def publisher(self):
+        from chalicelib.services.publish import Publisher
+
+        return Publisher(self.store, self.bucket, self.campaigns, SecretStore(), self.platforms(), self.activity,
+                         self.clock, self.settings.secret_name)
+
+    def queries(self):
+        from chalicelib.services.queries import Queries
+
+        return Queries(self.store, self.clock)
+
+    def platforms(self) -> dict[str, PlatformClient]:
+        from chalicelib.adapters.platforms.facebook import FacebookClient
+        from chalicelib.adapters.platforms.whatsapp import WhatsAppClient
+        from chalicelib.adapters.platforms.x import XClient
+
+        s = self.settings
+        return {
+            "facebook": FacebookClient(s.facebook_api_base, s.graph_api_version, s.platform_timeout_seconds),
+            "x": XClient(s.x_api_base, s.platform_timeout_seconds),
+            "whatsapp": WhatsAppClient(s.whatsapp_api_base, s.graph_api_version, s.platform_timeout_seconds),
+        }
+
+
+_container: Container | None = None
+_clock_override: Clock | None = None
+
+
+def container() -> Container:
+    global _container
+    if _container is None:
+        settings = load_settings()
+        _container = Container(settings, _clock_override or clock_for(settings))
+    return _container
+
+
+def clock_for(settings: Settings) -> Clock:
+    if settings.clock_start is None:
+        return SystemClock()
+    return ScaledClock(settings.clock_start, settings.clock_speed, settings.clock_epoch)
+
+
+def use(clock: Clock | None = None) -> Container:
+    """Rebuild the wiring from the current environment (the local stack and tests call this)."""
+    global _container, _clock_override
+    _clock_override = clock
+    _container = None
+    aws.reset_clients()
+    return container()

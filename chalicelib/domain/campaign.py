@@ -1,0 +1,192 @@
+"""The campaign config (config/campaign.yaml): who campaigns where, when each poll closes, which accounts."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from functools import cached_property
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from chalicelib.domain.problems import fixable
+from chalicelib.domain.scope import Scope, ScopeError
+from chalicelib.domain.times import as_aware
+
+Platform = Literal["facebook", "x", "whatsapp"]
+Role = Literal["coordinator", "lead", "member"]
+ApprovalRule = Literal["none", "lead", "coordinator"]
+Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+PLATFORM_ALIASES = {"twitter": "x"}
+TARGET_FIELD = {"facebook": "page_id", "x": "user_id", "whatsapp": "phone_number_id"}
+_PHONE = re.compile(r"^\+?[1-9][0-9]{7,14}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def normalise_platform(value: object) -> object:
+    if isinstance(value, str):
+        return PLATFORM_ALIASES.get(value.strip().lower(), value.strip().lower())
+    return value
+
+
+def parse_scope(value: object) -> str:
+    if not isinstance(value, str):
+        raise fixable("a scope must be text", "write state, district/<id> or constituency/<id>")
+    try:
+        return str(Scope.parse(value))
+    except ScopeError as exc:
+        raise fixable(str(exc), "write state, district/<id> or constituency/<id>") from None
+
+
+class District(_Strict):
+    id: Id
+    name: str = Field(min_length=1)
+
+
+class Constituency(_Strict):
+    id: Id
+    name: str = Field(min_length=1)
+    district: Id
+    poll_closes: datetime
+    silence_hours: int = Field(default=48, ge=1, le=168)
+    counting: date | None = None
+
+    @field_validator("poll_closes")
+    @classmethod
+    def _zone(cls, value: datetime) -> datetime:
+        return as_aware(value)
+
+    @property
+    def silence_starts(self) -> datetime:
+        return self.poll_closes - timedelta(hours=self.silence_hours)
+
+
+class Member(_Strict):
+    id: Id
+    name: str = Field(min_length=1)
+    role: Role = "member"
+    phone: str | None = None
+    principal: str | None = None
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: object) -> object:
+        if value is None:
+            return None
+        text = re.sub(r"[\s-]", "", str(value))
+        if not _PHONE.match(text):
+            raise fixable(f"{value!r} is not a phone number",
+                          "write it in international form with the country code, e.g. +919800000001")
+        return text.lstrip("+")
+
+
+class Team(_Strict):
+    id: Id
+    scope: str
+    members: list[Member] = Field(min_length=1)
+
+    _scope = field_validator("scope", mode="before")(classmethod(lambda cls, v: parse_scope(v)))
+
+
+class Approval(_Strict):
+    constituency: ApprovalRule = "lead"
+    district: ApprovalRule = "lead"
+    state: ApprovalRule = "coordinator"
+
+
+class Account(_Strict):
+    id: Id
+    scope: str
+    platform: Platform
+    secret: str = Field(min_length=1)
+    page_id: str | None = None
+    user_id: str | None = None
+    phone_number_id: str | None = None
+
+    _scope = field_validator("scope", mode="before")(classmethod(lambda cls, v: parse_scope(v)))
+    _platform = field_validator("platform", mode="before")(classmethod(lambda cls, v: normalise_platform(v)))
+
+    @field_validator("page_id", "user_id", "phone_number_id", mode="before")
+    @classmethod
+    def _ids_are_text(cls, value: object) -> object:
+        # YAML reads an unquoted 100000000000001 as a number; an id is text either way.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _target_present(self) -> Account:
+        needed = TARGET_FIELD[self.platform]
+        if not getattr(self, needed):
+            raise fixable(f"an account on {self.platform} needs {needed}",
+                          f"add {needed}: \"…\" from the platform's settings")
+        return self
+
+    @property
+    def target_id(self) -> str:
+        return getattr(self, TARGET_FIELD[self.platform])
+
+
+class Campaign(_Strict):
+    campaign: Id
+    timezone: str = "Asia/Kolkata"
+    districts: list[District] = Field(min_length=1)
+    constituencies: list[Constituency] = Field(min_length=1)
+    teams: list[Team] = Field(default_factory=list)
+    approval: Approval = Approval()
+    accounts: list[Account] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _india_only(cls, value: str) -> str:
+        if value not in ("Asia/Kolkata", "Asia/Calcutta"):
+            raise fixable(f"timezone {value!r} is not supported",
+                          "use Asia/Kolkata: poll times and silence windows are in IST")
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> Campaign:
+        problems = []
+        for kind, items in (("district", self.districts), ("constituency", self.constituencies),
+                            ("team", self.teams), ("account", self.accounts)):
+            seen: set[str] = set()
+            for item in items:
+                if item.id in seen:
+                    problems.append(f"{kind} id {item.id!r} is used twice")
+                seen.add(item.id)
+        district_ids = {d.id for d in self.districts}
+        for constituency in self.constituencies:
+            if constituency.district not in district_ids:
+                problems.append(f"constituency {constituency.id!r} names district {constituency.district!r}, "
+                                "which is not under districts")
+        known = self.scopes
+        for kind, items in (("team", self.teams), ("account", self.accounts)):
+            for item in items:
+                if item.scope not in known:
+                    problems.append(f"{kind} {item.id!r} has scope {item.scope!r}, which is not a district "
+                                    "or constituency of this campaign")
+        member_ids = [m.id for t in self.teams for m in t.members]
+        for member_id in {m for m in member_ids if member_ids.count(m) > 1}:
+            problems.append(f"member id {member_id!r} is used twice")
+        if problems:
+            raise fixable("; ".join(problems), "make every id unique and every reference name an existing entry")
+        return self
+
+    @cached_property
+    def scopes(self) -> set[str]:
+        return ({"state"} | {f"district/{d.id}" for d in self.districts}
+                | {f"constituency/{c.id}" for c in self.constituencies})
+
+    def accounts_in(self, scope: str) -> list[Account]:
+        return [a for a in self.accounts if a.scope == scope]
+
+    def account(self, account_id: str) -> Account | None:
+        return next((a for a in self.accounts if a.id == account_id), None)
+
+    def team_members(self, scope: str) -> list[Member]:
+        """The members of the teams that work at exactly this scope: the WhatsApp 'team' audience."""
+        return [m for t in self.teams if t.scope == scope for m in t.members]
+
+    def team_for(self, scope: str) -> str:
+        return next((t.id for t in self.teams if t.scope == scope), scope)

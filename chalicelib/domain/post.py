@@ -1,0 +1,75 @@
+"""A post — one content item for one account — its states, and what the publishing clock does with it.
+
+The states and their transitions are written down in docs/post-states.md; every transition is a
+conditional write on the current state, so two workers can never both move a post.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+
+class PostStatus(StrEnum):
+    SCHEDULED = "scheduled"      # waiting for its time
+    QUEUED = "queued"            # its time came; a publish message is on the queue
+    PUBLISHING = "publishing"    # a worker has claimed it and is calling the platform
+    PUBLISHED = "published"      # the platform accepted it (terminal)
+    FAILED = "failed"            # the platform refused it for good (terminal)
+    AMBIGUOUS = "ambiguous"      # a worker died mid-call: it may be out; never re-sent blindly
+    WITHDRAWN = "withdrawn"      # a re-upload dropped this account before it went out (terminal)
+
+
+# States in which a re-upload may still change what goes out.
+REPLACEABLE = (PostStatus.SCHEDULED, PostStatus.QUEUED)
+# How long a queued post may wait for its message before the clock sends another one,
+# and how long a worker's claim lasts before the post counts as abandoned mid-call.
+REQUEUE_AFTER = timedelta(minutes=10)
+CLAIM_TIMEOUT = timedelta(minutes=10)
+
+
+def content_id_for(key: str) -> str:
+    """Content is identified by its upload key: uploading to the same key again replaces it."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Post:
+    content_id: str
+    account_id: str
+    platform: str
+    scope: str
+    status: PostStatus
+    due_at: datetime
+    revision: int
+    payload: dict[str, Any]
+    attempts: int = 0
+    wake_at: datetime | None = None
+    claim: str | None = None
+    platform_post_id: str | None = None
+    published_at: datetime | None = None
+    reason: str | None = None
+    deliveries: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def post_id(self) -> str:
+        return f"{self.content_id}.{self.account_id}"
+
+
+class WakeAction(StrEnum):
+    QUEUE = "queue"        # scheduled and due: move to queued and send a message
+    REQUEUE = "requeue"    # queued but its message seems lost: send another (the claim makes it harmless)
+    ABANDONED = "abandoned"  # claimed but the worker never finished: mark ambiguous
+    NOTHING = "nothing"
+
+
+def on_wake(status: PostStatus) -> WakeAction:
+    """What the publishing clock does with a post whose wake time has come."""
+    return {
+        PostStatus.SCHEDULED: WakeAction.QUEUE,
+        PostStatus.QUEUED: WakeAction.REQUEUE,
+        PostStatus.PUBLISHING: WakeAction.ABANDONED,
+    }.get(status, WakeAction.NOTHING)

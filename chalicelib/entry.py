@@ -1,0 +1,84 @@
+"""From Lambda events to services: decode the event, call the service, shape the answer. No chalice here."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from chalicelib.bootstrap import container
+from chalicelib.domain.scope import Scope, ScopeError, decode_s3_key
+from chalicelib.domain.times import to_iso
+from chalicelib.observability import logger
+
+
+class BadQuery(ValueError):
+    pass
+
+
+def uploaded_keys(event: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """(decoded key, uploader principal) for each record of an S3 notification."""
+    keys = []
+    for record in event.get("Records", []):
+        raw = record.get("s3", {}).get("object", {}).get("key")
+        if raw:
+            keys.append((decode_s3_key(raw), record.get("userIdentity", {}).get("principalId")))
+    return keys
+
+
+def ingest_config(event: dict[str, Any]) -> list[str]:
+    ingest = container().ingest()
+    return [ingest.config(key).outcome for key, _ in uploaded_keys(event)]
+
+
+def ingest_content(event: dict[str, Any]) -> list[str]:
+    ingest = container().ingest()
+    return [ingest.content(key, uploaded_by).outcome for key, uploaded_by in uploaded_keys(event)]
+
+
+def dispatch_due() -> dict[str, int]:
+    result = container().dispatcher().run()
+    summary = {"queued": len(result.queued), "requeued": len(result.requeued),
+               "abandoned": len(result.abandoned), "send_failures": result.send_failures}
+    if any(summary.values()):
+        logger.info("publishing clock tick", extra=summary)
+    return summary
+
+
+def publish_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    publisher = container().publisher
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return process_partial_response(event=event, record_handler=lambda record: publisher.publish(record.json_body),
+                                    processor=processor, context=context)
+
+
+def queries():
+    return container().queries()
+
+
+def health() -> dict[str, Any]:
+    c = container()
+    campaign = c.campaigns.active()
+    return {"status": "ok", "service": "prachar", "stage": c.settings.stage, "now": to_iso(c.clock.now()),
+            "campaign": campaign.campaign if campaign else None}
+
+
+def activity(params: dict[str, str]) -> dict[str, Any]:
+    day = None
+    if params.get("date"):
+        try:
+            day = date.fromisoformat(params["date"])
+        except ValueError:
+            raise BadQuery(f"date must look like 2021-03-05, got {params['date']!r}") from None
+    scope = params.get("scope")
+    if scope:
+        try:
+            scope = str(Scope.parse(scope))
+        except ScopeError as exc:
+            raise BadQuery(str(exc)) from None
+    try:
+        limit = int(params.get("limit", 100))
+    except ValueError:
+        raise BadQuery(f"limit must be a whole number, got {params['limit']!r}") from None
+    return queries().activity(day, scope, limit)

@@ -1,0 +1,89 @@
+"""The error taxonomy: what went wrong decides whether a step is retried, reported or alerted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class PracharError(Exception):
+    """Base of every error this system raises on purpose."""
+
+
+class ConfigError(PracharError):
+    """The deployment is misconfigured: fail fast at start."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an upload, in words its author can act on."""
+
+    field: str
+    message: str
+    fix: str
+    row: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"field": self.field, "problem": self.message, "fix": self.fix}
+        if self.row is not None:
+            data["row"] = self.row
+        return data
+
+
+@dataclass
+class InvalidContentError(PracharError):
+    """Permanent: the upload is wrong; reported in errors/<key>.json and the activity log."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "; ".join(f"{p.field}: {p.message}" for p in self.problems)
+
+
+class PlatformError(PracharError):
+    def __init__(self, platform: str, message: str, *, status: int | None = None,
+                 code: int | str | None = None, raw: Any = None) -> None:
+        super().__init__(message)
+        self.platform = platform
+        self.message = message
+        self.status = status
+        self.code = code
+        self.raw = raw
+
+    @property
+    def retryable(self) -> bool:
+        return False
+
+
+class PlatformAuthError(PlatformError):
+    """Token expired or revoked: the account needs a human; never retried as is."""
+
+
+class PlatformRejectedError(PlatformError):
+    """Policy, permission, duplicate or bad media: the post fails with the platform's reason."""
+
+
+class PlatformRateLimitedError(PlatformError):
+    def __init__(self, platform: str, message: str, *, reset_at: float | None = None, **kwargs: Any) -> None:
+        super().__init__(platform, message, **kwargs)
+        self.reset_at = reset_at
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+class PlatformUnavailableError(PlatformError):
+    """5xx or a failure before the request was sent: safe to retry."""
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+class PlatformAmbiguousError(PlatformError):
+    """The request may have been applied (e.g. timeout after sending): must not be re-sent blindly."""
+
+
+class PersistenceError(PracharError):
+    """Storage failed in a way a retry may fix."""

@@ -1,0 +1,25 @@
+"""The activity log: every step the system takes, in words a coordinator can read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.adapters.clock import Clock
+from chalicelib.adapters.store import ActivityEntry, Store
+from chalicelib.observability import logger
+
+
+class ActivityLog:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def record(self, kind: str, scope: str, message: str, *, level: str = "info", content_id: str | None = None,
+               account_id: str | None = None, key: str | None = None,
+               details: dict[str, Any] | None = None) -> ActivityEntry:
+        entry = self._store.add_activity(ActivityEntry(
+            at=self._clock.now(), kind=kind, scope=scope, message=message, level=level, content_id=content_id,
+            account_id=account_id, key=key, details=details))
+        logger.info(message, extra={"activity": kind, "scope": scope, "content_id": content_id,
+                                    "account_id": account_id})
+        return entry

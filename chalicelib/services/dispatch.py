@@ -1,0 +1,70 @@
+"""The publishing clock: every minute, move due posts to the queue — each exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib.adapters.clock import Clock
+from chalicelib.adapters.publish_queue import PublishQueue
+from chalicelib.adapters.store import Store
+from chalicelib.domain.post import REQUEUE_AFTER, PostStatus, WakeAction, on_wake
+from chalicelib.domain.times import to_iso
+from chalicelib.observability import logger
+from chalicelib.services.activity import ActivityLog
+
+BATCH_LIMIT = 500
+
+
+@dataclass
+class DispatchResult:
+    queued: list[str] = field(default_factory=list)
+    requeued: list[str] = field(default_factory=list)
+    abandoned: list[str] = field(default_factory=list)
+    send_failures: int = 0
+
+
+@dataclass
+class Dispatcher:
+    store: Store
+    queue: PublishQueue
+    activity: ActivityLog
+    clock: Clock
+
+    def run(self, limit: int = BATCH_LIMIT) -> DispatchResult:
+        now = self.clock.now()
+        result = DispatchResult()
+        messages = []
+        for content_id, account_id, status, _wake_at in self.store.wake_due(now, limit):
+            action = on_wake(status)
+            post_id = f"{content_id}.{account_id}"
+            if action is WakeAction.QUEUE and self.store.move_post(
+                    content_id, account_id, expected=[PostStatus.SCHEDULED], status=PostStatus.QUEUED, now=now,
+                    wake_at=now + REQUEUE_AFTER, fields={"queued_at": to_iso(now)}):
+                result.queued.append(post_id)
+                messages.append({"content_id": content_id, "account_id": account_id})
+            elif action is WakeAction.REQUEUE and self.store.move_post(
+                    content_id, account_id, expected=[PostStatus.QUEUED], status=PostStatus.QUEUED, now=now,
+                    wake_at=now + REQUEUE_AFTER):
+                result.requeued.append(post_id)
+                messages.append({"content_id": content_id, "account_id": account_id})
+            elif action is WakeAction.ABANDONED:
+                self._abandoned(content_id, account_id, now)
+                result.abandoned.append(post_id)
+        if messages:
+            failed = self.queue.send(messages)
+            result.send_failures = len(failed)
+            if failed:
+                logger.warning("some publish messages were not sent; the clock will resend them",
+                               extra={"count": len(failed)})
+        return result
+
+    def _abandoned(self, content_id: str, account_id: str, now: datetime) -> None:
+        post = self.store.post(content_id, account_id)
+        if self.store.move_post(content_id, account_id, expected=[PostStatus.PUBLISHING],
+                                status=PostStatus.AMBIGUOUS, now=now,
+                                fields={"reason": "the publisher stopped mid-call; it may have gone out. "
+                                                  "Check the account before resending."}):
+            self.activity.record("post.ambiguous", post.scope if post else "unknown",
+                                 f"{account_id}: publisher stopped mid-call; not re-sent until checked",
+                                 level="warning", content_id=content_id, account_id=account_id)

@@ -1,0 +1,192 @@
+"""Uploads into the system: the campaign config, and post manifests (one post per target account)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from chalicelib.adapters.bucket import ContentBucket, TooLarge
+from chalicelib.adapters.clock import Clock
+from chalicelib.adapters.store import ActiveCampaign, ContentRecord, Store
+from chalicelib.domain.campaign import Campaign
+from chalicelib.domain.manifest import MANIFEST_SUFFIXES, decode_document, parse_manifest, plan_posts
+from chalicelib.domain.post import REPLACEABLE, Post, PostStatus, content_id_for
+from chalicelib.domain.problems import problems_from_validation
+from chalicelib.domain.scope import ScopeError, split_scoped_key
+from chalicelib.domain.times import ist_text, to_iso
+from chalicelib.errors import InvalidContentError, PersistenceError, Problem
+from chalicelib.services.activity import ActivityLog
+from chalicelib.services.campaigns import CampaignSource
+
+CONFIG_KEY = "config/campaign.yaml"
+
+
+@dataclass
+class IngestResult:
+    key: str
+    outcome: str            # accepted | unchanged | rejected | ignored | gone
+    content_id: str | None = None
+    scheduled: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class Ingest:
+    store: Store
+    bucket: ContentBucket
+    campaigns: CampaignSource
+    activity: ActivityLog
+    clock: Clock
+    max_upload_bytes: int
+
+    # ---- config/campaign.yaml -------------------------------------------------------------------
+    def config(self, key: str) -> IngestResult:
+        if key != CONFIG_KEY:
+            return IngestResult(key, "ignored")
+        try:
+            upload = self.bucket.read(key, self.max_upload_bytes)
+        except TooLarge as exc:
+            return self._reject_config(key, [_too_large(exc.size, self.max_upload_bytes)])
+        if upload is None:
+            return IngestResult(key, "gone")
+        version = hashlib.sha256(upload.body).hexdigest()
+        if self.campaigns.active_version() == version:
+            self.activity.record("config.unchanged", "state", "campaign config re-uploaded unchanged", key=key)
+            return IngestResult(key, "unchanged")
+        try:
+            document = decode_document(upload.body, key, self.max_upload_bytes)
+            campaign = Campaign.model_validate(document)
+        except InvalidContentError as exc:
+            return self._reject_config(key, exc.problems)
+        except ValidationError as exc:
+            return self._reject_config(key, problems_from_validation(exc))
+        record = ActiveCampaign(document=campaign.model_dump(mode="json"), version=version, key=key,
+                                activated_at=self.clock.now())
+        self.campaigns.activate(record, campaign)
+        self.bucket.clear_error_report(key)
+        self.activity.record(
+            "config.activated", "state",
+            f"campaign {campaign.campaign} is active: {len(campaign.districts)} districts, "
+            f"{len(campaign.constituencies)} constituencies, {len(campaign.teams)} teams, "
+            f"{len(campaign.accounts)} accounts", key=key, details={"version": version[:12]})
+        return IngestResult(key, "accepted")
+
+    def _reject_config(self, key: str, problems: list[Problem]) -> IngestResult:
+        self.bucket.write_error_report(key, _report(key, problems, self.clock,
+                                                    "the campaign config that was active stays active"))
+        self.activity.record("config.rejected", "state",
+                             f"campaign config rejected ({_count(problems)}); the previous one stays active",
+                             level="error", key=key, details={"problems": [p.to_dict() for p in problems]})
+        return IngestResult(key, "rejected", problems=problems)
+
+    # ---- content/<scope>/…/<name>.yaml|.yml|.json -----------------------------------------------
+    def content(self, key: str, uploaded_by: str | None = None) -> IngestResult:
+        if not key.lower().endswith(MANIFEST_SUFFIXES):
+            return IngestResult(key, "ignored")  # media: read when a post that names it is published
+        try:
+            scoped = split_scoped_key(key)
+        except ScopeError as exc:
+            return self._reject(key, "unknown", [Problem("(key)", str(exc), "upload under content/state/, "
+                                                 "content/district/<id>/ or content/constituency/<id>/")])
+        scope = str(scoped.scope)
+        campaign = self.campaigns.active()
+        if campaign is None:
+            return self._reject(key, scope, [Problem("(campaign)", "no campaign is active yet",
+                                                     f"upload {CONFIG_KEY} first, then upload this file again")])
+        try:
+            upload = self.bucket.read(key, self.max_upload_bytes)
+        except TooLarge as exc:
+            return self._reject(key, scope, [_too_large(exc.size, self.max_upload_bytes)])
+        if upload is None:
+            return IngestResult(key, "gone")
+        content_id = content_id_for(key)
+        sha256 = hashlib.sha256(upload.body).hexdigest()
+        existing = self.store.content(content_id)
+        if existing and existing.sha256 == sha256:
+            self.activity.record("upload.unchanged", scope, f"{key} re-uploaded unchanged; nothing to do",
+                                 content_id=content_id, key=key)
+            return IngestResult(key, "unchanged", content_id=content_id)
+        try:
+            manifest = parse_manifest(decode_document(upload.body, key, self.max_upload_bytes))
+            plans = plan_posts(manifest, scoped, campaign, self.clock.now())
+            missing = [Problem(f"media[{i}]", f"{item['key']} is not in the bucket",
+                               "upload the media file first, then upload the manifest again")
+                       for i, item in enumerate(plans[0].payload["media"]) if not self.bucket.exists(item["key"])]
+            if missing:
+                raise InvalidContentError(missing)
+        except InvalidContentError as exc:
+            return self._reject(key, scope, exc.problems, content_id)
+        return self._accept(key, scope, content_id, existing, sha256, manifest.model_dump(mode="json"), plans,
+                            uploaded_by)
+
+    def _accept(self, key: str, scope: str, content_id: str, existing: ContentRecord | None, sha256: str,
+                manifest: dict[str, Any], plans: list, uploaded_by: str | None) -> IngestResult:
+        now = self.clock.now()
+        revision = existing.revision + 1 if existing else 1
+        result = IngestResult(key, "accepted", content_id=content_id)
+        planned = {plan.account.id for plan in plans}
+        for plan in plans:
+            post = Post(content_id=content_id, account_id=plan.account.id, platform=plan.account.platform,
+                        scope=scope, status=PostStatus.SCHEDULED, due_at=plan.due_at, revision=revision,
+                        payload=plan.payload, wake_at=plan.due_at)
+            (result.scheduled if self.store.place_post(post, REPLACEABLE) else result.kept).append(plan.account.id)
+        if existing:
+            _, current = self.store.content_with_posts(content_id)
+            for post in current:
+                if post.account_id not in planned and self.store.move_post(
+                        content_id, post.account_id, expected=REPLACEABLE, status=PostStatus.WITHDRAWN, now=now,
+                        fields={"reason": "a re-upload no longer targets this account"}):
+                    result.withdrawn.append(post.account_id)
+        record = ContentRecord(content_id=content_id, key=key, scope=scope, title=manifest["title"],
+                               revision=revision, sha256=sha256, manifest=manifest, uploaded_at=now,
+                               series=manifest.get("series"))
+        if not self.store.save_content(record, existing.revision if existing else None):
+            raise PersistenceError(f"{key} was changed by a concurrent upload; retrying")
+        self.bucket.clear_error_report(key)
+        when = ist_text(plans[0].due_at)
+        verb = "replaced" if existing else "accepted"
+        message = f"{manifest['title']}: {verb}, {len(result.scheduled)} post(s) scheduled for {when}"
+        if result.kept:
+            message += f"; already published to {', '.join(result.kept)}, not sent again"
+        if result.withdrawn:
+            message += f"; withdrawn from {', '.join(result.withdrawn)}"
+        self.activity.record(f"upload.{verb}", scope, message, content_id=content_id, key=key, details={
+            "revision": revision, "due_at": to_iso(plans[0].due_at), "scheduled": result.scheduled,
+            "kept": result.kept, "withdrawn": result.withdrawn, "uploaded_by": uploaded_by,
+            "will_send": {plan.account.id: _preview(plan.payload) for plan in plans}})
+        return result
+
+    def _reject(self, key: str, scope: str, problems: list[Problem], content_id: str | None = None) -> IngestResult:
+        self.bucket.write_error_report(key, _report(key, problems, self.clock,
+                                                    "nothing from this file was scheduled; an earlier accepted "
+                                                    "version of it, if any, stays in effect"))
+        self.activity.record("upload.rejected", scope, f"{key} rejected ({_count(problems)}): "
+                             f"{problems[0].field}: {problems[0].message}", level="error", content_id=content_id,
+                             key=key, details={"problems": [p.to_dict() for p in problems]})
+        return IngestResult(key, "rejected", content_id=content_id, problems=problems)
+
+
+def _report(key: str, problems: list[Problem], clock: Clock, effect: str) -> dict[str, Any]:
+    return {"key": key, "rejected_at": to_iso(clock.now()), "summary": f"{_count(problems)}; {effect}",
+            "problems": [p.to_dict() for p in problems]}
+
+
+def _count(problems: list[Problem]) -> str:
+    return f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+
+
+def _too_large(size: int, limit: int) -> Problem:
+    return Problem("(file)", f"the file is {size:,} bytes, over the {limit:,}-byte limit",
+                   "keep the manifest small; put images and videos in separate files and list them under media")
+
+
+def _preview(payload: dict[str, Any]) -> dict[str, Any]:
+    preview = {k: payload[k] for k in ("text", "link", "audience", "template") if payload.get(k)}
+    if payload.get("media"):
+        preview["media"] = [m["key"].rsplit("/", 1)[-1] for m in payload["media"]]
+    return preview

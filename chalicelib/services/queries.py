@@ -1,0 +1,40 @@
+"""What the HTTP API shows: a post with its per-account status, and the activity log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from chalicelib.adapters.clock import Clock
+from chalicelib.adapters.store import Store
+from chalicelib.domain.times import local_date, to_iso
+
+MAX_ACTIVITY = 500
+
+
+@dataclass
+class Queries:
+    store: Store
+    clock: Clock
+
+    def post(self, content_id: str) -> dict[str, Any] | None:
+        content, posts = self.store.content_with_posts(content_id)
+        if content is None:
+            return None
+        return {
+            "id": content.content_id, "key": content.key, "scope": content.scope, "title": content.title,
+            "revision": content.revision, "series": content.series, "uploaded_at": to_iso(content.uploaded_at),
+            "manifest": content.manifest,
+            "accounts": [{
+                "account_id": p.account_id, "platform": p.platform, "status": str(p.status),
+                "due_at": to_iso(p.due_at), "published_at": to_iso(p.published_at) if p.published_at else None,
+                "platform_post_id": p.platform_post_id, "attempts": p.attempts, "reason": p.reason,
+                "delivered": len(p.deliveries), "revision": p.revision,
+            } for p in posts],
+        }
+
+    def activity(self, day: date | None, scope: str | None, limit: int) -> dict[str, Any]:
+        day = day or local_date(self.clock.now())
+        entries = self.store.activity_on(day, scope_prefix=scope, limit=min(max(limit, 1), MAX_ACTIVITY))
+        return {"date": day.isoformat(), "scope": scope, "entries": [e.to_dict() for e in entries]}

@@ -1,0 +1,102 @@
+"""Settings from the environment, read once; a bad value fails fast with a clear message."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from chalicelib.errors import ConfigError
+
+DEFAULT_STAGE = "local"
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    content_bucket: str
+    table_name: str
+    publish_queue: str
+    facebook_api_base: str
+    x_api_base: str
+    whatsapp_api_base: str
+    graph_api_version: str
+    clock_start: datetime | None
+    clock_speed: float
+    clock_epoch: float
+    max_upload_bytes: int
+    platform_timeout_seconds: float
+    whatsapp_app_secret: str | None
+
+    def secret_name(self, template: str) -> str:
+        return template.replace("{stage}", self.stage)
+
+
+def event_source_names(environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
+    """The bucket and queue names the Chalice decorators need at import (no AWS call)."""
+    stage = environ.get("PRACHAR_STAGE", DEFAULT_STAGE)
+    bucket = environ.get("PRACHAR_CONTENT_BUCKET", f"prachar-{stage}-content")
+    queue = environ.get("PRACHAR_PUBLISH_QUEUE", f"prachar-{stage}-publish")
+    return bucket, queue
+
+
+def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
+    stage = environ.get("PRACHAR_STAGE", DEFAULT_STAGE)
+    bucket, queue = event_source_names(environ)
+    return Settings(
+        stage=stage,
+        content_bucket=bucket,
+        table_name=environ.get("PRACHAR_TABLE", f"prachar-{stage}"),
+        publish_queue=queue,
+        facebook_api_base=_url(environ, "PRACHAR_FACEBOOK_API_BASE", "https://graph.facebook.com"),
+        x_api_base=_url(environ, "PRACHAR_X_API_BASE", "https://api.x.com"),
+        whatsapp_api_base=_url(environ, "PRACHAR_WHATSAPP_API_BASE", "https://graph.facebook.com"),
+        graph_api_version=environ.get("PRACHAR_GRAPH_API_VERSION", "v25.0"),
+        clock_start=_clock_start(environ),
+        clock_speed=_number(environ, "PRACHAR_CLOCK_SPEED", 1.0, minimum=0.0),
+        clock_epoch=_number(environ, "PRACHAR_CLOCK_EPOCH", time.time(), minimum=0.0),
+        max_upload_bytes=int(_number(environ, "PRACHAR_MAX_UPLOAD_BYTES", 256 * 1024, minimum=1)),
+        platform_timeout_seconds=_number(environ, "PRACHAR_PLATFORM_TIMEOUT", 10.0, minimum=0.1),
+        whatsapp_app_secret=environ.get("PRACHAR_WHATSAPP_APP_SECRET"),
+    )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings()
+
+
+def _url(environ: Mapping[str, str], name: str, default: str) -> str:
+    value = environ.get(name) or default
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def _clock_start(environ: Mapping[str, str]) -> datetime | None:
+    raw = environ.get("PRACHAR_CLOCK_START")
+    if not raw:
+        return None
+    try:
+        start = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"PRACHAR_CLOCK_START must be an ISO 8601 time, got {raw!r}") from None
+    if start.tzinfo is None:
+        raise ConfigError(f"PRACHAR_CLOCK_START needs a UTC offset, e.g. +05:30; got {raw!r}")
+    return start

@@ -1,0 +1,1 @@
+"""The embedded local stack: AWS emulator, platform sandbox and the event pump. Never deployed."""

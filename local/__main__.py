@@ -1,0 +1,124 @@
+"""`python -m local run` (make run) and `python -m local demo` (make demo)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+DEFAULT_START = "2021-03-03T09:00:00+05:30"
+
+
+def clock_start() -> datetime:
+    start = datetime.fromisoformat(os.environ.get("PRACHAR_CLOCK_START") or DEFAULT_START)
+    if start.tzinfo is None:
+        raise SystemExit("PRACHAR_CLOCK_START needs a UTC offset, e.g. 2021-03-03T09:00:00+05:30")
+    return start
+
+
+def run() -> int:
+    from chalicelib.adapters.clock import ScaledClock
+    from local.console import activity_line
+    from local.stack import BUCKET, ActivityFeed, LocalStack, StackOptions
+
+    speed = float(os.environ.get("PRACHAR_CLOCK_SPEED") or 1)
+    clock = ScaledClock(clock_start(), speed, time.time())
+    stack = LocalStack(StackOptions(clock=clock, emulator_port=int(os.environ.get("PRACHAR_EMULATOR_PORT", 4566)),
+                                    api_port=int(os.environ.get("PRACHAR_API_PORT", 8000)),
+                                    sandbox_port=int(os.environ.get("PRACHAR_SANDBOX_PORT", 8001)))).start()
+    try:
+        manifests = stack.load_examples(EXAMPLES)
+        print(f"""
+Prachar is running on the local stack (clock {clock.now():%Y-%m-%d %H:%M} UTC, {speed:g}× real time).
+  AWS emulator   {stack.emulator.url}   bucket {BUCKET}
+  API            {stack.api_url}/health   {stack.api_url}/api/activity   {stack.api_url}/api/posts/<id>
+  sandbox        {stack.sandbox.url}/_sandbox/requests  (what the platforms received)
+Loaded the example campaign: {manifests} manifests. Upload more with any S3 client, e.g.
+  aws --endpoint-url {stack.emulator.url} s3 cp post.yaml s3://{BUCKET}/content/constituency/sahada/post.yaml
+Activity follows. Ctrl-C stops.
+""", flush=True)
+        feed = ActivityFeed(stack.container.store, clock)
+        last_look = 0.0
+        while True:
+            handled = stack.step()
+            if time.monotonic() - last_look > 0.5:
+                for entry in feed.new_entries():
+                    print(activity_line(entry), flush=True)
+                last_look = time.monotonic()
+            if not handled:
+                time.sleep(0.2)
+    except KeyboardInterrupt:
+        print("\nstopping.")
+        return 0
+    finally:
+        stack.stop()
+
+
+def demo(verbose: bool) -> int:
+    from chalicelib.adapters.clock import SteppedClock
+    from local.console import activity_line, summary_counts, summary_table
+    from local.emulator import free_port
+    from local.stack import ActivityFeed, LocalStack, StackOptions
+
+    started = time.monotonic()
+    clock = SteppedClock(clock_start())
+    stack = LocalStack(StackOptions(clock=clock, emulator_port=free_port(), api_port=None)).start()
+    try:
+        manifests = stack.load_examples(EXAMPLES)
+        campaign = stack.container.campaigns.active()
+        if campaign is None:
+            print("the example campaign config was rejected; see errors/config/campaign.yaml.json", file=sys.stderr)
+            return 1
+        end = max(c.poll_closes for c in campaign.constituencies) + timedelta(days=1)
+        print(f"Replaying {campaign.campaign}: {manifests} manifests, from {clock.now():%Y-%m-%d %H:%M} UTC "
+              f"until nothing is left to publish (at the latest {end:%Y-%m-%d}).")
+        feed = ActivityFeed(stack.container.store, clock)
+        per_day: Counter = Counter()
+        day = None
+        while True:
+            stack.settle()
+            for entry in feed.new_entries():
+                if verbose or entry.level != "info":
+                    print(activity_line(entry))
+                per_day[(entry.at.date(), entry.kind)] += 1
+            if day and day != clock.now().date():
+                print(f"  {day}: {per_day[(day, 'post.published')]:>3} published, "
+                      f"{per_day[(day, 'post.failed')]} failed")
+            day = clock.now().date()
+            due = stack.container.store.next_wake_at()
+            if due is None or due > end:
+                break
+            target = stack.pump.next_schedule_after(max(clock.now(), due - timedelta(seconds=1)))
+            clock.advance_to(target)
+        print(f"  {day}: {per_day[(day, 'post.published')]:>3} published, {per_day[(day, 'post.failed')]} failed")
+        counts = summary_counts(stack.container.store, campaign)
+        print()
+        print(summary_table(counts))
+        received = len(stack.sandbox.received())
+        print(f"\nThe platform sandbox received {received} calls. Demo took {time.monotonic() - started:.1f} s.")
+        unfinished = sum(n for (_, _, status), n in counts.items() if status != "published")
+        if unfinished:
+            print(f"{unfinished} post(s) did not reach 'published': see the table above.", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        stack.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description="The Prachar local stack")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the stack until Ctrl-C (make run)")
+    demo_parser = commands.add_parser("demo", help="replay the example campaign and print a summary (make demo)")
+    demo_parser.add_argument("-v", "--verbose", action="store_true", help="print every activity entry")
+    arguments = parser.parse_args()
+    return run() if arguments.command == "run" else demo(arguments.verbose)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""What the local stack prints: activity lines and the summary table."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from chalicelib.adapters.store import ActivityEntry
+from chalicelib.domain.times import ist_text
+
+LEVEL_MARK = {"info": " ", "warning": "!", "error": "✗"}
+
+
+def activity_line(entry: ActivityEntry) -> str:
+    mark = LEVEL_MARK.get(entry.level, " ")
+    return f"{mark} [{ist_text(entry.at)}] {entry.scope:<24} {entry.kind:<18} {entry.message}"
+
+
+def summary_counts(store: Any, campaign: Any) -> Counter:
+    """(team, platform, status) → number of posts, from the by-scope index."""
+    counts: Counter = Counter()
+    for scope in sorted(campaign.scopes):
+        team = campaign.team_for(scope)
+        for post in store.posts_in_scope(scope):
+            counts[(team, post.platform, str(post.status))] += 1
+    return counts
+
+
+def summary_table(counts: Counter) -> str:
+    statuses = sorted({status for _, _, status in counts})
+    rows = sorted({(team, platform) for team, platform, _ in counts})
+    header = ["team", "platform", *statuses, "total"]
+    body = []
+    for team, platform in rows:
+        cells = [counts[(team, platform, s)] for s in statuses]
+        body.append([team, platform, *map(str, cells), str(sum(cells))])
+    totals = [sum(counts[(t, p, s)] for t, p in rows) for s in statuses]
+    body.append(["all teams", "", *map(str, totals), str(sum(totals))])
+    widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        pairs = enumerate(zip(cells, widths, strict=True))
+        padded = (str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in pairs)
+        return "  ".join(padded)
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(r) for r in body[:-1]), rule, line(body[-1])])

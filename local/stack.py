@@ -1,0 +1,178 @@
+"""The whole local stack in one process: emulator, resources, platform sandbox, event pump, API server.
+
+`make run`, `make demo` and the end-to-end tests all start it this way, on the same code paths.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chalicelib.adapters import aws
+from chalicelib.adapters.clock import Clock
+from chalicelib.adapters.store import ActivityEntry
+from chalicelib.domain.times import local_date
+from local.emulator import Emulator, emulator_environment
+from local.provision import create_resources, seed_account_tokens
+from local.sandbox import PlatformSandbox
+
+STAGE = "local"
+BUCKET = "prachar-local-content"
+PLATFORM_BASES = ("PRACHAR_FACEBOOK_API_BASE", "PRACHAR_X_API_BASE", "PRACHAR_WHATSAPP_API_BASE")
+TARGET_FIELD = {"facebook": "page_id", "x": "user_id", "whatsapp": "phone_number_id"}
+
+
+@dataclass
+class StackOptions:
+    clock: Clock
+    emulator_port: int = 4566
+    api_port: int | None = 8000
+    sandbox_port: int = 0
+    host: str = "127.0.0.1"
+    publish_visibility_timeout: int = 5  # local retries come back in seconds, not minutes
+    report: Callable[[str], None] = print
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.emulator = Emulator(options.host, options.emulator_port)
+        self.sandbox = PlatformSandbox(options.host, options.sandbox_port)
+        self.pump: Any = None
+        self.container: Any = None
+        self._api_thread: threading.Thread | None = None
+        self._api_server: Any = None
+        self._campaign_version: str | None = None
+        self._external = {name: os.environ[name] for name in PLATFORM_BASES if os.environ.get(name)}
+
+    # ---- start and stop -------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        self.emulator.start()
+        self.sandbox.start()
+        os.environ.update(emulator_environment(self.emulator.url))
+        os.environ.update({"PRACHAR_STAGE": STAGE, "PRACHAR_CONTENT_BUCKET": BUCKET,
+                           "PRACHAR_PUBLISH_QUEUE": f"prachar-{STAGE}-publish", "PRACHAR_TABLE": f"prachar-{STAGE}",
+                           "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")})
+        for name in PLATFORM_BASES:  # a base set by the user wins over the sandbox
+            os.environ[name] = self._external.get(name, self.sandbox.url)
+        from chalicelib import bootstrap
+
+        self.container = bootstrap.use(self.options.clock)
+        create_resources(aws.client("cloudformation"), STAGE,
+                         {"PublishVisibilityTimeout": str(self.options.publish_visibility_timeout)})
+        import app
+        from local.pump import EventPump
+
+        self.pump = EventPump(app.app, aws.client("sqs"), aws.client("s3"), self.options.clock,
+                              report=self.options.report).wire()
+        if self.options.api_port is not None:
+            self._start_api(app.app)
+        return self
+
+    def _start_api(self, chalice_app: Any) -> None:
+        from chalice.config import Config
+        from chalice.local import ChaliceRequestHandler, create_local_server
+
+        class QuietHandler(ChaliceRequestHandler):
+            def log_message(self, *args: Any) -> None:  # the activity log says what happened
+                pass
+
+        config = Config.create(chalice_stage=STAGE, app_name="prachar")
+        self._api_server = create_local_server(chalice_app, config, self.options.host, self.options.api_port)
+        self._api_server.server.RequestHandlerClass = functools.partial(QuietHandler, app_object=chalice_app,
+                                                                        config=config)
+        self._api_thread = threading.Thread(target=self._api_server.server.serve_forever, name="api", daemon=True)
+        self._api_thread.start()
+
+    @property
+    def api_url(self) -> str | None:
+        return f"http://{self.options.host}:{self.options.api_port}" if self.options.api_port else None
+
+    def stop(self) -> None:
+        if self._api_server is not None:
+            self._api_server.server.shutdown()
+            self._api_server.server.server_close()
+        self.sandbox.stop()
+        self.emulator.stop()
+
+    # ---- uploads --------------------------------------------------------------------------------
+    def upload(self, key: str, body: bytes, content_type: str | None = None) -> None:
+        extra = {"ContentType": content_type} if content_type else {}
+        aws.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body, **extra)
+
+    def load_examples(self, root: Path) -> int:
+        """Upload the example campaign as its teams would: the config first, media before manifests."""
+        config = root / "config" / "campaign.yaml"
+        self.upload("config/campaign.yaml", config.read_bytes())
+        self.settle()
+        files = sorted(p for p in (root / "content").rglob("*") if p.is_file())
+        manifests = [p for p in files if p.suffix in (".yaml", ".yml", ".json")]
+        for path in [p for p in files if p not in manifests] + manifests:
+            self.upload(path.relative_to(root).as_posix(), path.read_bytes())
+        self.settle()
+        return len(manifests)
+
+    # ---- running --------------------------------------------------------------------------------
+    def step(self) -> int:
+        handled = self.pump.pump_once()
+        self.sync_accounts()
+        return handled
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Pump until every queue is empty and nothing is in flight (real time; the clock does not move)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.step() == 0 and self.pump.queues_idle():
+                return
+            time.sleep(0.02)
+        raise TimeoutError("the local stack did not settle: a handler keeps failing (see the output above)")
+
+    def sync_accounts(self) -> None:
+        """Give every account of the active campaign a sandbox token in SSM, as ops would in the cloud."""
+        record = self.container.store.active_campaign()
+        if record is None or record.version == self._campaign_version:
+            return
+        accounts = record.document.get("accounts", [])
+        tokens = seed_account_tokens(aws.client("ssm"), accounts, STAGE)
+        by_id = {a["id"]: a for a in accounts}
+        for token, account_id in tokens.items():
+            account = by_id[account_id]
+            self.sandbox.register(token, account_id, account["platform"], account[TARGET_FIELD[account["platform"]]])
+        self._campaign_version = record.version
+
+    # ---- reading back ---------------------------------------------------------------------------
+    def campaign_document(self, root: Path) -> dict[str, Any]:
+        return yaml.safe_load((root / "config" / "campaign.yaml").read_text(encoding="utf-8"))
+
+
+class ActivityFeed:
+    """New activity-log entries since the last look, across day boundaries of the simulated clock."""
+
+    def __init__(self, store: Any, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._day: date | None = None
+        self._after: str | None = None
+
+    def new_entries(self) -> list[ActivityEntry]:
+        today = local_date(self._clock.now())
+        self._day = self._day or today
+        entries: list[ActivityEntry] = []
+        while True:
+            batch = self._store.activity_on(self._day, after=self._after, limit=1000, newest_first=False)
+            entries += batch
+            if batch:
+                self._after = batch[-1].entry_id
+            if self._day >= today:
+                return entries
+            self._day = date.fromordinal(self._day.toordinal() + 1)
+            self._after = None

@@ -1,0 +1,82 @@
+"""End-to-end: the local stack as users start it, in its own process, on free loopback ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local.emulator import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    """The user's environment: nothing of this test process's stage or endpoints."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRACHAR_", "AWS_", "POWERTOOLS_"))}
+    env.update(extra)
+    return env
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen
+    emulator: str
+    api: str
+    sandbox: str
+
+    def s3(self) -> Any:
+        return boto3.client("s3", endpoint_url=self.emulator, region_name="ap-south-1",
+                            aws_access_key_id="user", aws_secret_access_key="user")
+
+    def get(self, url: str) -> Any:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return json.loads(response.read())
+
+    def wait_for(self, condition, timeout: float = 60.0, every: float = 0.3) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the stack exited with {self.process.returncode}")
+            try:
+                result = condition()
+            except OSError:
+                result = None
+            if result:
+                return result
+            time.sleep(every)
+        raise AssertionError("timed out waiting for the local stack")
+
+
+@pytest.fixture(scope="module")
+def running_stack(tmp_path_factory) -> Iterator[RunningStack]:
+    ports = {name: free_port() for name in ("PRACHAR_EMULATOR_PORT", "PRACHAR_API_PORT", "PRACHAR_SANDBOX_PORT")}
+    log = tmp_path_factory.mktemp("stack") / "run.log"
+    env = clean_environment(PRACHAR_CLOCK_SPEED="60", **{k: str(v) for k, v in ports.items()})
+    with open(log, "wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "local", "run"], cwd=ROOT, env=env, stdout=output,
+                                   stderr=subprocess.STDOUT)
+        stack = RunningStack(process, f"http://127.0.0.1:{ports['PRACHAR_EMULATOR_PORT']}",
+                             f"http://127.0.0.1:{ports['PRACHAR_API_PORT']}",
+                             f"http://127.0.0.1:{ports['PRACHAR_SANDBOX_PORT']}")
+        try:
+            stack.wait_for(lambda: "Activity follows" in log.read_text(errors="replace"), timeout=120)
+            yield stack
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            if process.returncode not in (0, -15):
+                print(log.read_text(errors="replace")[-5000:])

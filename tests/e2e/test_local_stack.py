@@ -1,0 +1,79 @@
+"""Upload with a plain S3 client → the sandbox receives the call → DynamoDB records the delivery."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import boto3
+import pytest
+
+from chalicelib.domain.post import content_id_for
+from tests.e2e.conftest import ROOT, clean_environment
+
+pytestmark = pytest.mark.e2e
+KEY = "content/constituency/sahada/e2e/नई सड़क.yaml"
+
+
+def test_an_upload_is_published_to_every_account_and_recorded(running_stack):
+    s3 = running_stack.s3()
+    s3.put_object(Bucket="prachar-local-content", Key=KEY, Body=(
+        "title: नई सड़क — e2e\ntext: सहाड़ा में 46 किमी नई ग्रामीण सड़कें (e2e-7c1f)\n"
+        "overrides:\n  x: {text: 46 km of new rural roads in Sahada (e2e-7c1f)}\n").encode())
+    post_url = f"{running_stack.api}/api/posts/{content_id_for(KEY)}"
+
+    def published():
+        post = running_stack.get(post_url)
+        return post if {a["status"] for a in post["accounts"]} == {"published"} else None
+
+    post = running_stack.wait_for(published, timeout=90)
+    assert sorted(a["account_id"] for a in post["accounts"]) == ["fb-sahada", "wa-sahada", "x-sahada"]
+
+    calls = running_stack.get(f"{running_stack.sandbox}/_sandbox/requests")["requests"]
+    ours = [c for c in calls if "e2e-7c1f" in str(c["body"])]
+    assert sorted({(c["platform"], c["account_id"]) for c in ours}) == [
+        ("facebook", "fb-sahada"), ("whatsapp", "wa-sahada"), ("x", "x-sahada")]
+    assert len([c for c in ours if c["platform"] == "whatsapp"]) == 21, "the whole constituency team"
+    tweets = [c["body"]["text"] for c in ours if c["platform"] == "x"]
+    assert tweets == ["46 km of new rural roads in Sahada (e2e-7c1f)"]
+    assert all(c["authorization"] == "present (masked)" for c in ours)
+
+    # DynamoDB, read directly: the delivery with the platform's id, and the activity entries.
+    dynamodb = boto3.client("dynamodb", endpoint_url=running_stack.emulator, region_name="ap-south-1",
+                            aws_access_key_id="user", aws_secret_access_key="user")
+    item = dynamodb.get_item(TableName="prachar-local", Key={
+        "pk": {"S": f"CONTENT#{content_id_for(KEY)}"}, "sk": {"S": "POST#fb-sahada"}})["Item"]
+    fb_call = next(c for c in ours if c["platform"] == "facebook")
+    assert item["status"]["S"] == "published"
+    assert item["platform_post_id"]["S"] == fb_call["response"]["id"]
+    activity = running_stack.get(f"{running_stack.api}/api/activity?scope=constituency/sahada&limit=500")
+    ours = [e for e in activity["entries"] if e.get("content_id") == content_id_for(KEY)]
+    kinds = {(e["kind"], e.get("account_id")) for e in ours}
+    assert {("upload.accepted", None), ("post.published", "fb-sahada"), ("post.published", "x-sahada"),
+            ("post.published", "wa-sahada")} <= kinds
+
+
+def test_a_bad_upload_gets_its_error_report_and_the_stack_keeps_going(running_stack):
+    s3 = running_stack.s3()
+    key = "content/district/bhilwara/e2e/broken.yaml"
+    s3.put_object(Bucket="prachar-local-content", Key=key, Body=b"title: [oops\n")
+
+    def report():
+        try:
+            return s3.get_object(Bucket="prachar-local-content", Key=f"errors/{key}.json")["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return None
+
+    assert b"not valid YAML" in running_stack.wait_for(report, timeout=30)
+    assert running_stack.get(f"{running_stack.api}/health")["status"] == "ok"
+
+
+def test_demo_replays_the_campaign_and_publishes_every_post():
+    result = subprocess.run([sys.executable, "-m", "local", "demo"], cwd=ROOT, env=clean_environment(),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    total_line = next(line for line in result.stdout.splitlines() if line.startswith("all teams"))
+    published, total = total_line.split()[-2:]
+    assert published == total and int(total) > 250
+    for team in ("state-it-cell", "bhilwara-district-it-cell", "sahada-it-cell", "vallabhnagar-it-cell"):
+        assert team in result.stdout

@@ -1,0 +1,68 @@
+"""pytest fixtures: one emulator and one sandbox per test process; fresh resources for every test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+import yaml
+
+from chalicelib import bootstrap
+from chalicelib.adapters import aws
+from chalicelib.adapters.clock import SteppedClock
+from local.emulator import Emulator, emulator_environment, free_port
+from local.provision import create_resources, seed_account_tokens
+from local.sandbox import PlatformSandbox
+from tests.support.world import CAMPAIGN_FILE, World
+
+START = "2021-03-03T09:00:00+05:30"
+TARGETS = {"facebook": "page_id", "x": "user_id", "twitter": "user_id", "whatsapp": "phone_number_id"}
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    server = Emulator(port=free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[PlatformSandbox]:
+    server = PlatformSandbox(port=free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def world(emulator: Emulator, sandbox: PlatformSandbox) -> Iterator[World]:
+    emulator.reset()
+    os.environ.update(emulator_environment(emulator.url))
+    os.environ.update({"PRACHAR_STAGE": "test", "PRACHAR_CONTENT_BUCKET": "prachar-test-content",
+                       "PRACHAR_PUBLISH_QUEUE": "prachar-test-publish", "PRACHAR_TABLE": "prachar-test",
+                       "PRACHAR_FACEBOOK_API_BASE": sandbox.url, "PRACHAR_X_API_BASE": sandbox.url,
+                       "PRACHAR_WHATSAPP_API_BASE": sandbox.url})
+    clock = SteppedClock(datetime.fromisoformat(START))
+    container = bootstrap.use(clock)
+    create_resources(aws.client("cloudformation"), "test", {"PublishVisibilityTimeout": "1"})
+    sandbox.state.requests.clear()
+    yield World(clock=clock, container=container, sandbox=sandbox)
+
+
+@pytest.fixture()
+def campaign_yaml() -> str:
+    return CAMPAIGN_FILE.read_text(encoding="utf-8")
+
+
+@pytest.fixture()
+def active(world: World, campaign_yaml: str) -> World:
+    """A world whose campaign is active and whose accounts have tokens the sandbox knows."""
+    world.put("config/campaign.yaml", campaign_yaml)
+    assert world.container.ingest().config("config/campaign.yaml").outcome == "accepted"
+    accounts = yaml.safe_load(campaign_yaml)["accounts"]
+    for token, account_id in seed_account_tokens(aws.client("ssm"), accounts, "test").items():
+        account = next(a for a in accounts if a["id"] == account_id)
+        platform = "x" if account["platform"] == "twitter" else account["platform"]
+        world.sandbox.register(token, account_id, platform, account[TARGETS[account["platform"]]])
+    return world
