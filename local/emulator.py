@@ -33,6 +33,10 @@ class Emulator:
     def start(self) -> Emulator:
         from moto.server import ThreadedMotoServer
 
+        from local import moto_fixes
+
+        moto_fixes.apply()
+
         if not port_is_free(self.host, self.port):
             raise SystemExit(f"port {self.port} on {self.host} is taken — is another `make run` up? "
                              "Stop it, or set PRACHAR_EMULATOR_PORT.")

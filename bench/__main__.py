@@ -1,0 +1,78 @@
+"""`make bench`: figures, printed; compare within one run (the machine is small and noisy)."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 11
+
+
+def import_seconds(statement: str) -> float:
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    samples = [float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                                    check=True).stdout) for _ in range(RUNS)]
+    return statistics.median(samples)
+
+
+def bench_imports() -> None:
+    boto3_alone = import_seconds("import boto3")
+    app = import_seconds("import app")
+    ingest = import_seconds("import app; import chalicelib.services.ingest")
+    publish = import_seconds("import app; import chalicelib.services.publish, "
+                             "aws_lambda_powertools.utilities.parameters, aws_lambda_powertools.utilities.batch")
+    print(f"import time, median of {RUNS} fresh interpreters:")
+    print(f"  import boto3 alone                      {boto3_alone * 1000:7.1f} ms")
+    print(f"  import app (every Lambda's cold start)  {app * 1000:7.1f} ms   ({app / boto3_alone:.2f}× boto3)")
+    print(f"  app + ingest path (pydantic, yaml)      {ingest * 1000:7.1f} ms   ({ingest / boto3_alone:.2f}× boto3)")
+    print(f"  app + publish path (Parameters, batch)  {publish * 1000:7.1f} ms   ({publish / boto3_alone:.2f}× boto3)")
+
+
+def bench_pipeline() -> None:
+    from datetime import datetime
+
+    from chalicelib.adapters import aws
+    from chalicelib.adapters.clock import SteppedClock
+    from local.emulator import free_port
+    from local.stack import BUCKET, LocalStack, StackOptions
+
+    clock = SteppedClock(datetime.fromisoformat("2021-03-03T09:00:00+05:30"))
+    stack = LocalStack(StackOptions(clock=clock, emulator_port=free_port(), api_port=None, report=lambda _: None))
+    stack.start()
+    try:
+        stack.load_examples(ROOT / "examples")
+        dynamodb = aws.client("dynamodb")
+        started = time.perf_counter()
+        for n in range(200):
+            dynamodb.put_item(TableName="prachar-local", Item={"pk": {"S": f"BENCH#{n}"}, "sk": {"S": "x"}})
+        put_ms = (time.perf_counter() - started) / 200 * 1000
+
+        count = 100
+        started = time.perf_counter()
+        for n in range(count):
+            stack.upload(f"content/constituency/sahada/bench/{n}.yaml",
+                         f"title: bench {n}\ntext: सहाड़ा {n}\nplatforms: [facebook, x]\n"
+                         f"publish_at: 2021-03-03T09:30:00+05:30\n".encode())
+        stack.settle()
+        ingest_ms = (time.perf_counter() - started) / count * 1000
+
+        clock.advance_to(datetime.fromisoformat("2021-03-03T09:31:00+05:30"))
+        started = time.perf_counter()
+        stack.settle()
+        posts = count * 2
+        publish_ms = (time.perf_counter() - started) / posts * 1000
+    finally:
+        stack.stop()
+    print(f"\npipeline on the local stack (moto server), per item, {BUCKET}:")
+    print(f"  bare DynamoDB PutItem round trip         {put_ms:6.1f} ms   (1.00×)")
+    print(f"  upload → validated → 2 posts scheduled   {ingest_ms:6.1f} ms   ({ingest_ms / put_ms:.1f}× a PutItem)")
+    print(f"  due → queued → published → recorded      {publish_ms:6.1f} ms   ({publish_ms / put_ms:.1f}× a PutItem)")
+
+
+if __name__ == "__main__":
+    bench_imports()
+    bench_pipeline()

@@ -1,0 +1,121 @@
+"""`make deploy STAGE=dev|prod`: resources, then `chalice deploy`, then what Chalice cannot set.
+
+1. Create or update the stage's CloudFormation stack from infra/resources.yaml.
+2. Record the resource names in .chalice/config.json and write the least-privilege policy.
+3. `chalice deploy --stage <stage>` (the decorators read the same names from the environment).
+4. Turn on ReportBatchItemFailures for the publish queue's event-source mapping (aws/chalice#2029).
+
+It refuses to run while AWS_ENDPOINT_URL is set, unless --rehearsal is given and the endpoint is on
+loopback: a deploy must never land somewhere unintended.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+from botocore.exceptions import ClientError
+
+from infra.policy import lambda_policy, policy_text
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "infra" / "resources.yaml"
+CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
+PUBLISH_HANDLER = "on_publish_message"
+
+
+class DeployRefused(SystemExit):
+    pass
+
+
+def check_target(environ: dict[str, str], rehearsal: bool) -> None:
+    endpoint = environ.get("AWS_ENDPOINT_URL")
+    if endpoint and not rehearsal:
+        raise DeployRefused(f"AWS_ENDPOINT_URL is set ({endpoint}): refusing to deploy. Unset it to deploy to AWS, "
+                            "or pass --rehearsal to deploy to a local emulator.")
+    if rehearsal and (not endpoint or urlparse(endpoint).hostname not in ("127.0.0.1", "localhost", "::1")):
+        raise DeployRefused("--rehearsal deploys only to an emulator on loopback: set AWS_ENDPOINT_URL to it")
+
+
+def deploy_resources(cloudformation: Any, stage: str, parameters: dict[str, str]) -> dict[str, str]:
+    stack = f"prachar-{stage}-resources"
+    request = {"StackName": stack, "TemplateBody": TEMPLATE.read_text(),
+               "Parameters": [{"ParameterKey": "Stage", "ParameterValue": stage}]
+               + [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]}
+    try:
+        cloudformation.describe_stacks(StackName=stack)
+        exists = True
+    except ClientError:
+        exists = False
+    if exists:
+        try:
+            cloudformation.update_stack(**request)
+            cloudformation.get_waiter("stack_update_complete").wait(StackName=stack)
+        except ClientError as exc:
+            if "No updates are to be performed" not in str(exc):
+                raise
+    else:
+        cloudformation.create_stack(**request)
+        cloudformation.get_waiter("stack_create_complete").wait(StackName=stack)
+    described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+def stage_environment(stage: str, outputs: dict[str, str]) -> dict[str, str]:
+    return {"PRACHAR_STAGE": stage, "PRACHAR_CONTENT_BUCKET": outputs["ContentBucketName"],
+            "PRACHAR_PUBLISH_QUEUE": outputs["PublishQueueName"], "PRACHAR_TABLE": outputs["TableName"]}
+
+
+def record_stage(config_path: Path, stage: str, environment: dict[str, str]) -> None:
+    config = json.loads(config_path.read_text())
+    stage_config = config.setdefault("stages", {}).setdefault(stage, {"api_gateway_stage": "api"})
+    stage_config["iam_policy_file"] = f"policy-{stage}.json"
+    stage_config.setdefault("environment_variables", {}).update(environment)
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    policy = lambda_policy(stage, environment["PRACHAR_CONTENT_BUCKET"], environment["PRACHAR_TABLE"],
+                           environment["PRACHAR_PUBLISH_QUEUE"])
+    (config_path.parent / f"policy-{stage}.json").write_text(policy_text(policy))
+
+
+def enable_partial_batch_failures(lambda_client: Any, queue_arn: str) -> int:
+    """Chalice never sets ReportBatchItemFailures; set it on the publish queue's mapping (survives redeploys)."""
+    updated = 0
+    for mapping in lambda_client.list_event_source_mappings(EventSourceArn=queue_arn)["EventSourceMappings"]:
+        if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", []):
+            lambda_client.update_event_source_mapping(UUID=mapping["UUID"],
+                                                      FunctionResponseTypes=["ReportBatchItemFailures"])
+        updated += 1
+    return updated
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make deploy", description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", required=True, choices=["dev", "prod"])
+    parser.add_argument("--bucket-name", default="", help="content bucket name (default prachar-<stage>-content)")
+    parser.add_argument("--rehearsal", action="store_true", help="deploy to the local emulator at AWS_ENDPOINT_URL")
+    arguments = parser.parse_args(argv)
+    check_target(dict(os.environ), arguments.rehearsal)
+    parameters = {"ContentBucketName": arguments.bucket_name} if arguments.bucket_name else {}
+    outputs = deploy_resources(boto3.client("cloudformation"), arguments.stage, parameters)
+    environment = stage_environment(arguments.stage, outputs)
+    record_stage(CHALICE_CONFIG, arguments.stage, environment)
+    print(f"resources ready: {json.dumps(outputs, indent=2)}")
+    chalice = str(Path(sys.executable).with_name("chalice"))
+    subprocess.run([chalice, "deploy", "--stage", arguments.stage], cwd=ROOT, check=True,
+                   env={**os.environ, **environment})
+    mappings = enable_partial_batch_failures(boto3.client("lambda"), outputs["PublishQueueArn"])
+    print(f"ReportBatchItemFailures on {mappings} event-source mapping(s) of {PUBLISH_HANDLER}.")
+    print(f"Next: store each account's token in SSM under /prachar/{arguments.stage}/accounts/<id>, "
+          f"then upload config/campaign.yaml to s3://{outputs['ContentBucketName']}/.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""`make deploy` rehearsed against the emulator: resources, chalice deploy, and the post-deploy settings."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import boto3
+import pytest
+
+from infra.deploy import DeployRefused, check_target
+from local.emulator import Emulator, free_port
+from tests.e2e.conftest import ROOT, clean_environment
+
+pytestmark = pytest.mark.e2e
+PROJECT_FILES = ["app.py", "chalicelib", "infra", "requirements.txt", ".chalice/config.json"]
+
+
+def test_a_deploy_refuses_an_unintended_endpoint():
+    with pytest.raises(DeployRefused, match="refusing"):
+        check_target({"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}, rehearsal=False)
+    with pytest.raises(DeployRefused, match="loopback"):
+        check_target({"AWS_ENDPOINT_URL": "https://s3.example.net"}, rehearsal=True)
+    check_target({}, rehearsal=False)
+
+
+def test_deploy_rehearsal_against_the_emulator(tmp_path):
+    for name in PROJECT_FILES:
+        source, target = ROOT / name, tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, target)
+    emulator = Emulator(port=free_port()).start()
+    try:
+        credentials = {"AWS_ENDPOINT_URL": emulator.url, "AWS_DEFAULT_REGION": "ap-south-1",
+                       "AWS_ACCESS_KEY_ID": "ops", "AWS_SECRET_ACCESS_KEY": "ops"}
+        result = subprocess.run([sys.executable, "-m", "infra.deploy", "--stage", "dev", "--rehearsal"],
+                                cwd=tmp_path, env=clean_environment(**credentials), capture_output=True, text=True,
+                                timeout=600)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert "ReportBatchItemFailures on 1 event-source mapping" in result.stdout
+
+        def client(service):
+            return boto3.client(service, endpoint_url=emulator.url, region_name="ap-south-1",
+                                aws_access_key_id="ops", aws_secret_access_key="ops")
+
+        functions = {f["FunctionName"] for f in client("lambda").list_functions()["Functions"]}
+        assert {"prachar-dev-on_config_upload", "prachar-dev-on_content_upload", "prachar-dev-publishing_clock",
+                "prachar-dev-on_publish_message", "prachar-dev"} <= functions
+        notifications = client("s3").get_bucket_notification_configuration(Bucket="prachar-dev-content")
+        filters = sorted(str(n.get("Filter")) for n in notifications["LambdaFunctionConfigurations"])
+        assert any("config/" in f for f in filters) and any("content/" in f for f in filters)
+        [mapping] = client("lambda").list_event_source_mappings()["EventSourceMappings"]
+        assert mapping["EventSourceArn"].endswith(":prachar-dev-publish")
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        rules = client("events").list_rules()["Rules"]
+        assert any(r.get("ScheduleExpression") == "rate(1 minute)" for r in rules)
+        environment = client("lambda").get_function_configuration(
+            FunctionName="prachar-dev-on_publish_message")["Environment"]["Variables"]
+        assert environment["PRACHAR_PUBLISH_QUEUE"] == "prachar-dev-publish"
+    finally:
+        emulator.stop()
