@@ -1,0 +1,80 @@
+"""The event pump runs the real handlers on their real triggers, as Lambda would."""
+
+import time
+from datetime import datetime
+
+import app
+from chalicelib.adapters import aws
+from chalicelib.domain.post import PostStatus, content_id_for
+from local.pump import EventPump
+
+KEY = "content/constituency/sahada/pumped post.yaml"
+
+
+def pump_for(world, reports=None):
+    return EventPump(app.app, aws.client("sqs"), aws.client("s3"), world.clock,
+                     report=(reports.append if reports is not None else lambda _: None)).wire()
+
+
+def drain(pump, rounds=20):
+    for _ in range(rounds):
+        if pump.pump_once() == 0 and pump.queues_idle():
+            return
+        time.sleep(0.05)
+
+
+def test_an_s3_upload_reaches_its_handler_through_the_bucket_notification(active):
+    pump = pump_for(active)
+    active.put(KEY, "title: t\ntext: x\nplatforms: [facebook]\npublish_at: 2021-03-03T10:00:00\n")
+    active.put("content/constituency/sahada/poster.png", b"\x89PNG")
+    drain(pump)
+    assert pump.invocations["on_content_upload"] == 2  # the manifest and the media file (ignored)
+    assert "on_config_upload" not in pump.invocations, "S3 filters by prefix: content/ is not config/"
+    _, posts = active.container.store.content_with_posts(content_id_for(KEY))
+    assert [p.status for p in posts] == [PostStatus.SCHEDULED]
+
+
+def test_the_clock_fires_once_for_many_missed_minutes(active):
+    pump = pump_for(active)
+    active.put(KEY, "title: t\ntext: x\nplatforms: [facebook, x]\npublish_at: 2021-03-03T09:30:00\n")
+    drain(pump)
+    ticks = pump.invocations["publishing_clock"]
+    active.clock.advance_to(datetime.fromisoformat("2021-03-03T09:45:00+05:30"))
+    drain(pump)
+    assert pump.invocations["publishing_clock"] == ticks + 1
+    assert pump.invocations["on_publish_message"] >= 1
+    _, posts = active.container.store.content_with_posts(content_id_for(KEY))
+    assert {p.status for p in posts} == {PostStatus.PUBLISHED}
+
+
+def test_only_the_failed_record_of_a_batch_comes_back(active, monkeypatch):
+    pump = pump_for(active)
+    active.put(KEY, "title: t\ntext: x\nplatforms: [facebook, x]\npublish_at: 2021-03-03T09:30:00\n")
+    drain(pump)
+    monkeypatch.setattr(active.container.publisher.platforms["facebook"], "_base", "http://127.0.0.1:9/v25.0")
+    active.clock.advance_to(datetime.fromisoformat("2021-03-03T09:31:00+05:30"))
+    pump.fire_due_schedules()
+    pump.pump_once()
+    attributes = aws.client("sqs").get_queue_attributes(QueueUrl=active.queue_url(), AttributeNames=["All"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+    _, posts = active.container.store.content_with_posts(content_id_for(KEY))
+    assert {p.account_id: p.status for p in posts} == {"fb-sahada": PostStatus.QUEUED, "x-sahada": PostStatus.PUBLISHED}
+
+
+def test_a_handler_that_raises_is_reported_and_retried_then_dropped(active, monkeypatch):
+    reports = []
+    pump = pump_for(active, reports)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(type(active.container), "ingest", lambda self: type("I", (), {"content": broken})())
+    active.put(KEY, "title: t\ntext: x\n")
+    deadline = time.monotonic() + 15
+    while pump.invocations.get("on_content_upload", 0) < 3 and time.monotonic() < deadline:
+        pump.pump_once()
+        time.sleep(0.2)
+    time.sleep(2.2)
+    pump.pump_once()
+    assert pump.invocations["on_content_upload"] == 3, "the first try and two retries, as Lambda does"
+    assert all("disk on fire" in r for r in reports)
