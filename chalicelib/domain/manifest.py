@@ -14,6 +14,7 @@ from chalicelib.domain.campaign import Account, Campaign, Platform, normalise_pl
 from chalicelib.domain.problems import fixable, problems_from_validation
 from chalicelib.domain.scope import ScopedKey, ScopeError, resolve_media_path
 from chalicelib.domain.times import as_aware
+from chalicelib.domain.x_text import MAX_THREAD_PARTS, split_thread, thread_slices
 from chalicelib.errors import InvalidContentError, Problem
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -163,6 +164,7 @@ def plan_posts(manifest: Manifest, scoped: ScopedKey, campaign: Campaign, now: d
         if manifest.text_for(platform) is None and not (override and override.template):
             problems.append(Problem("text", f"no text for {platform}",
                                     f"add text, or overrides.{platform}.text"))
+    problems += _x_thread_problems(manifest, wanted)
     media_keys = []
     for index, reference in enumerate(manifest.media):
         try:
@@ -190,6 +192,10 @@ def plan_posts(manifest: Manifest, scoped: ScopedKey, campaign: Campaign, now: d
             "link": (override.link if override and override.link else None) or manifest.link,
             "media": [{"key": k, "content_type": MEDIA_TYPES[_suffix(k)]} for k in media_keys],
         }
+        if account.platform == "x":
+            payload["text"] = "\n\n".join(part for part in (payload["text"], payload.pop("link")) if part)
+            payload["link"] = None
+            payload["thread"] = split_thread(payload["text"])
         if account.platform == "whatsapp":
             payload["audience"] = override.audience if override else "team"
             if override and override.template:
@@ -197,6 +203,20 @@ def plan_posts(manifest: Manifest, scoped: ScopedKey, campaign: Campaign, now: d
                                        "params": list(override.params)}
         plans.append(PostPlan(account=account, due_at=due_at, payload=payload))
     return plans
+
+
+def _x_thread_problems(manifest: Manifest, platforms: list[str]) -> list[Problem]:
+    if "x" not in platforms or manifest.text_for("x") is None:
+        return []
+    override = manifest.overrides.get("x")
+    link = (override.link if override and override.link else None) or manifest.link
+    text = "\n\n".join(part for part in (manifest.text_for("x"), link) if part)
+    parts = len(thread_slices(text))
+    if parts <= MAX_THREAD_PARTS:
+        return []
+    field = "overrides.x.text" if override and override.text else "text"
+    return [Problem(field, f"for X this text makes a thread of {parts} posts; the most is {MAX_THREAD_PARTS}",
+                    "shorten it, or give X its own shorter text under overrides.x.text")]
 
 
 # What each adapter can send today; issue 3 brings X media upload and Facebook video.

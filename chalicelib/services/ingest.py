@@ -187,6 +187,8 @@ def _too_large(size: int, limit: int) -> Problem:
 
 def _preview(payload: dict[str, Any]) -> dict[str, Any]:
     preview = {k: payload[k] for k in ("text", "link", "audience", "template") if payload.get(k)}
+    if len(payload.get("thread") or []) > 1:
+        preview["thread"] = payload["thread"]
     if payload.get("media"):
         preview["media"] = [m["key"].rsplit("/", 1)[-1] for m in payload["media"]]
     return preview

@@ -80,9 +80,11 @@ class Publisher:
             for delivery in deliveries_for(post, campaign):
                 if delivery.key in delivered:
                     continue
-                request = PublishRequest(target_id=account.target_id, token=token, text=post.payload.get("text"),
+                request = PublishRequest(target_id=account.target_id, token=token,
+                                         text=delivery.text or post.payload.get("text"),
                                          link=post.payload.get("link"), media=media,
-                                         template=post.payload.get("template"), recipient=delivery.recipient)
+                                         template=post.payload.get("template"), recipient=delivery.recipient,
+                                         reply_to=delivered.get(delivery.reply_to_key or ""))
                 try:
                     platform_id = client.publish(request)
                 except PlatformError as exc:
@@ -106,7 +108,7 @@ class Publisher:
             self._settle(post, claim, PostStatus.FAILED, now, "no recipient could be reached: "
                          + "; ".join(sorted(set(failures.values()))) if failures else "no recipients", level="error")
             return "failed"
-        platform_post_id = delivered.get("page") or f"{len(delivered)} message(s)"
+        platform_post_id = delivered.get("page") or delivered.get("part-1") or f"{len(delivered)} message(s)"
         fields = {"platform_post_id": platform_post_id, "published_at": to_iso(now), "claim": None,
                   "reason": f"{len(failures)} recipient(s) unreachable" if failures else None}
         self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
@@ -142,7 +144,12 @@ class Publisher:
 
 
 def deliveries_for(post: Post, campaign: Campaign) -> list[Delivery]:
-    """Facebook and X: one call to the page or timeline. WhatsApp 'team': one message per team member."""
+    """Facebook: one call. X: one per part of the thread, each replying to the one before.
+    WhatsApp 'team': one message per team member with a phone number."""
+    thread = post.payload.get("thread") or []
+    if post.platform == "x" and len(thread) > 1:
+        return [Delivery(f"part-{i}", text=part, reply_to_key=f"part-{i - 1}" if i > 1 else None)
+                for i, part in enumerate(thread, start=1)]
     if post.platform != "whatsapp":
         return [Delivery("page")]
     return [Delivery(member.id, member.phone) for member in campaign.team_members(post.scope) if member.phone]

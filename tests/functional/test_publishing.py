@@ -140,3 +140,23 @@ def test_a_lost_message_is_sent_again_by_the_clock(scheduled, client):
     assert tick(client, scheduled)["requeued"] == 3
     deliver(client, scheduled, scheduled.receive())
     assert set(statuses(scheduled).values()) == {PostStatus.PUBLISHED}
+
+
+def test_a_long_x_text_goes_out_as_a_reply_chain_once(active, client):
+    key = "content/constituency/sahada/thread.yaml"
+    sentence = "सहाड़ा में विकास के काम तेज़ी से चल रहे हैं और हर गाँव तक पहुँच रहे हैं। "
+    active.put(key, f"title: thread\ntext: \"{sentence * 10}\"\nplatforms: [x]\n")
+    client.lambda_.invoke("on_content_upload", active.s3_event(key))
+    active.at("2021-03-03T09:01:00+05:30")
+    tick(client, active)
+    messages = active.receive()
+    deliver(client, active, messages)
+    deliver(client, active, messages)
+    tweets = [c for c in active.sandbox.received() if c["platform"] == "x"]
+    assert len(tweets) > 1
+    assert "reply" not in tweets[0]["body"]
+    for previous, reply in zip(tweets, tweets[1:], strict=False):
+        assert reply["body"]["reply"]["in_reply_to_tweet_id"] == previous["response"]["data"]["id"]
+    _, posts = active.container.store.content_with_posts(content_id_for(key))
+    assert posts[0].platform_post_id == tweets[0]["response"]["data"]["id"]
+    assert len(posts[0].deliveries) == len(tweets)

@@ -141,3 +141,19 @@ def test_json_errors_point_at_line_and_column():
 
 def test_a_utf8_bom_is_accepted():
     assert decode_document("\ufefftitle: सहाड़ा\n".encode(), KEY, 1024) == {"title": "सहाड़ा"}
+
+
+def test_a_long_text_for_x_becomes_a_numbered_thread_with_the_link_in_it():
+    sentence = "राज्य बजट 2021-22 में सहाड़ा विधानसभा क्षेत्र के लिए नई घोषणाएँ की गई हैं। "
+    posts = plan({"title": "t", "text": sentence * 12, "link": "https://example.org/b", "platforms": ["x"]})
+    thread = posts[0].payload["thread"]
+    assert len(thread) > 1
+    assert thread[0].endswith(f"(1/{len(thread)})")
+    assert "https://example.org/b" in thread[-1]
+    assert posts[0].payload["link"] is None
+
+
+def test_a_thread_longer_than_25_posts_is_refused_at_the_field_that_made_it():
+    problems = rejected({"title": "t", "text": "short", "overrides": {"x": {"text": "शब्द " * 2000}}})
+    assert problems[0].field == "overrides.x.text"
+    assert "thread of" in problems[0].message

@@ -22,6 +22,8 @@ class Delivery:
 
     key: str
     recipient: str | None = None
+    text: str | None = None       # this call's own text (one part of an X thread)
+    reply_to_key: str | None = None  # the delivery whose platform id this one replies to
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class PublishRequest:
     media: list[Media] = field(default_factory=list)
     template: dict[str, Any] | None = None
     recipient: str | None = None
+    reply_to: str | None = None
 
 
 class PlatformClient(Protocol):

@@ -23,9 +23,11 @@ class XClient:
     def publish(self, request: PublishRequest) -> str:
         if request.media:
             raise PlatformRejectedError(self.platform, "media posts to X are not supported yet")
-        text = "\n\n".join(part for part in (request.text, request.link) if part)
+        body: dict = {"text": "\n\n".join(part for part in (request.text, request.link) if part)}
+        if request.reply_to:
+            body["reply"] = {"in_reply_to_tweet_id": request.reply_to}
         response = call(self.platform, "POST", f"{self._base}/2/tweets", token_header=f"Bearer {request.token}",
-                        timeout=self._timeout, json_body={"text": text})
+                        timeout=self._timeout, json_body=body)
         if response.status != 201:
             raise x_error(response)
         return response.body["data"]["id"]
