@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalice import BadRequestError, Chalice, ConvertToMiddleware, NotFoundError, Rate
+from chalice import BadRequestError, Chalice, ConvertToMiddleware, Cron, NotFoundError, Rate
 
 from chalicelib import entry
 from chalicelib.observability import logger
@@ -28,6 +28,11 @@ def publishing_clock(event):
     return entry.dispatch_due()
 
 
+@app.schedule(Cron(30, 0, "*", "*", "?", "*"), name="token_health_check")  # 06:00 IST daily
+def token_health_check(event):
+    return entry.check_tokens()
+
+
 @app.on_sqs_message(queue=PUBLISH_QUEUE, batch_size=5)
 def on_publish_message(event):
     return entry.publish_batch(event.to_dict(), event.context)
@@ -36,6 +41,11 @@ def on_publish_message(event):
 @app.route("/health")
 def health():
     return entry.health()
+
+
+@app.route("/api/accounts")
+def list_accounts():
+    return entry.accounts()
 
 
 @app.route("/api/posts/{content_id}")

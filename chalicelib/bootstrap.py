@@ -45,11 +45,14 @@ class Container:
         return Ingest(self.store, self.bucket, self.campaigns, self.activity, self.clock,
                       self.settings.max_upload_bytes)
 
+    @cached_property
+    def publish_queue(self) -> PublishQueue:
+        return PublishQueue(aws.client("sqs"), self.settings.publish_queue)
+
     def dispatcher(self):
         from chalicelib.services.dispatch import Dispatcher
 
-        return Dispatcher(self.store, PublishQueue(aws.client("sqs"), self.settings.publish_queue), self.activity,
-                          self.clock)
+        return Dispatcher(self.store, self.publish_queue, self.activity, self.clock)
 
     @cached_property
     def publisher(self):
@@ -57,6 +60,12 @@ class Container:
 
         return Publisher(self.store, self.bucket, self.campaigns, SecretStore(), self.platforms(), self.activity,
                          self.clock, self.settings.secret_name)
+
+    def token_check(self):
+        from chalicelib.services.token_check import TokenCheck
+
+        return TokenCheck(self.store, self.campaigns, SecretStore(), self.platforms(), self.activity, self.clock,
+                          self.settings.secret_name)
 
     def queries(self):
         from chalicelib.services.queries import Queries

@@ -47,10 +47,38 @@ def dispatch_due() -> dict[str, int]:
 def publish_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    publisher = container().publisher
+    from chalicelib.adapters.publish_queue import backoff_seconds
+    from chalicelib.services.publish import RetryLater
+
+    c = container()
+
+    def publish_record(record: Any) -> str:
+        try:
+            return c.publisher.publish(record.json_body)
+        except RetryLater:
+            receives = int(record.attributes.approximate_receive_count or 1)
+            c.publish_queue.delay(record.receipt_handle, backoff_seconds(receives, c.settings.retry_base_seconds))
+            raise
+
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=event, record_handler=lambda record: publisher.publish(record.json_body),
-                                    processor=processor, context=context)
+    return process_partial_response(event=event, record_handler=publish_record, processor=processor,
+                                    context=context)
+
+
+def check_tokens() -> dict[str, str]:
+    return container().token_check().run()
+
+
+def accounts() -> dict[str, Any]:
+    c = container()
+    campaign = c.campaigns.active()
+    rows = []
+    for account in campaign.accounts if campaign else []:
+        state = c.store.account_state(account.id)
+        rows.append({"account_id": account.id, "platform": account.platform, "scope": account.scope,
+                     "health": str(state.health), "until": to_iso(state.until) if state.until else None,
+                     "reason": state.reason, "checked_at": to_iso(state.checked_at) if state.checked_at else None})
+    return {"accounts": rows}
 
 
 def queries():

@@ -63,10 +63,20 @@ class PlatformRejectedError(PlatformError):
     """Policy, permission, duplicate or bad media: the post fails with the platform's reason."""
 
 
+class PlatformDuplicateError(PlatformRejectedError):
+    """The platform already has this text from this account: after an earlier attempt, it probably landed."""
+
+
 class PlatformRateLimitedError(PlatformError):
-    def __init__(self, platform: str, message: str, *, reset_at: float | None = None, **kwargs: Any) -> None:
+    """Throttled until `reset_at` (unix seconds on the platform's clock) or for `retry_after` seconds;
+    `per_recipient`: only this recipient is limited, not the account."""
+
+    def __init__(self, platform: str, message: str, *, reset_at: float | None = None,
+                 retry_after: float | None = None, per_recipient: bool = False, **kwargs: Any) -> None:
         super().__init__(platform, message, **kwargs)
         self.reset_at = reset_at
+        self.retry_after = retry_after
+        self.per_recipient = per_recipient
 
     @property
     def retryable(self) -> bool:

@@ -29,6 +29,7 @@ class Settings:
     clock_epoch: float
     max_upload_bytes: int
     platform_timeout_seconds: float
+    retry_base_seconds: float
     whatsapp_app_secret: str | None
 
     def secret_name(self, template: str) -> str:
@@ -60,6 +61,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         clock_epoch=_number(environ, "PRACHAR_CLOCK_EPOCH", time.time(), minimum=0.0),
         max_upload_bytes=int(_number(environ, "PRACHAR_MAX_UPLOAD_BYTES", 256 * 1024, minimum=1)),
         platform_timeout_seconds=_number(environ, "PRACHAR_PLATFORM_TIMEOUT", 10.0, minimum=0.1),
+        retry_base_seconds=_number(environ, "PRACHAR_RETRY_BASE_SECONDS", 10.0, minimum=0.0),
         whatsapp_app_secret=environ.get("PRACHAR_WHATSAPP_APP_SECRET"),
     )
 

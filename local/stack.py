@@ -46,12 +46,13 @@ class LocalStack:
     def __init__(self, options: StackOptions) -> None:
         self.options = options
         self.emulator = Emulator(options.host, options.emulator_port)
-        self.sandbox = PlatformSandbox(options.host, options.sandbox_port)
+        self.sandbox = PlatformSandbox(options.host, options.sandbox_port, clock=options.clock)
         self.pump: Any = None
         self.container: Any = None
         self._api_thread: threading.Thread | None = None
         self._api_server: Any = None
         self._campaign_version: str | None = None
+        self._windows_opened: date | None = None
         self._external = {name: os.environ[name] for name in PLATFORM_BASES if os.environ.get(name)}
 
     # ---- start and stop -------------------------------------------------------------------------
@@ -61,7 +62,8 @@ class LocalStack:
         os.environ.update(emulator_environment(self.emulator.url))
         os.environ.update({"PRACHAR_STAGE": STAGE, "PRACHAR_CONTENT_BUCKET": BUCKET,
                            "PRACHAR_PUBLISH_QUEUE": f"prachar-{STAGE}-publish", "PRACHAR_TABLE": f"prachar-{STAGE}",
-                           "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")})
+                           "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+                           "PRACHAR_RETRY_BASE_SECONDS": os.environ.get("PRACHAR_RETRY_BASE_SECONDS", "1")})
         for name in PLATFORM_BASES:  # a base set by the user wins over the sandbox
             os.environ[name] = self._external.get(name, self.sandbox.url)
         from chalicelib import bootstrap
@@ -123,9 +125,24 @@ class LocalStack:
 
     # ---- running --------------------------------------------------------------------------------
     def step(self) -> int:
-        handled = self.pump.pump_once()
         self.sync_accounts()
-        return handled
+        self.team_checks_in()
+        return self.pump.pump_once()
+
+    def team_checks_in(self) -> None:
+        """Each day every team member writes to the campaign's WhatsApp number (as volunteers are asked
+        to), which opens WhatsApp's 24-hour window for the day's content kit."""
+        today = local_date(self.options.clock.now())
+        if self._windows_opened == today:
+            return
+        record = self.container.store.active_campaign()
+        if record is None:
+            return
+        for team in record.document.get("teams", []):
+            for member in team.get("members", []):
+                if member.get("phone"):
+                    self.sandbox.open_window(member["phone"])
+        self._windows_opened = today
 
     def settle(self, timeout: float = 60.0) -> None:
         """Pump until every queue is empty and nothing is in flight (real time; the clock does not move)."""
@@ -148,6 +165,7 @@ class LocalStack:
             account = by_id[account_id]
             self.sandbox.register(token, account_id, account["platform"], account[TARGET_FIELD[account["platform"]]])
         self._campaign_version = record.version
+        self._windows_opened = None
 
     # ---- reading back ---------------------------------------------------------------------------
     def campaign_document(self, root: Path) -> dict[str, Any]:

@@ -30,3 +30,13 @@ class PublishQueue:
                 raise PersistenceError("SQS send_message_batch failed") from exc
             failed += [batch[int(f["Id"])] for f in response.get("Failed", [])]
         return failed
+
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        """Back off before SQS delivers this message again (instead of sleeping in the Lambda)."""
+        self._sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=receipt_handle,
+                                           VisibilityTimeout=max(0, min(int(seconds), 43_200)))
+
+
+def backoff_seconds(receive_count: int, base: float, cap: float = 900) -> int:
+    """1st retry after `base`, then doubling, never above `cap`."""
+    return int(min(cap, base * 2 ** max(receive_count - 1, 0)))

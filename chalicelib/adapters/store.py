@@ -23,6 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo_codec import from_item, to_item, to_value
+from chalicelib.domain.account_state import AccountState, Health
 from chalicelib.domain.post import Post, PostStatus
 from chalicelib.domain.times import from_iso, local_date, to_iso
 from chalicelib.errors import PersistenceError
@@ -197,6 +198,42 @@ class Store:
                                 ExpressionAttributeValues={":p": to_value(f"SCOPE#{scope}")}):
             yield _post_from(item)
 
+    # ---- account state --------------------------------------------------------------------------
+    def account_state(self, account_id: str) -> AccountState:
+        item = self._get(f"ACCOUNT#{account_id}", "STATE")
+        if item is None:
+            return AccountState(account_id)
+        return AccountState(account_id, Health(item["health"]),
+                            from_iso(item["until"]) if item.get("until") else None, item.get("reason"),
+                            from_iso(item["checked_at"]) if item.get("checked_at") else None)
+
+    def throttle_account(self, account_id: str, until: datetime, reason: str, now: datetime) -> bool:
+        """Throttled until `until`, unless already throttled for longer or waiting for a person."""
+        return self._update(
+            f"ACCOUNT#{account_id}", "STATE", "SET health = :t, #until = :u, reason = :r, updated_at = :now",
+            "attribute_not_exists(pk) OR (health <> :bad AND (attribute_not_exists(#until) OR #until < :u))",
+            {"#until": "until"}, {k: to_value(v) for k, v in {
+                ":t": str(Health.THROTTLED), ":u": to_iso(until), ":r": reason, ":now": to_iso(now),
+                ":bad": str(Health.UNHEALTHY)}.items()})
+
+    def mark_account_unhealthy(self, account_id: str, reason: str, now: datetime) -> bool:
+        """True when this call is the one that found it unhealthy (so one alert is written, not many)."""
+        return self._update(
+            f"ACCOUNT#{account_id}", "STATE", "SET health = :bad, reason = :r, updated_at = :now REMOVE #until",
+            "attribute_not_exists(pk) OR health <> :bad", {"#until": "until"},
+            {k: to_value(v) for k, v in {":bad": str(Health.UNHEALTHY), ":r": reason, ":now": to_iso(now)}.items()})
+
+    def mark_account_healthy(self, account_id: str, now: datetime) -> bool:
+        """Record a good check; True when it was unhealthy before."""
+        before = self.account_state(account_id)
+        if before.health is Health.THROTTLED and before.until and before.until > now:
+            self._update(f"ACCOUNT#{account_id}", "STATE", "SET checked_at = :now", "attribute_exists(pk)", {},
+                         {":now": to_value(to_iso(now))})  # a good token does not lift a rate limit
+            return False
+        self._put({"pk": f"ACCOUNT#{account_id}", "sk": "STATE", "health": str(Health.HEALTHY),
+                   "checked_at": to_iso(now), "updated_at": to_iso(now)})
+        return before.health is Health.UNHEALTHY
+
     # ---- activity -------------------------------------------------------------------------------
     def add_activity(self, entry: ActivityEntry) -> ActivityEntry:
         # Real nanoseconds break ties between entries written at one (possibly simulated) instant.
@@ -261,10 +298,12 @@ class Store:
 
     def _update(self, pk: str, sk: str, expression: str, condition: str, names: dict[str, str],
                 values: dict[str, Any]) -> bool:
+        request = {"Key": to_item({"pk": pk, "sk": sk}), "UpdateExpression": expression,
+                   "ConditionExpression": condition, "ExpressionAttributeValues": values}
+        if names:
+            request["ExpressionAttributeNames"] = names
         try:
-            self._call("update_item", Key=to_item({"pk": pk, "sk": sk}), UpdateExpression=expression,
-                       ConditionExpression=condition, ExpressionAttributeNames=names,
-                       ExpressionAttributeValues=values, raise_conditional=True)
+            self._call("update_item", raise_conditional=True, **request)
         except _ConditionFailed:
             return False
         return True
@@ -307,7 +346,9 @@ def _post_from(item: dict[str, Any]) -> Post:
         wake_at=from_iso(item["wake_at"]) if item.get("wake_at") else None, claim=item.get("claim"),
         platform_post_id=item.get("platform_post_id"),
         published_at=from_iso(item["published_at"]) if item.get("published_at") else None,
-        reason=item.get("reason"), deliveries=dict(item.get("deliveries") or {}))
+        reason=item.get("reason"), deliveries=dict(item.get("deliveries") or {}),
+        check_first=bool(item.get("check_first", False)),
+        claimed_at=from_iso(item["claimed_at"]) if item.get("claimed_at") else None)
 
 
 def _content_from(item: dict[str, Any]) -> ContentRecord:

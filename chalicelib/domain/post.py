@@ -19,12 +19,16 @@ class PostStatus(StrEnum):
     PUBLISHING = "publishing"    # a worker has claimed it and is calling the platform
     PUBLISHED = "published"      # the platform accepted it (terminal)
     FAILED = "failed"            # the platform refused it for good (terminal)
-    AMBIGUOUS = "ambiguous"      # a worker died mid-call: it may be out; never re-sent blindly
+    AMBIGUOUS = "ambiguous"      # it may be out: checked on the platform before anything is re-sent
+    HELD_THROTTLED = "held_throttled"  # the account is rate-limited: waits for the platform's reset
+    HELD_ACCOUNT = "held_account"      # the account's token is bad or it is blocked: waits for a person
     WITHDRAWN = "withdrawn"      # a re-upload dropped this account before it went out (terminal)
 
 
 # States in which a re-upload may still change what goes out.
-REPLACEABLE = (PostStatus.SCHEDULED, PostStatus.QUEUED)
+REPLACEABLE = (PostStatus.SCHEDULED, PostStatus.QUEUED, PostStatus.HELD_THROTTLED, PostStatus.HELD_ACCOUNT)
+# How long after an ambiguous call the platform is asked whether it went out.
+CHECK_AMBIGUOUS_AFTER = timedelta(minutes=2)
 # How long a queued post may wait for its message before the clock sends another one,
 # and how long a worker's claim lasts before the post counts as abandoned mid-call.
 REQUEUE_AFTER = timedelta(minutes=10)
@@ -53,6 +57,8 @@ class Post:
     published_at: datetime | None = None
     reason: str | None = None
     deliveries: dict[str, str] = field(default_factory=dict)
+    check_first: bool = False     # an earlier call may have landed: look on the platform before sending
+    claimed_at: datetime | None = None
 
     @property
     def post_id(self) -> str:
@@ -60,7 +66,7 @@ class Post:
 
 
 class WakeAction(StrEnum):
-    QUEUE = "queue"        # scheduled and due: move to queued and send a message
+    QUEUE = "queue"        # due, or its wait is over: move to queued and send a message
     REQUEUE = "requeue"    # queued but its message seems lost: send another (the claim makes it harmless)
     ABANDONED = "abandoned"  # claimed but the worker never finished: mark ambiguous
     NOTHING = "nothing"
@@ -70,6 +76,9 @@ def on_wake(status: PostStatus) -> WakeAction:
     """What the publishing clock does with a post whose wake time has come."""
     return {
         PostStatus.SCHEDULED: WakeAction.QUEUE,
+        PostStatus.HELD_THROTTLED: WakeAction.QUEUE,
+        PostStatus.HELD_ACCOUNT: WakeAction.QUEUE,
+        PostStatus.AMBIGUOUS: WakeAction.QUEUE,
         PostStatus.QUEUED: WakeAction.REQUEUE,
         PostStatus.PUBLISHING: WakeAction.ABANDONED,
     }.get(status, WakeAction.NOTHING)

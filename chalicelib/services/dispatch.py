@@ -39,7 +39,7 @@ class Dispatcher:
             action = on_wake(status)
             post_id = f"{content_id}.{account_id}"
             if action is WakeAction.QUEUE and self.store.move_post(
-                    content_id, account_id, expected=[PostStatus.SCHEDULED], status=PostStatus.QUEUED, now=now,
+                    content_id, account_id, expected=[status], status=PostStatus.QUEUED, now=now,
                     wake_at=now + REQUEUE_AFTER, fields={"queued_at": to_iso(now)}):
                 result.queued.append(post_id)
                 messages.append({"content_id": content_id, "account_id": account_id})

@@ -1,29 +1,58 @@
-"""Publish one post to its account — at most once, whatever SQS or Lambda redeliver."""
+"""Publish one post to its account — at most once, whatever SQS or Lambda redeliver.
+
+What each failure class does (the adapters classify; this decides):
+- retryable (5xx, connection refused, a recipient's pair rate): nothing went out, so the post goes back
+  to `queued` and the SQS record fails; SQS redelivers it after a growing delay (no sleeping here);
+- throttled: the account is marked throttled until the platform's reset, in the table every Lambda
+  reads, and the post waits (`held_throttled`) until then — as do the account's other posts;
+- auth or policy block: the account is marked unhealthy with an alert, and its posts wait
+  (`held_account`) until a token check finds it healthy again;
+- permanent (policy, permission, bad media, a first-attempt duplicate): `failed` with the reason;
+- ambiguous (timeout after sending, a worker that died mid-call, a duplicate on a retry): `ambiguous`;
+  before anything is re-sent the platform is asked whether it went out (Facebook: the page feed; X: the
+  user's posts); WhatsApp cannot be asked, so those wait for a person.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.bucket import ContentBucket
 from chalicelib.adapters.clock import Clock
-from chalicelib.adapters.platforms.base import Delivery, Media, PlatformClient, PublishRequest
+from chalicelib.adapters.platforms.base import CannotCheck, Delivery, Media, PlatformClient, PublishRequest
 from chalicelib.adapters.secrets import SecretStore
 from chalicelib.adapters.store import Store
+from chalicelib.domain.account_state import DEFAULT_THROTTLE, RECHECK_UNHEALTHY
 from chalicelib.domain.campaign import Account, Campaign
-from chalicelib.domain.post import CLAIM_TIMEOUT, REQUEUE_AFTER, Post, PostStatus
-from chalicelib.domain.times import to_iso
-from chalicelib.errors import PlatformAmbiguousError, PlatformError, PracharError
+from chalicelib.domain.post import CHECK_AMBIGUOUS_AFTER, CLAIM_TIMEOUT, REQUEUE_AFTER, Post, PostStatus
+from chalicelib.domain.times import ist_text, to_iso
+from chalicelib.errors import (
+    PlatformAmbiguousError,
+    PlatformAuthError,
+    PlatformDuplicateError,
+    PlatformError,
+    PlatformRateLimitedError,
+    PracharError,
+)
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.campaigns import CampaignSource
 
 MAX_ATTEMPTS = 8
+LOOKBACK = timedelta(minutes=5)  # how far before the ambiguous call to look for it on the platform
 
 
 class RetryLater(PracharError):
     """A retryable failure: the record fails so SQS delivers it again later."""
+
+
+class _Held(Exception):
+    def __init__(self, status: PostStatus, until: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.until, self.reason = status, until, reason
 
 
 @dataclass
@@ -35,7 +64,7 @@ class Publisher:
     platforms: dict[str, PlatformClient]
     activity: ActivityLog
     clock: Clock
-    secret_name: Any  # Callable[[str], str]: the account's secret template → this stage's name
+    secret_name: Callable[[str], str]  # the account's secret template → this stage's parameter name
 
     def publish(self, message: dict[str, Any]) -> str:
         content_id, account_id = message["content_id"], message["account_id"]
@@ -45,9 +74,7 @@ class Publisher:
         now = self.clock.now()
         if post.status is PostStatus.PUBLISHING:
             # Our visibility timeout outlasts a Lambda, so a claim we can see belongs to a worker that died.
-            self._settle(post, post.claim, PostStatus.AMBIGUOUS, now,
-                         "the publisher stopped mid-call; it may have gone out. Check before resending.",
-                         level="warning")
+            self._ambiguous(post, post.claim, now, "the publisher stopped mid-call; it may have gone out")
             return "ambiguous"
         if post.status is not PostStatus.QUEUED:
             return f"skipped:{post.status}"  # a duplicate or stale message: the post has moved on
@@ -57,10 +84,16 @@ class Publisher:
             self._settle(post, None, PostStatus.FAILED, now, f"account {account_id} is not in the active campaign",
                          expected=PostStatus.QUEUED)
             return "failed"
+        state = self.store.account_state(account_id)
+        if state.blocks(now):
+            status = PostStatus.HELD_THROTTLED if state.until and state.until > now else PostStatus.HELD_ACCOUNT
+            self._hold(post, None, _Held(status, state.wait_until(now), _state_reason(state)), now,
+                       expected=PostStatus.QUEUED)
+            return "held"
         claim = uuid.uuid4().hex
         if not self.store.move_post(content_id, account_id, expected=[PostStatus.QUEUED],
                                     status=PostStatus.PUBLISHING, now=now, wake_at=now + CLAIM_TIMEOUT,
-                                    fields={"claim": claim}, increment_attempts=True):
+                                    fields={"claim": claim, "claimed_at": to_iso(now)}, increment_attempts=True):
             return "lost-race"
         post.attempts += 1
         return self._send(post, account, campaign, claim, now)
@@ -85,40 +118,81 @@ class Publisher:
                                          link=post.payload.get("link"), media=media,
                                          template=post.payload.get("template"), recipient=delivery.recipient,
                                          reply_to=delivered.get(delivery.reply_to_key or ""))
-                try:
-                    platform_id = client.publish(request)
-                except PlatformError as exc:
-                    if exc.retryable or isinstance(exc, PlatformAmbiguousError) or delivery.recipient is None:
-                        raise
-                    failures[delivery.key] = exc.message  # one unreachable member does not stop the team kit
-                    continue
+                platform_id = self._found_earlier(client, request, post) if post.check_first else None
+                if platform_id is None:
+                    try:
+                        platform_id = client.publish(request)
+                    except PlatformError as exc:
+                        if not self._recipient_failed(exc, delivery):
+                            raise
+                        failures[delivery.key] = exc.message  # one unreachable member does not stop the team kit
+                        continue
                 self.store.record_delivery(post.content_id, post.account_id, delivery.key, platform_id, claim)
                 delivered[delivery.key] = platform_id
-        except PlatformAmbiguousError as exc:
-            self._settle(post, claim, PostStatus.AMBIGUOUS, now, f"{exc.message}; not re-sent until checked",
-                         level="warning")
+        except (PlatformAmbiguousError, CannotCheck) as exc:
+            self._ambiguous(post, claim, now, str(exc), check_again=not isinstance(exc, CannotCheck))
             return "ambiguous"
         except PlatformError as exc:
-            if exc.retryable:
-                self._release(post, claim, now, exc.message)
-                return "failed"
-            self._settle(post, claim, PostStatus.FAILED, now, f"{post.platform}: {exc.message}", level="error")
-            return "failed"
+            return self._failed_call(post, account, claim, now, exc)
         if not delivered:
-            self._settle(post, claim, PostStatus.FAILED, now, "no recipient could be reached: "
-                         + "; ".join(sorted(set(failures.values()))) if failures else "no recipients", level="error")
+            reason = ("no recipient could be reached: " + "; ".join(sorted(set(failures.values())))
+                      if failures else "no recipients")
+            self._settle(post, claim, PostStatus.FAILED, now, reason)
             return "failed"
+        return self._published(post, claim, now, delivered, failures)
+
+    def _found_earlier(self, client: PlatformClient, request: PublishRequest, post: Post) -> str | None:
+        since = (post.claimed_at or self.clock.now()) - LOOKBACK
+        return client.find_published(request, since)
+
+    def _recipient_failed(self, exc: PlatformError, delivery: Delivery) -> bool:
+        """A WhatsApp error about one member (outside the window, undeliverable): skip them, go on."""
+        return (delivery.recipient is not None and not exc.retryable
+                and not isinstance(exc, (PlatformAmbiguousError, PlatformAuthError)))
+
+    def _failed_call(self, post: Post, account: Account, claim: str, now: datetime, exc: PlatformError) -> str:
+        if isinstance(exc, PlatformRateLimitedError) and not exc.per_recipient:
+            until = _reset_time(exc, now)
+            if self.store.throttle_account(account.id, until, exc.message, now):
+                self.activity.record("account.throttled", post.scope, f"{account.id}: {post.platform} rate limit; "
+                                     f"its posts wait until {ist_text(until)} — {exc.message}", level="warning",
+                                     account_id=account.id)
+            self._hold(post, claim, _Held(PostStatus.HELD_THROTTLED, until, f"{account.id} is rate-limited until "
+                                          f"{ist_text(until)}: {exc.message}"), now)
+            return "held"
+        if isinstance(exc, PlatformAuthError):
+            reason = f"{post.platform} refused {account.id}'s token or blocked it: {exc.message}"
+            if self.store.mark_account_unhealthy(account.id, reason, now):
+                self.activity.record("account.unhealthy", post.scope, f"ALERT {account.id} needs a person: {reason}. "
+                                     f"Fix the token in {self.secret_name(account.secret)}; its posts wait.",
+                                     level="error", account_id=account.id)
+            self._hold(post, claim, _Held(PostStatus.HELD_ACCOUNT, now + RECHECK_UNHEALTHY, reason), now)
+            return "held"
+        if isinstance(exc, PlatformDuplicateError) and (post.attempts > 1 or post.check_first):
+            # After an earlier attempt, "duplicate" means that attempt landed: find it rather than fail.
+            self._ambiguous(post, claim, now, f"{exc.message} (an earlier attempt probably went out)")
+            return "ambiguous"
+        if exc.retryable:
+            self._release(post, claim, now, exc.message)
+            return "failed"
+        self._settle(post, claim, PostStatus.FAILED, now, f"{post.platform}: {exc.message}")
+        return "failed"
+
+    def _published(self, post: Post, claim: str, now: datetime, delivered: dict[str, str],
+                   failures: dict[str, str]) -> str:
         platform_post_id = delivered.get("page") or delivered.get("part-1") or f"{len(delivered)} message(s)"
         fields = {"platform_post_id": platform_post_id, "published_at": to_iso(now), "claim": None,
-                  "reason": f"{len(failures)} recipient(s) unreachable" if failures else None}
+                  "check_first": None,
+                  "reason": f"{len(failures)} recipient(s) unreachable: " + "; ".join(sorted(set(failures.values())))
+                  if failures else None}
         self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
                              status=PostStatus.PUBLISHED, now=now, fields=fields)
         summary = (f"to {len(delivered)} team member(s)" if post.platform == "whatsapp"
-                   else f"as {platform_post_id}")
+                   else f"as {platform_post_id}" + (f" (thread of {len(delivered)})" if len(delivered) > 1 else ""))
         self.activity.record("post.published", post.scope, f"{post.account_id}: published {summary} — "
                              f"{post.payload.get('title')}", content_id=post.content_id, account_id=post.account_id,
                              details={"platform_post_id": platform_post_id, "attempts": post.attempts,
-                                      "unreachable": len(failures)})
+                                      "unreachable": failures or None})
         return "published"
 
     def _release(self, post: Post, claim: str, now: datetime, reason: str) -> None:
@@ -135,12 +209,33 @@ class Publisher:
                              content_id=post.content_id, account_id=post.account_id)
         raise RetryLater(reason)
 
+    def _hold(self, post: Post, claim: str | None, held: _Held, now: datetime, *,
+              expected: PostStatus = PostStatus.PUBLISHING) -> None:
+        if self.store.move_post(post.content_id, post.account_id, expected=[expected], claim=claim,
+                                status=held.status, now=now, wake_at=held.until,
+                                fields={"claim": None, "reason": held.reason}):
+            self.activity.record(f"post.{held.status}", post.scope, f"{post.account_id}: waits until "
+                                 f"{ist_text(held.until)} — {held.reason}", level="warning",
+                                 content_id=post.content_id, account_id=post.account_id)
+
+    def _ambiguous(self, post: Post, claim: str | None, now: datetime, reason: str, *,
+                   check_again: bool = True) -> None:
+        """It may have gone out. Look on the platform before re-sending; if that is impossible, ask a person."""
+        wake = now + CHECK_AMBIGUOUS_AFTER if check_again and post.attempts < MAX_ATTEMPTS else None
+        then = ("the platform is checked before anything is re-sent" if wake else
+                "check the account and decide: it is not re-sent automatically")
+        if self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
+                                status=PostStatus.AMBIGUOUS, now=now, wake_at=wake,
+                                fields={"claim": None, "check_first": True, "reason": f"{reason}; {then}"}):
+            self.activity.record("post.ambiguous", post.scope, f"{post.account_id}: {reason}; {then}",
+                                 level="warning", content_id=post.content_id, account_id=post.account_id)
+
     def _settle(self, post: Post, claim: str | None, status: PostStatus, now: datetime, reason: str, *,
-                level: str = "error", expected: PostStatus = PostStatus.PUBLISHING) -> None:
+                expected: PostStatus = PostStatus.PUBLISHING) -> None:
         if self.store.move_post(post.content_id, post.account_id, expected=[expected], claim=claim, status=status,
                                 now=now, fields={"reason": reason, "claim": None}):
             self.activity.record(f"post.{status}", post.scope, f"{post.account_id}: {status} — {reason}",
-                                 level=level, content_id=post.content_id, account_id=post.account_id)
+                                 level="error", content_id=post.content_id, account_id=post.account_id)
 
 
 def deliveries_for(post: Post, campaign: Campaign) -> list[Delivery]:
@@ -153,3 +248,15 @@ def deliveries_for(post: Post, campaign: Campaign) -> list[Delivery]:
     if post.platform != "whatsapp":
         return [Delivery("page")]
     return [Delivery(member.id, member.phone) for member in campaign.team_members(post.scope) if member.phone]
+
+
+def _reset_time(exc: PlatformRateLimitedError, now: datetime) -> datetime:
+    if exc.reset_at:
+        return max(datetime.fromtimestamp(exc.reset_at, UTC), now + timedelta(seconds=1))
+    if exc.retry_after:
+        return now + timedelta(seconds=exc.retry_after)
+    return now + DEFAULT_THROTTLE
+
+
+def _state_reason(state: Any) -> str:
+    return f"{state.account_id} is {state.health}" + (f": {state.reason}" if state.reason else "")

@@ -30,7 +30,7 @@ def emulator() -> Iterator[Emulator]:
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[PlatformSandbox]:
-    server = PlatformSandbox(port=free_port()).start()
+    server = PlatformSandbox(port=free_port(), slow_seconds=1.5).start()
     yield server
     server.stop()
 
@@ -42,11 +42,13 @@ def world(emulator: Emulator, sandbox: PlatformSandbox) -> Iterator[World]:
     os.environ.update({"PRACHAR_STAGE": "test", "PRACHAR_CONTENT_BUCKET": "prachar-test-content",
                        "PRACHAR_PUBLISH_QUEUE": "prachar-test-publish", "PRACHAR_TABLE": "prachar-test",
                        "PRACHAR_FACEBOOK_API_BASE": sandbox.url, "PRACHAR_X_API_BASE": sandbox.url,
-                       "PRACHAR_WHATSAPP_API_BASE": sandbox.url})
+                       "PRACHAR_WHATSAPP_API_BASE": sandbox.url, "PRACHAR_RETRY_BASE_SECONDS": "0",
+                       "PRACHAR_PLATFORM_TIMEOUT": "1"})
     clock = SteppedClock(datetime.fromisoformat(START))
     container = bootstrap.use(clock)
     create_resources(aws.client("cloudformation"), "test", {"PublishVisibilityTimeout": "1"})
-    sandbox.state.requests.clear()
+    sandbox.clock = clock
+    sandbox.reset()
     yield World(clock=clock, container=container, sandbox=sandbox)
 
 
@@ -65,4 +67,8 @@ def active(world: World, campaign_yaml: str) -> World:
         account = next(a for a in accounts if a["id"] == account_id)
         platform = "x" if account["platform"] == "twitter" else account["platform"]
         world.sandbox.register(token, account_id, platform, account[TARGETS[account["platform"]]])
+    for team in yaml.safe_load(campaign_yaml)["teams"]:
+        for member in team["members"]:
+            if member.get("phone"):
+                world.sandbox.open_window(member["phone"])
     return world

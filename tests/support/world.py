@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+import yaml
+
 from chalicelib.adapters import aws
 from chalicelib.adapters.clock import SteppedClock
 from local.sandbox import PlatformSandbox
@@ -17,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "prachar-test-content"
 QUEUE = "prachar-test-publish"
 CAMPAIGN_FILE = ROOT / "tests" / "support" / "campaign.yaml"
+TEAM_PHONES = [m["phone"] for t in yaml.safe_load(CAMPAIGN_FILE.read_text("utf-8"))["teams"] for m in t["members"]
+               if m.get("phone")]
 
 
 @dataclass
@@ -59,6 +63,11 @@ class World:
         return aws.client("sqs").receive_message(QueueUrl=self.queue_url(), MaxNumberOfMessages=limit,
                                                  AttributeNames=["All"]).get("Messages", [])
 
+    def receive_count(self) -> int:
+        attributes = aws.client("sqs").get_queue_attributes(QueueUrl=self.queue_url(), AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return sum(int(v) for v in attributes.values())
+
     def sqs_event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         return {"Records": [{
             "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
@@ -66,5 +75,10 @@ class World:
             "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:ap-south-1:123456789012:{QUEUE}",
             "awsRegion": "ap-south-1"} for m in messages]}
 
-    def at(self, moment: str) -> None:
+    def at(self, moment: str, *, team_checks_in: bool = True) -> None:
+        """Move the clock; by default the team members write in then, opening WhatsApp's 24-hour window
+        (as the local stack has them do every day)."""
         self.clock.advance_to(datetime.fromisoformat(moment))
+        if team_checks_in:
+            for phone in TEAM_PHONES:
+                self.sandbox.open_window(phone)

@@ -5,10 +5,12 @@ from chalicelib.domain.post import PostStatus, WakeAction, content_id_for, on_wa
 
 
 def test_the_clock_acts_only_on_posts_that_are_waiting_or_stuck():
-    assert on_wake(PostStatus.SCHEDULED) is WakeAction.QUEUE
+    # Waiting posts go to the queue when their time comes; the publisher re-checks before any call.
+    for waiting in (PostStatus.SCHEDULED, PostStatus.HELD_THROTTLED, PostStatus.HELD_ACCOUNT, PostStatus.AMBIGUOUS):
+        assert on_wake(waiting) is WakeAction.QUEUE
     assert on_wake(PostStatus.QUEUED) is WakeAction.REQUEUE
     assert on_wake(PostStatus.PUBLISHING) is WakeAction.ABANDONED
-    for final in (PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.AMBIGUOUS, PostStatus.WITHDRAWN):
+    for final in (PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.WITHDRAWN):
         assert on_wake(final) is WakeAction.NOTHING
 
 

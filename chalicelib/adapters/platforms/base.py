@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 
@@ -38,9 +39,17 @@ class PublishRequest:
     reply_to: str | None = None
 
 
+class CannotCheck(Exception):
+    """The platform offers no way to look a sent item up (WhatsApp messages): a person must decide."""
+
+
 class PlatformClient(Protocol):
     platform: str
 
     def publish(self, request: PublishRequest) -> str:
         """Send one delivery; return the platform's id for it, or raise a PlatformError."""
+        ...
+
+    def find_published(self, request: PublishRequest, since: datetime) -> str | None:
+        """After an ambiguous call: the id of this delivery if it is on the platform already, else None."""
         ...

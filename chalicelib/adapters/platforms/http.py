@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,8 +28,20 @@ def _pool() -> urllib3.PoolManager:
     return urllib3.PoolManager(num_pools=8, maxsize=4, retries=False)
 
 
+def same_text(published: str, ours: str) -> bool:
+    """Platforms shorten links (t.co) and trim: compare the words, with every URL counted as one token."""
+    def words(text: str) -> list[str]:
+        return [("<url>" if w.startswith(("http://", "https://")) else w)
+                for w in unicodedata.normalize("NFC", text).split()]
+
+    return words(published) == words(ours)
+
+
 def call(platform: str, method: str, url: str, *, token_header: str, timeout: float,
-         json_body: dict[str, Any] | None = None, form: dict[str, str] | None = None) -> HttpResponse:
+         json_body: dict[str, Any] | None = None, form: dict[str, str] | None = None,
+         query: dict[str, str] | None = None) -> HttpResponse:
+    if query:
+        url = f"{url}?{urlencode(query)}"
     headers = {"Authorization": token_header, "Accept": "application/json", "User-Agent": "prachar/0.1"}
     body: bytes | None = None
     if json_body is not None:

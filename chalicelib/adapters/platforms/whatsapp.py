@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from chalicelib.adapters.platforms.base import PublishRequest
-from chalicelib.adapters.platforms.graph_errors import graph_error
+from chalicelib.adapters.platforms.base import CannotCheck, PublishRequest
+from chalicelib.adapters.platforms.graph_errors import whatsapp_error
 from chalicelib.adapters.platforms.http import call
 from chalicelib.errors import PlatformRejectedError
 
@@ -26,8 +27,19 @@ class WhatsAppClient:
         response = call(self.platform, "POST", f"{self._base}/{request.target_id}/messages",
                         token_header=f"Bearer {request.token}", timeout=self._timeout, json_body=message)
         if response.status != 200 or "error" in response.body:
-            raise graph_error(self.platform, response)
+            raise whatsapp_error(response)
         return response.body["messages"][0]["id"]
+
+
+    def find_published(self, request: PublishRequest, since: datetime) -> str | None:
+        raise CannotCheck("the WhatsApp Cloud API cannot look a sent message up; only its status webhook "
+                          "(sent/delivered/failed) can tell")
+
+    def check_token(self, target_id: str, token: str) -> None:
+        response = call(self.platform, "GET", f"{self._base}/{target_id}", token_header=f"Bearer {token}",
+                        timeout=self._timeout, query={"fields": "id,verified_name,quality_rating"})
+        if response.status != 200 or "error" in response.body:
+            raise whatsapp_error(response)
 
 
 def _content(request: PublishRequest) -> dict[str, Any]:

@@ -1,0 +1,406 @@
+"""The platform sandbox server: the platforms' success shapes, their error envelopes and their rules.
+
+What it emulates (platforms.md, "What the sandbox must emulate"):
+- versioned Graph paths; 201 for X posts; the documented success bodies;
+- every error class, injectable per platform, account and text (`Fault`), once, n times or always;
+- X rate-limit headers that move (100 posts / 15 min per user) and a 429 when the window is spent;
+- duplicate detection per account (Graph 506, X 403), X's weighted-length check (280);
+- WhatsApp template names and parameter counts, the 24-hour window (free-form messages only to
+  recipients who wrote in the last 24 h), the pair rate (one message per recipient per 6 s);
+- read endpoints the adapters use to check tokens and to look for a post after an ambiguous call;
+- a log of every request, tokens masked, at GET /_sandbox/requests.
+Time is the system's clock, so a replay on a simulated clock sees the same windows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from chalicelib.adapters.clock import Clock, SystemClock
+from local.sandbox.faults import RESPONSES, Fault, graph_error, x_problem
+
+GRAPH = re.compile(r"^/(v\d+\.\d+)/([^/]+)(?:/([a-z_]+))?$")
+X_USER_TWEETS = re.compile(r"^/2/users/([^/]+)/tweets$")
+X_WINDOW = timedelta(minutes=15)
+X_WINDOW_LIMIT = 100
+PAIR_RATE = timedelta(seconds=6)
+CUSTOMER_WINDOW = timedelta(hours=24)
+DUPLICATE_WINDOW = timedelta(hours=24)
+
+
+@dataclass
+class Account:
+    account_id: str
+    platform: str
+    target_id: str
+
+
+@dataclass
+class SandboxState:
+    accounts_by_token: dict[str, Account] = field(default_factory=dict)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    posts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)       # account → what it published
+    x_window: dict[str, tuple[datetime, int]] = field(default_factory=dict)    # user → (window start, used)
+    last_inbound: dict[str, datetime] = field(default_factory=dict)            # phone → last message from them
+    last_outbound: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    templates: dict[str, int] = field(default_factory=lambda: {"budget_update": 2, "daily_kit": 1,
+                                                               "hello_world": 0})
+
+
+class PlatformSandbox:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, clock: Clock | None = None,
+                 slow_seconds: float = 2.0) -> None:
+        self.host = host
+        self.port = port
+        self.clock: Clock = clock or SystemClock()
+        self.slow_seconds = slow_seconds
+        self.state = SandboxState()
+        self._ids = itertools.count(1_000_001)
+        self._lock = threading.RLock()
+        self._server: Any = None
+
+    # ---- control ------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> PlatformSandbox:
+        self._server = make_server(self.host, self.port, self._wsgi, threaded=True)
+        self.port = self._server.server_port
+        threading.Thread(target=self._server.serve_forever, name="platform-sandbox", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def register(self, token: str, account_id: str, platform: str, target_id: str) -> None:
+        with self._lock:
+            self.state.accounts_by_token[token] = Account(account_id, platform, target_id)
+
+    def revoke(self, account_id: str) -> None:
+        """The account's token stops working, as when a page admin changes their password."""
+        with self._lock:
+            for token in [t for t, a in self.state.accounts_by_token.items() if a.account_id == account_id]:
+                del self.state.accounts_by_token[token]
+
+    def inject(self, fault: Fault) -> Fault:
+        with self._lock:
+            self.state.faults.append(fault)
+        return fault
+
+    def open_window(self, phone: str) -> None:
+        """The recipient wrote to the business number: free-form messages may reach them for 24 h."""
+        with self._lock:
+            self.state.last_inbound[phone.lstrip("+")] = self.clock.now()
+
+    def reset(self) -> None:
+        with self._lock:
+            accounts = self.state.accounts_by_token
+            self.state = SandboxState(accounts_by_token=accounts)
+
+    def received(self, platform: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self.state.requests if platform in (None, r["platform"])]
+
+    # ---- HTTP ---------------------------------------------------------------------------------
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        return self._route(request)(environ, start_response)
+
+    def _route(self, request: Request) -> Response:
+        path = request.path
+        if path.startswith("/_sandbox/"):
+            return self._control(request)
+        if path == "/2/tweets" and request.method == "POST":
+            return self._tweet(request)
+        if path == "/2/users/me" and request.method == "GET":
+            return self._x_me(request)
+        user_tweets = X_USER_TWEETS.match(path)
+        if user_tweets and request.method == "GET":
+            return self._x_user_tweets(request, user_tweets.group(1))
+        graph = GRAPH.match(path)
+        if graph:
+            _version, node, edge = graph.groups()
+            if request.method == "POST" and edge in ("feed", "photos"):
+                return self._facebook_post(request, node, edge)
+            if request.method == "GET" and edge == "feed":
+                return self._facebook_feed(request, node)
+            if request.method == "POST" and edge == "messages":
+                return self._whatsapp_message(request, node)
+            if request.method == "GET" and edge is None:
+                return self._graph_node(request, node)
+        return _json(graph_error(2500, f"Unknown path components: {path}"), 400)
+
+    def _control(self, request: Request) -> Response:
+        if request.path == "/_sandbox/requests":
+            if request.method == "DELETE":
+                with self._lock:
+                    self.state.requests.clear()
+                return _json({"cleared": True})
+            return _json({"requests": self.received(request.args.get("platform"))})
+        if request.path == "/_sandbox/faults":
+            if request.method == "POST":
+                try:
+                    fault = self.inject(Fault.from_dict(request.get_json(force=True)))
+                except (TypeError, ValueError) as exc:
+                    return _json({"error": str(exc)}, 400)
+                return _json({"fault": {"platform": fault.platform, "kind": fault.kind}}, 201)
+            if request.method == "DELETE":
+                with self._lock:
+                    self.state.faults.clear()
+                return _json({"cleared": True})
+            with self._lock:
+                return _json({"faults": [{"platform": f.platform, "kind": f.kind, "account_id": f.account_id,
+                                          "times": f.times, "fired": f.fired} for f in self.state.faults]})
+        if request.path == "/_sandbox/inbound" and request.method == "POST":
+            self.open_window(str(request.get_json(force=True).get("from", "")))
+            return _json({"window": "open"})
+        return _json({"error": "unknown sandbox control"}, 404)
+
+    # ---- Facebook -----------------------------------------------------------------------------
+    def _facebook_post(self, request: Request, page_id: str, edge: str) -> Response:
+        body = request.form.to_dict() if not request.is_json else (request.get_json(silent=True) or {})
+        account = self._account(request, "facebook")
+        if account is None or account.target_id != page_id:
+            return self._answer(request, "facebook", account, body, 400, graph_error(
+                190, "Error validating access token: the token does not belong to this object."))
+        fault = self._fault("facebook", account, body)
+        if fault and fault.kind != "timeout_after_send":
+            return self._fail(request, "facebook", account, body, fault)
+        text = body.get("message") or body.get("caption") or ""
+        if not (text or body.get("url") or body.get("link")):
+            return self._answer(request, "facebook", account, body, 400,
+                                graph_error(100, "(#100) The post is empty: give message, link or url."))
+        if edge == "photos" and not body.get("url") and "source" not in request.files:
+            return self._answer(request, "facebook", account, body, 400,
+                                graph_error(324, "(#324) Requires upload file: give url or source"))
+        if text and self._is_duplicate(account, text):
+            return self._answer(request, "facebook", account, body, 400, graph_error(506, "Duplicate status message"))
+        post_id = f"{page_id}_{next(self._ids)}"
+        self._remember(account, post_id, text)
+        answer = {"id": post_id} if edge == "feed" else {"id": str(next(self._ids)), "post_id": post_id}
+        return self._answer(request, "facebook", account, body, 200, answer, slow=fault is not None)
+
+    def _facebook_feed(self, request: Request, page_id: str) -> Response:
+        account = self._account(request, "facebook")
+        if account is None or account.target_id != page_id:
+            return _json(graph_error(190, "Error validating access token."), 400)
+        since = float(request.args.get("since", 0))
+        posts = [{"id": p["id"], "message": p["text"], "created_time": p["at"].strftime("%Y-%m-%dT%H:%M:%S+0000")}
+                 for p in self._posts(account) if p["at"].timestamp() >= since]
+        return _json({"data": list(reversed(posts))})
+
+    def _graph_node(self, request: Request, node: str) -> Response:
+        """GET /me (a page token's page) or GET /<phone-number-id> (a WhatsApp number's status)."""
+        token = _token(request)
+        with self._lock:
+            account = self.state.accounts_by_token.get(token)
+        if account is None:
+            return _json(graph_error(190, "Invalid OAuth access token - Cannot parse access token"), 400)
+        if account.platform == "facebook" and node in ("me", account.target_id):
+            return _json({"id": account.target_id, "name": f"Sandbox page {account.account_id}"})
+        if account.platform == "whatsapp" and node == account.target_id:
+            return _json({"id": node, "verified_name": f"Sandbox {account.account_id}",
+                          "display_phone_number": "+91 90000 00000", "quality_rating": "GREEN"})
+        return _json(graph_error(100, f"(#100) Object {node} does not exist or the token cannot see it"), 400)
+
+    # ---- X ------------------------------------------------------------------------------------
+    def _tweet(self, request: Request) -> Response:
+        body = request.get_json(silent=True) or {}
+        account = self._account(request, "x")
+        if account is None:
+            return self._answer(request, "x", None, body, 401, x_problem(401, "Unauthorized", "Unauthorized"))
+        fault = self._fault("x", account, body)
+        if fault and fault.kind not in ("timeout_after_send", "rate_limit"):
+            return self._fail(request, "x", account, body, fault)
+        window_start, used = self._x_window(account)
+        reset = int((window_start + X_WINDOW).timestamp())
+        if used >= X_WINDOW_LIMIT or (fault and fault.kind == "rate_limit"):
+            return self._answer(request, "x", account, body, 429, x_problem(429, "Too Many Requests",
+                                "Too Many Requests"), _x_headers(0, reset))
+        text = body.get("text", "")
+        if not isinstance(text, str) or not (text or body.get("media")):
+            return self._answer(request, "x", account, body, 400, x_problem(
+                400, "Invalid Request", "One or more parameters to your request was invalid.",
+                "https://api.twitter.com/2/problems/invalid-request"))
+        from twitter_text import parse_tweet
+
+        if parse_tweet(text).weightedLength > 280:
+            return self._answer(request, "x", account, body, 400, x_problem(
+                400, "Invalid Request", "Your Tweet text is too long.",
+                "https://api.twitter.com/2/problems/invalid-request"))
+        reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        if reply_to and not any(p["id"] == reply_to for p in self._posts(account)):
+            return self._answer(request, "x", account, body, 400, x_problem(
+                400, "Invalid Request", "The Tweet you are replying to does not exist or is not visible."))
+        if self._is_duplicate(account, text):
+            return self._answer(request, "x", account, body, 403, x_problem(
+                403, "Forbidden", "You are not allowed to create a Tweet with duplicate content."))
+        with self._lock:
+            self.state.x_window[account.target_id] = (window_start, used + 1)
+        tweet_id = str(next(self._ids))
+        self._remember(account, tweet_id, text)
+        return self._answer(request, "x", account, body, 201,
+                            {"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}},
+                            _x_headers(X_WINDOW_LIMIT - used - 1, reset), slow=fault is not None)
+
+    def _x_me(self, request: Request) -> Response:
+        account = self._account(request, "x")
+        if account is None:
+            return _json(x_problem(401, "Unauthorized", "Unauthorized"), 401)
+        return _json({"data": {"id": account.target_id, "name": f"Sandbox {account.account_id}",
+                               "username": account.account_id.replace("-", "_")}})
+
+    def _x_user_tweets(self, request: Request, user_id: str) -> Response:
+        account = self._account(request, "x")
+        if account is None or account.target_id != user_id:
+            return _json(x_problem(401, "Unauthorized", "Unauthorized"), 401)
+        start = request.args.get("start_time")
+        since = datetime.fromisoformat(start.replace("Z", "+00:00")) if start else datetime.min.replace(
+            tzinfo=UTC)
+        tweets = [{"id": p["id"], "text": p["text"], "created_at": p["at"].strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+                  for p in self._posts(account) if p["at"] >= since]
+        tweets = list(reversed(tweets))[: int(request.args.get("max_results", 10))]
+        return _json({"data": tweets, "meta": {"result_count": len(tweets)}} if tweets else
+                     {"meta": {"result_count": 0}})
+
+    def _x_window(self, account: Account) -> tuple[datetime, int]:
+        now = self.clock.now()
+        with self._lock:
+            start, used = self.state.x_window.get(account.target_id, (now, 0))
+            if now - start >= X_WINDOW:
+                start, used = now, 0
+                self.state.x_window[account.target_id] = (start, used)
+            return start, used
+
+    # ---- WhatsApp -----------------------------------------------------------------------------
+    def _whatsapp_message(self, request: Request, phone_number_id: str) -> Response:
+        body = request.get_json(silent=True) or {}
+        account = self._account(request, "whatsapp")
+        if account is None or account.target_id != phone_number_id:
+            return self._answer(request, "whatsapp", account, body, 401, graph_error(
+                190, "Error validating access token: the token does not belong to this phone number."))
+        if body.get("messaging_product") != "whatsapp":
+            return self._answer(request, "whatsapp", account, body, 400,
+                                graph_error(100, "(#100) The parameter messaging_product is required."))
+        recipient = str(body.get("to", "")).lstrip("+")
+        if not recipient.isdigit():
+            return self._answer(request, "whatsapp", account, body, 400,
+                                graph_error(131009, "(#131009) Parameter value is not valid", details="to"))
+        fault = self._fault("whatsapp", account, body)
+        if fault and fault.kind != "timeout_after_send":
+            return self._fail(request, "whatsapp", account, body, fault)
+        now = self.clock.now()
+        with self._lock:
+            last = self.state.last_outbound.get((phone_number_id, recipient))
+            inbound = self.state.last_inbound.get(recipient)
+        if last is not None and now - last < PAIR_RATE:
+            return self._answer(request, "whatsapp", account, body, 400, RESPONSES["whatsapp"]["pair_rate"][1])
+        if body.get("type") == "template":
+            problem = self._template_problem(body.get("template") or {})
+            if problem:
+                return self._answer(request, "whatsapp", account, body, 400, problem)
+        elif inbound is None or now - inbound > CUSTOMER_WINDOW:
+            return self._answer(request, "whatsapp", account, body, 400, RESPONSES["whatsapp"]["outside_window"][1])
+        with self._lock:
+            self.state.last_outbound[(phone_number_id, recipient)] = now
+        message_id = f"wamid.SANDBOX{next(self._ids)}"
+        self._remember(account, message_id, json.dumps(body, ensure_ascii=False))
+        return self._answer(request, "whatsapp", account, body, 200, {
+            "messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": recipient}],
+            "messages": [{"id": message_id, "message_status": "accepted"}]}, slow=fault is not None)
+
+    def _template_problem(self, template: dict[str, Any]) -> dict[str, Any] | None:
+        name = template.get("name")
+        if name not in self.state.templates:
+            return graph_error(132001, "Template name does not exist in the translation",
+                               details=f"template name ({name}) does not exist in hi")
+        given = sum(len(c.get("parameters", [])) for c in template.get("components", []) if c.get("type") == "body")
+        expected = self.state.templates[name]
+        if given != expected:
+            return graph_error(132000, "Number of parameters does not match the expected number of params",
+                               details=f"body: number of localizable_params ({given}) does not match the "
+                                       f"expected number of params ({expected})")
+        return None
+
+    # ---- shared -------------------------------------------------------------------------------
+    def _account(self, request: Request, platform: str) -> Account | None:
+        with self._lock:
+            account = self.state.accounts_by_token.get(_token(request))
+        return account if account and account.platform == platform else None
+
+    def _fault(self, platform: str, account: Account, body: Any) -> Fault | None:
+        with self._lock:
+            for fault in self.state.faults:
+                if fault.matches(platform, account.account_id, body):
+                    fault.fired += 1
+                    return fault
+        return None
+
+    def _fail(self, request: Request, platform: str, account: Account, body: Any, fault: Fault) -> Response:
+        status, answer = RESPONSES[platform][fault.kind]
+        headers = {}
+        if platform == "facebook" and fault.kind == "rate_limit":
+            usage = {account.target_id: [{"type": "pages", "call_count": 100, "total_cputime": 40, "total_time": 60,
+                                          "estimated_time_to_regain_access": 5}]}
+            headers["X-Business-Use-Case-Usage"] = json.dumps(usage)
+        return self._answer(request, platform, account, body, status, answer, headers)
+
+    def _is_duplicate(self, account: Account, text: str) -> bool:
+        horizon = self.clock.now() - DUPLICATE_WINDOW
+        return any(p["text"] == text and p["at"] >= horizon for p in self._posts(account))
+
+    def _remember(self, account: Account, platform_id: str, text: str) -> None:
+        with self._lock:
+            self.state.posts.setdefault(account.account_id, []).append(
+                {"id": platform_id, "text": text, "at": self.clock.now()})
+
+    def _posts(self, account: Account) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.state.posts.get(account.account_id, []))
+
+    def _answer(self, request: Request, platform: str, account: Account | None, body: Any, status: int,
+                answer: dict[str, Any], headers: dict[str, str] | None = None, slow: bool = False) -> Response:
+        with self._lock:
+            self.state.requests.append({
+                "seq": len(self.state.requests) + 1, "at": self.clock.now().isoformat(), "platform": platform,
+                "account_id": account.account_id if account else None, "method": request.method,
+                "path": request.path, "body": body, "status": status, "response": answer,
+                "authorization": "present (masked)" if request.headers.get("Authorization") else "missing"})
+        if slow:
+            time.sleep(self.slow_seconds)  # the work is done; the answer comes after the client gave up
+        response = _json(answer, status)
+        for name, value in (headers or {}).items():
+            response.headers[name] = value
+        return response
+
+
+def _token(request: Request) -> str:
+    header = request.headers.get("Authorization", "")
+    for prefix in ("Bearer ", "OAuth "):
+        if header.startswith(prefix):
+            return header[len(prefix):]
+    return request.args.get("access_token", "")
+
+
+def _x_headers(remaining: int, reset: int) -> dict[str, str]:
+    return {"x-rate-limit-limit": str(X_WINDOW_LIMIT), "x-rate-limit-remaining": str(max(remaining, 0)),
+            "x-rate-limit-reset": str(reset)}
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False), status=status, content_type="application/json")
