@@ -216,6 +216,8 @@ class PlatformSandbox:
         if account.platform == "whatsapp" and node == account.target_id:
             return _json({"id": node, "verified_name": f"Sandbox {account.account_id}",
                           "display_phone_number": "+91 90000 00000", "quality_rating": "GREEN"})
+        if account.platform == "x":
+            return _json(graph_error(190, "Invalid OAuth access token - Cannot parse access token"), 400)
         return _json(graph_error(100, f"(#100) Object {node} does not exist or the token cannot see it"), 400)
 
     # ---- X ------------------------------------------------------------------------------------
@@ -380,6 +382,7 @@ class PlatformSandbox:
                 "seq": len(self.state.requests) + 1, "at": self.clock.now().isoformat(), "platform": platform,
                 "account_id": account.account_id if account else None, "method": request.method,
                 "path": request.path, "body": body, "status": status, "response": answer,
+                "response_headers": dict(headers or {}),
                 "authorization": "present (masked)" if request.headers.get("Authorization") else "missing"})
         if slow:
             time.sleep(self.slow_seconds)  # the work is done; the answer comes after the client gave up

@@ -1,0 +1,19 @@
+"""Adapter contract tests: each adapter against the sandbox alone (no AWS)."""
+
+from __future__ import annotations
+
+import pytest
+
+from local.sandbox import PlatformSandbox
+
+PAGE, USER, NUMBER = "100000000000002", "2000002", "3000002"
+
+
+@pytest.fixture()
+def platform_sandbox(sandbox: PlatformSandbox) -> PlatformSandbox:
+    sandbox.reset()
+    sandbox.register("tok-fb", "fb-sahada", "facebook", PAGE)
+    sandbox.register("tok-x", "x-sahada", "x", USER)
+    sandbox.register("tok-wa", "wa-sahada", "whatsapp", NUMBER)
+    sandbox.open_window("919000000101")
+    return sandbox
