@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import urllib.request
 
 import boto3
 import pytest
@@ -77,3 +79,33 @@ def test_demo_replays_the_campaign_and_publishes_every_post():
     assert published == total and int(total) > 250
     for team in ("state-it-cell", "bhilwara-district-it-cell", "sahada-it-cell", "vallabhnagar-it-cell"):
         assert team in result.stdout
+
+
+def test_a_429_and_a_5xx_on_the_first_try_still_end_in_one_post_per_account(running_stack):
+    marker = "e2e-faults-91b2"
+    for fault in ({"platform": "x", "kind": "rate_limit", "account_id": "x-sahada", "contains": marker},
+                  {"platform": "facebook", "kind": "server_error", "account_id": "fb-sahada", "contains": marker},
+                  {"platform": "whatsapp", "kind": "server_error", "account_id": "wa-sahada", "contains": marker}):
+        request = urllib.request.Request(f"{running_stack.sandbox}/_sandbox/faults", method="POST",
+                                         data=json.dumps(fault).encode(), headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=10).close()
+    key = "content/constituency/sahada/e2e/faults.yaml"
+    running_stack.s3().put_object(Bucket="prachar-local-content", Key=key, Body=(
+        f"title: faults\ntext: सहाड़ा बस स्टैंड का नवीनीकरण ({marker})\n").encode())
+    post_url = f"{running_stack.api}/api/posts/{content_id_for(key)}"
+
+    def published():
+        post = running_stack.get(post_url)
+        return post if {a["status"] for a in post["accounts"]} == {"published"} else None
+
+    post = running_stack.wait_for(published, timeout=120)
+    attempts = {a["account_id"]: a["attempts"] for a in post["accounts"]}
+    assert attempts["fb-sahada"] == 2 and attempts["wa-sahada"] == 2, "the 5xx was retried"
+    calls = [c for c in running_stack.get(f"{running_stack.sandbox}/_sandbox/requests")["requests"]
+             if marker in json.dumps(c["body"], ensure_ascii=False)]
+    accepted = [c for c in calls if c["status"] in (200, 201)]
+    assert sorted(c["status"] for c in calls if c["status"] >= 400) == [429, 500, 500]
+    assert len([c for c in accepted if c["platform"] == "facebook"]) == 1
+    assert len([c for c in accepted if c["platform"] == "x"]) == 1
+    whatsapp = [c["body"]["to"] for c in accepted if c["platform"] == "whatsapp"]
+    assert len(whatsapp) == len(set(whatsapp)) == 21, "each member of the team exactly once"
