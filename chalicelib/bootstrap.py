@@ -79,7 +79,8 @@ class Container:
 
         s = self.settings
         return {
-            "facebook": FacebookClient(s.facebook_api_base, s.graph_api_version, s.platform_timeout_seconds),
+            "facebook": FacebookClient(s.facebook_api_base, s.graph_api_version, s.platform_timeout_seconds,
+                                       s.facebook_app_id),
             "x": XClient(s.x_api_base, s.platform_timeout_seconds),
             "whatsapp": WhatsAppClient(s.whatsapp_api_base, s.graph_api_version, s.platform_timeout_seconds),
         }

@@ -24,6 +24,7 @@ class Settings:
     x_api_base: str
     whatsapp_api_base: str
     graph_api_version: str
+    facebook_app_id: str | None
     clock_start: datetime | None
     clock_speed: float
     clock_epoch: float
@@ -56,6 +57,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         x_api_base=_url(environ, "PRACHAR_X_API_BASE", "https://api.x.com"),
         whatsapp_api_base=_url(environ, "PRACHAR_WHATSAPP_API_BASE", "https://graph.facebook.com"),
         graph_api_version=environ.get("PRACHAR_GRAPH_API_VERSION", "v25.0"),
+        facebook_app_id=environ.get("PRACHAR_FACEBOOK_APP_ID") or None,
         clock_start=_clock_start(environ),
         clock_speed=_number(environ, "PRACHAR_CLOCK_SPEED", 1.0, minimum=0.0),
         clock_epoch=_number(environ, "PRACHAR_CLOCK_EPOCH", time.time(), minimum=0.0),

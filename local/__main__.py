@@ -61,7 +61,7 @@ Activity follows. Ctrl-C stops.
 
 def demo(verbose: bool) -> int:
     from chalicelib.adapters.clock import SteppedClock
-    from local.console import activity_line, summary_counts, summary_table
+    from local.console import activity_line, summary_counts, summary_table, what_went_out
     from local.emulator import free_port
     from local.stack import ActivityFeed, LocalStack, StackOptions
 
@@ -99,8 +99,10 @@ def demo(verbose: bool) -> int:
         counts = summary_counts(stack.container.store, campaign)
         print()
         print(summary_table(counts))
-        received = len(stack.sandbox.received())
-        print(f"\nThe platform sandbox received {received} calls. Demo took {time.monotonic() - started:.1f} s.")
+        received = stack.sandbox.received()
+        print(f"\nWhat the platforms accepted ({len(received)} calls to the sandbox):")
+        print(what_went_out(received))
+        print(f"\nDemo took {time.monotonic() - started:.1f} s.")
         unfinished = sum(n for (_, _, status), n in counts.items() if status != "published")
         if unfinished:
             print(f"{unfinished} post(s) did not reach 'published': see the table above.", file=sys.stderr)

@@ -45,3 +45,27 @@ def summary_table(counts: Counter) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(header), rule, *(line(r) for r in body[:-1]), rule, line(body[-1])])
+
+
+def what_went_out(requests: list[dict]) -> str:
+    """The sandbox's request log, counted by the kind of thing each platform accepted."""
+    kinds: Counter = Counter()
+    for request in requests:
+        if request["status"] not in (200, 201):
+            kinds[f"{request['platform']}: refused ({request['status']})"] += 1
+            continue
+        path, body = request["path"], request["body"] if isinstance(request["body"], dict) else {}
+        if request["platform"] == "facebook":
+            edge = path.rsplit("/", 1)[-1]
+            if edge in ("feed", "photos", "videos"):
+                kinds[f"facebook: {'post' if edge == 'feed' else edge[:-1]}"] += 1
+        elif request["platform"] == "x":
+            if path == "/2/tweets":
+                kinds["x: reply in a thread" if body.get("reply") else
+                      "x: post with media" if body.get("media") else "x: post"] += 1
+            elif path.endswith("/finalize"):
+                kinds["x: media uploaded"] += 1
+        elif request["platform"] == "whatsapp" and path.endswith("/messages"):
+            kinds[f"whatsapp: {body.get('type', 'message')} message"] += 1
+    width = max((len(k) for k in kinds), default=0)
+    return "\n".join(f"  {kind:<{width}}  {count:>5}" for kind, count in sorted(kinds.items()))

@@ -63,7 +63,8 @@ class LocalStack:
         os.environ.update({"PRACHAR_STAGE": STAGE, "PRACHAR_CONTENT_BUCKET": BUCKET,
                            "PRACHAR_PUBLISH_QUEUE": f"prachar-{STAGE}-publish", "PRACHAR_TABLE": f"prachar-{STAGE}",
                            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
-                           "PRACHAR_RETRY_BASE_SECONDS": os.environ.get("PRACHAR_RETRY_BASE_SECONDS", "1")})
+                           "PRACHAR_RETRY_BASE_SECONDS": os.environ.get("PRACHAR_RETRY_BASE_SECONDS", "1"),
+                           "PRACHAR_FACEBOOK_APP_ID": os.environ.get("PRACHAR_FACEBOOK_APP_ID", "900000000000001")})
         for name in PLATFORM_BASES:  # a base set by the user wins over the sandbox
             os.environ[name] = self._external.get(name, self.sandbox.url)
         from chalicelib import bootstrap

@@ -79,7 +79,11 @@ def campaign_yaml() -> str:
     for index, (cid, *_rest) in enumerate(CONSTITUENCIES):
         out += [f"  - id: {cid}-it-cell", f"    scope: constituency/{cid}", "    members:"]
         out += member_list(cid, 21, 30 + index, ["lead"])
-    out += ["approval:", "  constituency: lead", "  district: lead", "  state: coordinator", "accounts:"]
+    out += ["approval:", "  constituency: lead", "  district: lead", "  state: coordinator",
+            "whatsapp_templates:          # approved by Meta for the campaign's number (fictitious)",
+            "  - {name: budget_update, params: 2, language: hi}",
+            "  - {name: daily_kit, params: 1, language: hi}",
+            "accounts:"]
     scopes = [("state", "state")] + [(f"district/{d}", d) for d, *_ in DISTRICTS] + \
              [(f"constituency/{c}", c) for c, *_ in CONSTITUENCIES]
     for number, (scope, short) in enumerate(scopes, start=1):
@@ -114,14 +118,9 @@ def constituency_posts(index: int, cid: str, hi: str, en: str) -> dict[str, str]
         lines = [f"title: {quoted(f'{kind_hi} — {item_hi}')}", f"text: {quoted(text_hi)}", f"link: {link}",
                  f"publish_at: {when.isoformat()}T09:00:00+05:30", f"series: {series}"]
         if with_image:
-            # X media upload arrives with the full adapters; the image goes to Facebook and WhatsApp.
-            lines[3:3] = [f"media: [{slug}.png]", "platforms: [facebook, whatsapp]"]
+            lines[3:3] = [f"media: [{slug}.png]"]
             files[f"{when:%Y-%m}/{slug}.png"] = "PNG"
-            files[f"{when:%Y-%m}/{slug}-x.yaml"] = "\n".join([
-                f"title: {quoted(f'{kind_en} — {item_en} (X)')}", f"text: {quoted(x_text)}", f"link: {link}",
-                "platforms: [x]", f"publish_at: {when.isoformat()}T09:00:00+05:30", f"series: {series}"]) + "\n"
-        else:
-            lines += ["overrides:", f"  x: {{text: {quoted(x_text)}}}"]
+        lines += ["overrides:", f"  x: {{text: {quoted(x_text)}}}"]
         files[f"{when:%Y-%m}/{slug}.yaml"] = "\n".join(lines) + "\n"
     return files
 
@@ -138,7 +137,8 @@ def district_posts(index: int, did: str, hi: str, en: str) -> dict[str, str]:
             f'  "link": "https://example.org/vikas-karya/{did}/{when.isoformat()}",\n'
             f'  "publish_at": "{when.isoformat()}T12:30:00+05:30",\n'
             f'  "series": "vikas-karya",\n'
-            f'  "overrides": {{"x": {{"text": {quoted(f"{en} district: {item_en}. #RajasthanVikas")}}}}}\n'
+            f'  "overrides": {{"x": {{"text": {quoted(f"{en} district: {item_en}. #RajasthanVikas")}}},\n'
+            f'                "whatsapp": {{"template": "daily_kit", "language": "hi", "params": [{quoted(hi)}]}}}}\n'
             "}\n")
     return files
 
@@ -157,6 +157,36 @@ def state_posts() -> dict[str, str]:
     return files
 
 
+WEEKLY = ("इस सप्ताह राज्य बजट 2021-22 की घोषणाएँ उपचुनाव वाले चारों क्षेत्रों तक पहुँचीं। सहाड़ा में नए महाविद्यालय "
+          "की घोषणा हुई और 120 गाँवों तक पाइप से पेयजल पहुँचाने का काम शुरू हुआ। वल्लभनगर में सामुदायिक स्वास्थ्य "
+          "केंद्र को 100 बिस्तरों तक बढ़ाने का प्रस्ताव है। सुजानगढ़ में 45 किलोमीटर नई ग्रामीण सड़कें बनेंगी और "
+          "बालिका छात्रावास खुलेगा। राजसमंद में किसानों के लिए सोलर पंप अनुदान और कृषि उपज मंडी का विस्तार होगा। "
+          "हर घोषणा की पूरी जानकारी और प्रगति के लिए हमारी वेबसाइट देखें।")
+
+
+def state_extras() -> dict[str, str]:
+    """A weekly summary too long for one X post (it goes out as a thread) and a rally video."""
+    files = {}
+    for week, day in enumerate((0, 7), start=1):
+        when = FIRST_DAY + timedelta(days=day)
+        files[f"weekly/{when.isoformat()}-summary.yaml"] = "\n".join([
+            f"title: {quoted(f'साप्ताहिक बजट सारांश — सप्ताह {week}')}", f"text: {quoted(WEEKLY)}",
+            f"link: https://example.org/budget-2021/week-{week}",
+            f"publish_at: {when.isoformat()}T20:00:00+05:30", "series: budget-2021"]) + "\n"
+    when = FIRST_DAY + timedelta(days=8)
+    files[f"video/{when.isoformat()}-rally.mp4"] = "MP4"
+    files[f"video/{when.isoformat()}-rally.yaml"] = "\n".join([
+        f"title: {quoted('जनसभा की झलक')}", f"text: {quoted('जयपुर में बजट संवाद कार्यक्रम की झलकियाँ।')}",
+        f"media: [{when.isoformat()}-rally.mp4]", f"publish_at: {when.isoformat()}T13:00:00+05:30",
+        "series: budget-2021"]) + "\n"
+    return files
+
+
+def tiny_mp4() -> bytes:
+    """A stand-in for a video file: an MP4 header and filler bytes (the sandbox does not decode video)."""
+    return b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 64
+
+
 def tiny_png(seed: int) -> bytes:
     """A small valid PNG poster stand-in (8×8, one colour per file)."""
     width = height = 8
@@ -172,7 +202,7 @@ def tiny_png(seed: int) -> bytes:
 
 def example_files() -> dict[str, bytes]:
     files: dict[str, bytes] = {"config/campaign.yaml": campaign_yaml().encode("utf-8")}
-    groups = [("content/state", state_posts())]
+    groups = [("content/state", {**state_posts(), **state_extras()})]
     groups += [(f"content/district/{d}", district_posts(i, d, hi, en)) for i, (d, hi, en) in enumerate(DISTRICTS)]
     groups += [(f"content/constituency/{c}", constituency_posts(i, c, hi, en))
                for i, (c, hi, en, *_rest) in enumerate(CONSTITUENCIES)]
@@ -180,7 +210,8 @@ def example_files() -> dict[str, bytes]:
     for prefix, posts in groups:
         for name, text in posts.items():
             seed += 1
-            files[f"{prefix}/{name}"] = tiny_png(seed) if text == "PNG" else text.encode("utf-8")
+            data = {"PNG": tiny_png(seed), "MP4": tiny_mp4()}.get(text)
+            files[f"{prefix}/{name}"] = data if data is not None else text.encode("utf-8")
     return files
 
 

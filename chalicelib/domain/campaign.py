@@ -128,6 +128,12 @@ class Account(_Strict):
         return getattr(self, TARGET_FIELD[self.platform])
 
 
+class WhatsAppTemplate(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
+    params: int = Field(default=0, ge=0, le=20)
+    language: str = "hi"
+
+
 class Campaign(_Strict):
     campaign: Id
     timezone: str = "Asia/Kolkata"
@@ -136,6 +142,7 @@ class Campaign(_Strict):
     teams: list[Team] = Field(default_factory=list)
     approval: Approval = Approval()
     accounts: list[Account] = Field(default_factory=list)
+    whatsapp_templates: list[WhatsAppTemplate] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod

@@ -159,6 +159,8 @@ def plan_posts(manifest: Manifest, scoped: ScopedKey, campaign: Campaign, now: d
         problems.append(Problem("overrides.whatsapp.audience", "sending to subscribers is not enabled yet: "
                                 "contacts from audience/ are not imported in this version",
                                 "use audience: team (the scope's team members)"))
+    if whatsapp and whatsapp.template and campaign.whatsapp_templates:
+        problems += _template_problems(whatsapp, campaign)
     for platform in wanted:
         override = manifest.overrides.get(platform)
         if manifest.text_for(platform) is None and not (override and override.template):
@@ -176,7 +178,6 @@ def plan_posts(manifest: Manifest, scoped: ScopedKey, campaign: Campaign, now: d
             problems.append(Problem(f"media[{index}]", f"{reference!r} is not a supported media type",
                                     f"use one of {', '.join(sorted(MEDIA_TYPES))}"))
         media_keys.append(media_key)
-    problems += _unsupported_media(wanted, media_keys)
     if problems:
         raise InvalidContentError(problems)
 
@@ -205,6 +206,19 @@ def plan_posts(manifest: Manifest, scoped: ScopedKey, campaign: Campaign, now: d
     return plans
 
 
+def _template_problems(override: PlatformOverride, campaign: Campaign) -> list[Problem]:
+    approved = {t.name: t for t in campaign.whatsapp_templates}
+    template = approved.get(override.template or "")
+    if template is None:
+        return [Problem("overrides.whatsapp.template", f"{override.template!r} is not an approved template",
+                        f"use one of {', '.join(sorted(approved))}, or add it (once Meta approves it) to "
+                        "whatsapp_templates in config/campaign.yaml")]
+    if len(override.params) != template.params:
+        return [Problem("overrides.whatsapp.params", f"template {template.name} takes {template.params} "
+                        f"parameter(s); {len(override.params)} given", f"give exactly {template.params}")]
+    return []
+
+
 def _x_thread_problems(manifest: Manifest, platforms: list[str]) -> list[Problem]:
     if "x" not in platforms or manifest.text_for("x") is None:
         return []
@@ -217,22 +231,6 @@ def _x_thread_problems(manifest: Manifest, platforms: list[str]) -> list[Problem
     field = "overrides.x.text" if override and override.text else "text"
     return [Problem(field, f"for X this text makes a thread of {parts} posts; the most is {MAX_THREAD_PARTS}",
                     "shorten it, or give X its own shorter text under overrides.x.text")]
-
-
-# What each adapter can send today; issue 3 brings X media upload and Facebook video.
-UNSUPPORTED_MEDIA = {"x": ("image/", "video/"), "facebook": ("video/",)}
-
-
-def _unsupported_media(platforms: list[str], media_keys: list[str]) -> list[Problem]:
-    problems = []
-    for platform in platforms:
-        kinds = UNSUPPORTED_MEDIA.get(platform, ())
-        for index, key in enumerate(media_keys):
-            if MEDIA_TYPES.get(_suffix(key), "").startswith(kinds):
-                problems.append(Problem(f"media[{index}]", f"{platform} posts cannot carry {key.rsplit('/', 1)[-1]} "
-                                        "in this version", f"list the other platforms under platforms, and upload "
-                                        f"a text-only manifest for {platform}"))
-    return problems
 
 
 def _suffix(key: str) -> str:

@@ -13,6 +13,7 @@ from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import ActiveCampaign, ContentRecord, Store
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.manifest import MANIFEST_SUFFIXES, decode_document, parse_manifest, plan_posts
+from chalicelib.domain.media_rules import media_problems
 from chalicelib.domain.post import REPLACEABLE, Post, PostStatus, content_id_for
 from chalicelib.domain.problems import problems_from_validation
 from chalicelib.domain.scope import ScopeError, split_scoped_key
@@ -114,11 +115,11 @@ class Ingest:
         try:
             manifest = parse_manifest(decode_document(upload.body, key, self.max_upload_bytes))
             plans = plan_posts(manifest, scoped, campaign, self.clock.now())
-            missing = [Problem(f"media[{i}]", f"{item['key']} is not in the bucket",
-                               "upload the media file first, then upload the manifest again")
-                       for i, item in enumerate(plans[0].payload["media"]) if not self.bucket.exists(item["key"])]
-            if missing:
-                raise InvalidContentError(missing)
+            media = plans[0].payload["media"]
+            sizes = {item["key"]: self.bucket.size_of(item["key"]) for item in media}
+            problems = media_problems(sorted({p.account.platform for p in plans}), media, sizes)
+            if problems:
+                raise InvalidContentError(problems)
         except InvalidContentError as exc:
             return self._reject(key, scope, exc.problems, content_id)
         return self._accept(key, scope, content_id, existing, sha256, manifest.model_dump(mode="json"), plans,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from chalicelib.adapters.clock import Clock, SystemClock
@@ -36,6 +36,8 @@ X_WINDOW_LIMIT = 100
 PAIR_RATE = timedelta(seconds=6)
 CUSTOMER_WINDOW = timedelta(hours=24)
 DUPLICATE_WINDOW = timedelta(hours=24)
+X_MEDIA_LIMITS = {"image/jpeg": 5 << 20, "image/png": 5 << 20, "image/webp": 5 << 20, "image/gif": 15 << 20,
+                  "video/mp4": 512 << 20, "video/quicktime": 512 << 20}
 
 
 @dataclass
@@ -56,6 +58,7 @@ class SandboxState:
     last_outbound: dict[tuple[str, str], datetime] = field(default_factory=dict)
     templates: dict[str, int] = field(default_factory=lambda: {"budget_update": 2, "daily_kit": 1,
                                                                "hello_world": 0})
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)          # X media and Graph sessions
 
 
 class PlatformSandbox:
@@ -76,7 +79,8 @@ class PlatformSandbox:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> PlatformSandbox:
-        self._server = make_server(self.host, self.port, self._wsgi, threaded=True)
+        self._server = make_server(self.host, self.port, self._wsgi, threaded=True,
+                                   request_handler=_GraphHeadersHandler)
         self.port = self._server.server_port
         threading.Thread(target=self._server.serve_forever, name="platform-sandbox", daemon=True).start()
         return self
@@ -127,6 +131,8 @@ class PlatformSandbox:
             return self._control(request)
         if path == "/2/tweets" and request.method == "POST":
             return self._tweet(request)
+        if path.startswith("/2/media/upload"):
+            return self._x_media(request)
         if path == "/2/users/me" and request.method == "GET":
             return self._x_me(request)
         user_tweets = X_USER_TWEETS.match(path)
@@ -135,8 +141,12 @@ class PlatformSandbox:
         graph = GRAPH.match(path)
         if graph:
             _version, node, edge = graph.groups()
-            if request.method == "POST" and edge in ("feed", "photos"):
+            if request.method == "POST" and edge in ("feed", "photos", "videos"):
                 return self._facebook_post(request, node, edge)
+            if request.method == "POST" and edge == "uploads":
+                return self._graph_upload_session(request)
+            if request.method == "POST" and edge is None and node.startswith("upload:"):
+                return self._graph_upload_bytes(request, node)
             if request.method == "GET" and edge == "feed":
                 return self._facebook_feed(request, node)
             if request.method == "POST" and edge == "messages":
@@ -181,19 +191,54 @@ class PlatformSandbox:
         fault = self._fault("facebook", account, body)
         if fault and fault.kind != "timeout_after_send":
             return self._fail(request, "facebook", account, body, fault)
-        text = body.get("message") or body.get("caption") or ""
-        if not (text or body.get("url") or body.get("link")):
+        text = body.get("message") or body.get("caption") or body.get("description") or ""
+        if not (text or body.get("url") or body.get("link") or body.get("fbuploader_video_file_chunk")):
             return self._answer(request, "facebook", account, body, 400,
                                 graph_error(100, "(#100) The post is empty: give message, link or url."))
         if edge == "photos" and not body.get("url") and "source" not in request.files:
             return self._answer(request, "facebook", account, body, 400,
                                 graph_error(324, "(#324) Requires upload file: give url or source"))
+        if edge == "videos":
+            with self._lock:
+                session = next((u for u in self.state.uploads.values()
+                                if u.get("handle") == body.get("fbuploader_video_file_chunk")), None)
+            if session is None:
+                return self._answer(request, "facebook", account, body, 400,
+                                    graph_error(100, "(#100) Invalid video file handle"))
         if text and self._is_duplicate(account, text):
             return self._answer(request, "facebook", account, body, 400, graph_error(506, "Duplicate status message"))
         post_id = f"{page_id}_{next(self._ids)}"
         self._remember(account, post_id, text)
-        answer = {"id": post_id} if edge == "feed" else {"id": str(next(self._ids)), "post_id": post_id}
+        answer = {"id": post_id} if edge != "photos" else {"id": str(next(self._ids)), "post_id": post_id}
         return self._answer(request, "facebook", account, body, 200, answer, slow=fault is not None)
+
+    def _graph_upload_session(self, request: Request) -> Response:
+        """POST /{app-id}/uploads?file_name&file_length&file_type: start a resumable upload."""
+        try:
+            length = int(request.args["file_length"])
+        except (KeyError, ValueError):
+            return _json(graph_error(100, "(#100) file_length is required"), 400)
+        session = f"upload:SANDBOX{next(self._ids)}"
+        with self._lock:
+            self.state.uploads[session] = {"length": length, "type": request.args.get("file_type"), "data": b""}
+        return self._answer(request, "facebook", None, dict(request.args), 200, {"id": session})
+
+    def _graph_upload_bytes(self, request: Request, session_id: str) -> Response:
+        """POST /upload:<session> with `Authorization: OAuth <token>`, `file_offset` and the bytes."""
+        if not request.headers.get("Authorization", "").startswith("OAuth "):
+            return _json(graph_error(190, "An OAuth access token is required (Authorization: OAuth …)"), 400)
+        with self._lock:
+            session = self.state.uploads.get(session_id)
+            if session is None:
+                return _json(graph_error(100, "(#100) Unknown upload session"), 400)
+            if int(request.headers.get("file_offset", "-1")) != len(session["data"]):
+                return _json(graph_error(100, "(#100) file_offset does not match the bytes received"), 400)
+            session["data"] += request.get_data()
+            complete = len(session["data"]) == session["length"]
+            if complete:
+                session["handle"] = f"4:SANDBOXHANDLE{next(self._ids)}"
+        answer = {"h": session["handle"]} if complete else {"id": session_id, "file_offset": len(session["data"])}
+        return self._answer(request, "facebook", None, {"bytes": len(request.get_data())}, 200, answer)
 
     def _facebook_feed(self, request: Request, page_id: str) -> Response:
         account = self._account(request, "facebook")
@@ -245,6 +290,12 @@ class PlatformSandbox:
             return self._answer(request, "x", account, body, 400, x_problem(
                 400, "Invalid Request", "Your Tweet text is too long.",
                 "https://api.twitter.com/2/problems/invalid-request"))
+        for media_id in (body.get("media") or {}).get("media_ids", []):
+            with self._lock:
+                upload = self.state.uploads.get(media_id)
+            if upload is None or upload.get("owner") != account.target_id or upload["state"] != "succeeded":
+                return self._answer(request, "x", account, body, 400, x_problem(
+                    400, "Invalid Request", f"media id {media_id} is not ready or not yours"))
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         if reply_to and not any(p["id"] == reply_to for p in self._posts(account)):
             return self._answer(request, "x", account, body, 400, x_problem(
@@ -259,6 +310,50 @@ class PlatformSandbox:
         return self._answer(request, "x", account, body, 201,
                             {"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}},
                             _x_headers(X_WINDOW_LIMIT - used - 1, reset), slow=fault is not None)
+
+    def _x_media(self, request: Request) -> Response:
+        """The v2 media upload: initialize, append segments, finalize, status."""
+        account = self._account(request, "x")
+        if account is None:
+            return _json(x_problem(401, "Unauthorized", "Unauthorized"), 401)
+        parts = request.path.strip("/").split("/")  # 2 media upload [initialize | <id> append|finalize]
+        if request.method == "POST" and parts[3:] == ["initialize"]:
+            body = request.get_json(silent=True) or {}
+            kind, size = body.get("media_type", ""), int(body.get("total_bytes", 0))
+            limit = X_MEDIA_LIMITS.get(kind)
+            if limit is None or not 0 < size <= limit:
+                return self._answer(request, "x", account, body, 400, x_problem(
+                    400, "Invalid Request", f"media_type {kind!r} of {size} bytes is not accepted"))
+            media_id = str(next(self._ids))
+            with self._lock:
+                self.state.uploads[media_id] = {"owner": account.target_id, "type": kind, "length": size,
+                                                "segments": {}, "state": "initialized"}
+            return self._answer(request, "x", account, body, 200, {"data": {
+                "id": media_id, "media_key": f"3_{media_id}", "expires_after_secs": 86400}})
+        with self._lock:
+            upload = self.state.uploads.get(parts[3] if len(parts) > 3 else request.args.get("media_id", ""))
+        if upload is None or upload.get("owner") != account.target_id:
+            return _json(x_problem(400, "Invalid Request", "unknown media id"), 400)
+        media_id = parts[3] if len(parts) > 3 else request.args["media_id"]
+        if request.method == "POST" and parts[4:] == ["append"]:
+            segment = request.files.get("media")
+            upload["segments"][int(request.form.get("segment_index", 0))] = segment.read() if segment else b""
+            return self._answer(request, "x", account, {"segment_index": request.form.get("segment_index")}, 200, {})
+        if request.method == "POST" and parts[4:] == ["finalize"]:
+            received = sum(len(s) for s in upload["segments"].values())
+            if received != upload["length"]:
+                return self._answer(request, "x", account, {}, 400, x_problem(
+                    400, "Invalid Request", f"received {received} of {upload['length']} bytes"))
+            video = upload["type"].startswith("video/")
+            upload["state"] = "pending" if video else "succeeded"
+            data = {"id": media_id, "media_key": f"3_{media_id}", "size": received, "expires_after_secs": 86400}
+            if video:
+                data["processing_info"] = {"state": "pending", "check_after_secs": 1}
+            return self._answer(request, "x", account, {}, 200, {"data": data})
+        if request.method == "GET" and request.args.get("command") == "STATUS":
+            upload["state"] = "succeeded"
+            return _json({"data": {"id": media_id, "processing_info": {"state": "succeeded", "progress_percent": 100}}})
+        return _json(x_problem(400, "Invalid Request", "unknown media upload command"), 400)
 
     def _x_me(self, request: Request) -> Response:
         account = self._account(request, "x")
@@ -390,6 +485,19 @@ class PlatformSandbox:
         for name, value in (headers or {}).items():
             response.headers[name] = value
         return response
+
+
+class _GraphHeadersHandler(WSGIRequestHandler):
+    """Graph's resumable upload sends `file_offset`; werkzeug drops headers with underscores by default."""
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        if self.headers.get("file_offset") is not None:
+            environ["HTTP_FILE_OFFSET"] = self.headers["file_offset"]
+        return environ
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:  # the request log is at /_sandbox/requests
+        pass
 
 
 def _token(request: Request) -> str:

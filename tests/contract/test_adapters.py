@@ -174,3 +174,46 @@ def test_token_checks(platform_sandbox):
     platform_sandbox.revoke("x-sahada")
     with pytest.raises(PlatformAuthError):
         c["x"].check_token(USER, "tok-x")
+
+
+def test_x_media_goes_through_the_chunked_upload(platform_sandbox, tmp_path):
+    image, video = _served_files(tmp_path, {"poster.png": b"\x89PNG" + b"0" * 5000,
+                                            "rally.mp4": b"\x00\x00\x00\x18ftypmp42" + b"1" * (4 * 1024 * 1024 + 10)})
+    x = XClient(platform_sandbox.url, TIMEOUT, sleep=lambda seconds: None)
+    x.publish(request("x", text="पोस्टर के साथ", media=[Media(image, "image/png")]))
+    x.publish(request("x", text="वीडियो के साथ", media=[Media(video, "video/mp4")]))
+    paths = [c["path"].split("/")[-1] if "upload/" in c["path"] else c["path"] for c in platform_sandbox.received("x")]
+    assert paths == ["initialize", "append", "finalize", "/2/tweets",
+                     "initialize", "append", "append", "finalize", "/2/tweets"], "a 4 MiB+ video takes two segments"
+    tweets = [c for c in platform_sandbox.received("x") if c["path"] == "/2/tweets"]
+    assert all(len(t["body"]["media"]["media_ids"]) == 1 and t["status"] == 201 for t in tweets)
+
+
+def test_facebook_video_goes_through_the_resumable_upload(platform_sandbox, tmp_path):
+    [video] = _served_files(tmp_path, {"rally.mp4": b"\x00\x00\x00\x18ftypmp42" + b"1" * 20000})
+    facebook = FacebookClient(platform_sandbox.url, "v25.0", TIMEOUT, app_id="900000000000001")
+    video_id = facebook.publish(request("facebook", text="रैली", media=[Media(video, "video/mp4")]))
+    session, upload, post = platform_sandbox.received("facebook")
+    assert session["path"] == "/v25.0/900000000000001/uploads" and session["response"]["id"].startswith("upload:")
+    assert upload["path"] == f"/v25.0/{session['response']['id']}" and upload["response"]["h"]
+    assert post["path"] == f"/v25.0/{PAGE}/videos"
+    assert post["body"]["fbuploader_video_file_chunk"] == upload["response"]["h"]
+    assert video_id == post["response"]["id"]
+    with pytest.raises(PlatformRejectedError, match="PRACHAR_FACEBOOK_APP_ID"):
+        FacebookClient(platform_sandbox.url, "v25.0", TIMEOUT).publish(
+            request("facebook", media=[Media(video, "video/mp4")]))
+
+
+def _served_files(folder, files):
+    """Serve files over loopback HTTP, as the content bucket's presigned links are served."""
+    import functools
+    import http.server
+    import threading
+
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return [f"http://127.0.0.1:{server.server_port}/{name}" for name in files]

@@ -79,6 +79,13 @@ def test_demo_replays_the_campaign_and_publishes_every_post():
     assert published == total and int(total) > 250
     for team in ("state-it-cell", "bhilwara-district-it-cell", "sahada-it-cell", "vallabhnagar-it-cell"):
         assert team in result.stdout
+    went_out = {line.rsplit(None, 1)[0].strip(): int(line.rsplit(None, 1)[1])
+                for line in result.stdout.split("What the platforms accepted")[1].splitlines()[1:]
+                if line.startswith("  ") and line.split()[-1].isdigit()}
+    for kind in ("x: reply in a thread", "x: post with media", "facebook: photo", "facebook: video",
+                 "whatsapp: image message", "whatsapp: template message"):
+        assert went_out.get(kind, 0) > 0, kind
+    assert not any("refused" in kind for kind in went_out)
 
 
 def test_a_429_and_a_5xx_on_the_first_try_still_end_in_one_post_per_account(running_stack):

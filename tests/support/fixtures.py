@@ -43,7 +43,8 @@ def world(emulator: Emulator, sandbox: PlatformSandbox) -> Iterator[World]:
                        "PRACHAR_PUBLISH_QUEUE": "prachar-test-publish", "PRACHAR_TABLE": "prachar-test",
                        "PRACHAR_FACEBOOK_API_BASE": sandbox.url, "PRACHAR_X_API_BASE": sandbox.url,
                        "PRACHAR_WHATSAPP_API_BASE": sandbox.url, "PRACHAR_RETRY_BASE_SECONDS": "0",
-                       "PRACHAR_PLATFORM_TIMEOUT": "1"})
+                       "PRACHAR_PLATFORM_TIMEOUT": "1",
+                       "PRACHAR_FACEBOOK_APP_ID": "900000000000001"})
     clock = SteppedClock(datetime.fromisoformat(START))
     container = bootstrap.use(clock)
     create_resources(aws.client("cloudformation"), "test", {"PublishVisibilityTimeout": "1"})

@@ -22,15 +22,24 @@ def test_every_example_manifest_is_accepted_with_its_media():
     keys = {p.relative_to(ROOT).as_posix() for p in (ROOT / "content").rglob("*") if p.is_file()}
     manifests = sorted(k for k in keys if k.endswith(MANIFEST_SUFFIXES))
     assert len(manifests) > 100
-    languages = set()
+    languages, shapes = set(), set()
     for key in manifests:
         manifest = parse_manifest(decode_document((ROOT / key).read_bytes(), key, 256 * 1024))
         posts = plan_posts(manifest, split_scoped_key(key), campaign, manifest.publish_at)
         assert posts, key
         for post in posts:
             assert {m["key"] for m in post.payload["media"]} <= keys, key
-        languages.add("hi" if any("\u0900" <= ch <= "\u097f" for ch in manifest.text) else "en")
+            text = post.payload.get("text") or ""
+            languages.add("hi" if any("\u0900" <= ch <= "\u097f" for ch in text) else "en")
+            kinds = {m["content_type"].split("/")[0] for m in post.payload["media"]}
+            shapes |= {f"{post.account.platform}:{kind}" for kind in kinds}
+            if len(post.payload.get("thread") or []) > 1:
+                shapes.add("x:thread")
+            if post.payload.get("template"):
+                shapes.add("whatsapp:template")
     assert languages == {"hi", "en"}
+    assert {"x:image", "x:video", "facebook:image", "facebook:video", "whatsapp:image", "x:thread",
+            "whatsapp:template"} <= shapes, "the demo shows every kind of post"
 
 
 def test_two_weeks_of_daily_content_for_every_constituency():

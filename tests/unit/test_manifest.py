@@ -99,12 +99,29 @@ def test_media_must_stay_in_scope_and_be_a_known_type():
     assert [p.field for p in problems] == ["media[0]", "media[1]"]
 
 
-def test_media_that_a_platform_cannot_carry_yet_is_refused_at_upload():
-    problems = rejected({"title": "t", "text": "x", "media": ["poster.png"]})
-    assert [(p.field, p.message.split()[0]) for p in problems] == [("media[0]", "x")]
-    posts = plan({"title": "t", "text": "x", "media": ["poster.png"], "platforms": ["facebook", "whatsapp"]})
+def test_media_keys_and_types_are_carried_for_every_platform():
+    posts = plan({"title": "t", "text": "x", "media": ["poster.png"]})
+    assert {p.account.platform for p in posts} == {"facebook", "x", "whatsapp"}
     assert posts[0].payload["media"] == [{"key": "content/constituency/sahada/2021-03/poster.png",
                                           "content_type": "image/png"}]
+
+
+def test_whatsapp_templates_are_checked_against_the_approved_list():
+    document = yaml.safe_load((ROOT / "tests/support/campaign.yaml").read_text("utf-8"))
+    document["whatsapp_templates"] = [{"name": "budget_update", "params": 2}]
+    campaign = Campaign.model_validate(document)
+
+    def problems(override):
+        with pytest.raises(InvalidContentError) as caught:
+            plan_posts(parse_manifest({"title": "t", "platforms": ["whatsapp"], "overrides": {"whatsapp": override}}),
+                       split_scoped_key(KEY), campaign, NOW)
+        return caught.value.problems
+
+    assert problems({"template": "budget_updates", "params": ["a", "b"]})[0].field == "overrides.whatsapp.template"
+    assert "takes 2" in problems({"template": "budget_update", "params": ["a"]})[0].message
+    ok = plan_posts(parse_manifest({"title": "t", "platforms": ["whatsapp"], "overrides": {"whatsapp": {
+        "template": "budget_update", "params": ["a", "b"]}}}), split_scoped_key(KEY), campaign, NOW)
+    assert ok[0].payload["template"]["name"] == "budget_update"
 
 
 def test_subscribers_audience_is_refused_until_audiences_exist():

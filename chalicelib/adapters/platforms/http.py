@@ -39,12 +39,17 @@ def same_text(published: str, ours: str) -> bool:
 
 def call(platform: str, method: str, url: str, *, token_header: str, timeout: float,
          json_body: dict[str, Any] | None = None, form: dict[str, str] | None = None,
-         query: dict[str, str] | None = None) -> HttpResponse:
+         query: dict[str, str] | None = None, multipart: dict[str, Any] | None = None,
+         raw: bytes | None = None, headers: dict[str, str] | None = None) -> HttpResponse:
     if query:
         url = f"{url}?{urlencode(query)}"
-    headers = {"Authorization": token_header, "Accept": "application/json", "User-Agent": "prachar/0.1"}
-    body: bytes | None = None
-    if json_body is not None:
+    headers = {"Authorization": token_header, "Accept": "application/json", "User-Agent": "prachar/0.1",
+               **(headers or {})}
+    body: bytes | None = raw
+    if multipart is not None:
+        body, content_type = urllib3.encode_multipart_formdata(multipart)
+        headers["Content-Type"] = content_type
+    elif json_body is not None:
         headers["Content-Type"] = "application/json"
         body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
     elif form is not None:
@@ -66,3 +71,14 @@ def call(platform: str, method: str, url: str, *, token_header: str, timeout: fl
         parsed = {"raw": text[:500]}
     return HttpResponse(status=response.status, headers={k.lower(): v for k, v in response.headers.items()},
                         body=parsed)
+
+
+def download(platform: str, url: str, timeout: float) -> bytes:
+    """Media for an upload, from the content bucket's short-lived link."""
+    try:
+        response = _pool().request("GET", url, timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout * 6))
+    except HTTPError as exc:
+        raise PlatformUnavailableError(platform, f"could not read the media file: {type(exc).__name__}") from None
+    if response.status != 200:
+        raise PlatformUnavailableError(platform, f"could not read the media file: HTTP {response.status}")
+    return response.data
