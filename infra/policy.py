@@ -27,8 +27,10 @@ def lambda_policy(stage: str, bucket: str, table: str, queue: str) -> dict[str, 
          "Resource": f"arn:aws:sqs:*:*:{queue}"},
         {"Sid": "AccountTokens", "Effect": "Allow", "Action": ["ssm:GetParameter"],
          "Resource": f"arn:aws:ssm:*:*:parameter/prachar/{stage}/*"},
+        {"Sid": "AccountSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+         "Resource": f"arn:aws:secretsmanager:*:*:secret:prachar/{stage}/*"},
         {"Sid": "DecryptTokensThroughSsmOnly", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "*",
-         "Condition": {"StringLike": {"kms:ViaService": "ssm.*.amazonaws.com"}}},
+         "Condition": {"StringLike": {"kms:ViaService": ["ssm.*.amazonaws.com", "secretsmanager.*.amazonaws.com"]}}},
     ]}
 
 

@@ -1,11 +1,16 @@
-"""Create the stage's resources from infra/resources.yaml — the cloud's template — on the emulator."""
+"""Create the stage's resources from infra/resources.yaml — the cloud's template — on the emulator,
+and give every account a secret the platform sandbox will accept, as ops would give it a real one."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "resources.yaml"
+TARGET_FIELD = {"facebook": "page_id", "x": "user_id", "twitter": "user_id", "whatsapp": "phone_number_id"}
+SANDBOX_CONSUMER = {"consumer_key": "sandbox-consumer-key", "consumer_secret": "sandbox-consumer-secret"}
 
 
 def create_resources(cloudformation: Any, stage: str, parameters: dict[str, str] | None = None) -> dict[str, str]:
@@ -19,12 +24,43 @@ def create_resources(cloudformation: Any, stage: str, parameters: dict[str, str]
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
 
-def seed_account_tokens(ssm: Any, accounts: list[dict[str, Any]], stage: str) -> dict[str, str]:
-    """Store a sandbox token for every account, as ops would store the real ones. Returns token → account."""
-    tokens = {}
+@dataclass(frozen=True)
+class SeededAccount:
+    account_id: str
+    platform: str
+    target_id: str
+    secret: str       # what the account's secret holds: a token, or X's OAuth 1.0a credentials as JSON
+
+
+def seed_account_secrets(ssm: Any, secretsmanager: Any, accounts: list[dict[str, Any]],
+                         stage: str) -> list[SeededAccount]:
+    """Store a sandbox secret for every account: X accounts get OAuth 1.0a credentials, the others a token;
+    in SSM, or in Secrets Manager when the account's secret is named `secretsmanager:<name>`."""
+    seeded = []
     for account in accounts:
-        token = f"sandbox-{account['id']}"
-        ssm.put_parameter(Name=account["secret"].replace("{stage}", stage), Value=token, Type="SecureString",
-                          Overwrite=True)
-        tokens[token] = account["id"]
-    return tokens
+        platform = "x" if account["platform"] == "twitter" else account["platform"]
+        if platform == "x":
+            value = json.dumps({**SANDBOX_CONSUMER, "access_token": f"sandbox-{account['id']}",
+                                "access_token_secret": f"sandbox-secret-{account['id']}"})
+        else:
+            value = f"sandbox-{account['id']}"
+        name = account["secret"].replace("{stage}", stage)
+        if name.startswith("secretsmanager:"):
+            secret_id = name.removeprefix("secretsmanager:")
+            try:
+                secretsmanager.create_secret(Name=secret_id, SecretString=value)
+            except secretsmanager.exceptions.ResourceExistsException:
+                secretsmanager.put_secret_value(SecretId=secret_id, SecretString=value)
+        else:
+            ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+        seeded.append(SeededAccount(account["id"], platform, str(account[TARGET_FIELD[account["platform"]]]),
+                                    value))
+    return seeded
+
+
+def register_in_sandbox(sandbox: Any, seeded: list[SeededAccount]) -> None:
+    for account in seeded:
+        if account.secret.startswith("{"):
+            sandbox.register_oauth1(json.loads(account.secret), account.account_id, account.target_id)
+        else:
+            sandbox.register(account.secret, account.account_id, account.platform, account.target_id)

@@ -22,13 +22,12 @@ from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import ActivityEntry
 from chalicelib.domain.times import local_date
 from local.emulator import Emulator, emulator_environment
-from local.provision import create_resources, seed_account_tokens
+from local.provision import create_resources, register_in_sandbox, seed_account_secrets
 from local.sandbox import PlatformSandbox
 
 STAGE = "local"
 BUCKET = "prachar-local-content"
 PLATFORM_BASES = ("PRACHAR_FACEBOOK_API_BASE", "PRACHAR_X_API_BASE", "PRACHAR_WHATSAPP_API_BASE")
-TARGET_FIELD = {"facebook": "page_id", "x": "user_id", "whatsapp": "phone_number_id"}
 
 
 @dataclass
@@ -159,12 +158,9 @@ class LocalStack:
         record = self.container.store.active_campaign()
         if record is None or record.version == self._campaign_version:
             return
-        accounts = record.document.get("accounts", [])
-        tokens = seed_account_tokens(aws.client("ssm"), accounts, STAGE)
-        by_id = {a["id"]: a for a in accounts}
-        for token, account_id in tokens.items():
-            account = by_id[account_id]
-            self.sandbox.register(token, account_id, account["platform"], account[TARGET_FIELD[account["platform"]]])
+        seeded = seed_account_secrets(aws.client("ssm"), aws.client("secretsmanager"),
+                                      record.document.get("accounts", []), STAGE)
+        register_in_sandbox(self.sandbox, seeded)
         self._campaign_version = record.version
         self._windows_opened = None
 

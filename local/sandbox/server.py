@@ -59,6 +59,7 @@ class SandboxState:
     templates: dict[str, int] = field(default_factory=lambda: {"budget_update": 2, "daily_kit": 1,
                                                                "hello_world": 0})
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)          # X media and Graph sessions
+    oauth1: dict[str, dict[str, str]] = field(default_factory=dict)           # access token → credentials
 
 
 class PlatformSandbox:
@@ -95,6 +96,12 @@ class PlatformSandbox:
         with self._lock:
             self.state.accounts_by_token[token] = Account(account_id, platform, target_id)
 
+    def register_oauth1(self, credentials: dict[str, str], account_id: str, target_id: str) -> None:
+        """An X account authorized with OAuth 1.0a: requests must carry a valid HMAC-SHA1 signature."""
+        with self._lock:
+            self.state.accounts_by_token[credentials["access_token"]] = Account(account_id, "x", target_id)
+            self.state.oauth1[credentials["access_token"]] = dict(credentials)
+
     def revoke(self, account_id: str) -> None:
         """The account's token stops working, as when a page admin changes their password."""
         with self._lock:
@@ -113,8 +120,7 @@ class PlatformSandbox:
 
     def reset(self) -> None:
         with self._lock:
-            accounts = self.state.accounts_by_token
-            self.state = SandboxState(accounts_by_token=accounts)
+            self.state = SandboxState(accounts_by_token=self.state.accounts_by_token, oauth1=self.state.oauth1)
 
     def received(self, platform: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
@@ -436,8 +442,12 @@ class PlatformSandbox:
 
     # ---- shared -------------------------------------------------------------------------------
     def _account(self, request: Request, platform: str) -> Account | None:
+        token = _token(request)
         with self._lock:
-            account = self.state.accounts_by_token.get(_token(request))
+            credentials = self.state.oauth1.get(token)
+            if credentials and not _valid_oauth1_signature(request, credentials):
+                return None
+            account = self.state.accounts_by_token.get(token)
         return account if account and account.platform == platform else None
 
     def _fault(self, platform: str, account: Account, body: Any) -> Fault | None:
@@ -500,8 +510,31 @@ class _GraphHeadersHandler(WSGIRequestHandler):
         pass
 
 
+def _oauth1_parameters(header: str) -> dict[str, str]:
+    from urllib.parse import unquote
+
+    return {k: unquote(v) for k, v in re.findall(r'(oauth_[a-z_]+)="([^"]*)"', header)}
+
+
+def _valid_oauth1_signature(request: Request, credentials: dict[str, str]) -> bool:
+    """Sign the same request with the same nonce and timestamp; the signatures must match."""
+    from oauthlib.oauth1 import Client
+
+    given = _oauth1_parameters(request.headers.get("Authorization", ""))
+    if given.get("oauth_consumer_key") != credentials["consumer_key"]:
+        return False
+    client = Client(credentials["consumer_key"], client_secret=credentials["consumer_secret"],
+                    resource_owner_key=credentials["access_token"],
+                    resource_owner_secret=credentials["access_token_secret"],
+                    nonce=given.get("oauth_nonce"), timestamp=given.get("oauth_timestamp"))
+    _, headers, _ = client.sign(request.url, http_method=request.method)
+    return _oauth1_parameters(headers["Authorization"]).get("oauth_signature") == given.get("oauth_signature")
+
+
 def _token(request: Request) -> str:
     header = request.headers.get("Authorization", "")
+    if header.startswith("OAuth oauth_"):
+        return _oauth1_parameters(header).get("oauth_token", "")
     for prefix in ("Bearer ", "OAuth "):
         if header.startswith(prefix):
             return header[len(prefix):]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -217,3 +218,21 @@ def _served_files(folder, files):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return [f"http://127.0.0.1:{server.server_port}/{name}" for name in files]
+
+
+OAUTH1 = {"consumer_key": "ck-1", "consumer_secret": "cs-1", "access_token": "at-x-1", "access_token_secret": "as-1"}
+
+
+def test_x_with_oauth1_credentials_is_signed_and_verified(platform_sandbox):
+    platform_sandbox.register_oauth1(OAUTH1, "x-oauth", "2000009")
+    x = clients(platform_sandbox)["x"]
+    post_id = x.publish(request("x", target_id="2000009", token=json.dumps(OAUTH1), text="हस्ताक्षर सहित"))
+    call = platform_sandbox.received("x")[-1]
+    assert call["status"] == 201 and call["account_id"] == "x-oauth"
+    assert x.find_published(request("x", target_id="2000009", token=json.dumps(OAUTH1), text="हस्ताक्षर सहित"),
+                            datetime.now(UTC) - timedelta(minutes=1)) == post_id  # a signed GET with a query
+    forged = {**OAUTH1, "consumer_secret": "wrong"}
+    with pytest.raises(PlatformAuthError):
+        x.publish(request("x", target_id="2000009", token=json.dumps(forged), text="जाली"))
+    with pytest.raises(PlatformAuthError, match="lacks access_token_secret"):
+        x.publish(request("x", token=json.dumps({k: v for k, v in OAUTH1.items() if k != "access_token_secret"})))

@@ -159,3 +159,29 @@ def test_a_long_x_text_goes_out_as_a_reply_chain_once(active, client):
     _, posts = active.container.store.content_with_posts(content_id_for(key))
     assert posts[0].platform_post_id == tweets[0]["response"]["data"]["id"]
     assert len(posts[0].deliveries) == len(tweets)
+
+
+def test_secrets_manager_secrets_work_and_no_secret_reaches_any_output(active, client, caplog, capsys):
+    key = "content/state/secret-check.yaml"
+    active.put(key, "title: t\ntext: राज्य स्तर की पोस्ट\nplatforms: [facebook]\n")
+    client.lambda_.invoke("on_content_upload", active.s3_event(key))
+    active.sandbox.inject(Fault("facebook", "auth", account_id="fb-state"))
+    tick(client, active)
+    deliver(client, active, active.receive())
+    active.sandbox.state.faults.clear()
+    client.lambda_.invoke("token_health_check", client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+    active.at("2021-03-03T09:16:00+05:30")
+    tick(client, active)
+    deliver(client, active, active.receive())
+    assert active.container.store.post(content_id_for(key), "fb-state").status is PostStatus.PUBLISHED
+    secrets = ["sandbox-fb-state", "sandbox-secret-x-sahada", "sandbox-consumer-secret", "sandbox-wa-sahada"]
+    activity = json.dumps([e.to_dict() for e in active.container.store.activity_on(active.clock.now().date())],
+                          ensure_ascii=False)
+    post = json.dumps(active.container.queries().post(content_id_for(key)), ensure_ascii=False)
+    requests = json.dumps(active.sandbox.received(), ensure_ascii=False)
+    printed = capsys.readouterr()
+    for secret in secrets:
+        for where, text in (("activity", activity), ("post", post), ("logs", caplog.text),
+                            ("stdout", printed.out), ("stderr", printed.err), ("sandbox log", requests)):
+            assert secret not in text, f"{secret} leaked into {where}"

@@ -13,12 +13,11 @@ from chalicelib import bootstrap
 from chalicelib.adapters import aws
 from chalicelib.adapters.clock import SteppedClock
 from local.emulator import Emulator, emulator_environment, free_port
-from local.provision import create_resources, seed_account_tokens
+from local.provision import create_resources, register_in_sandbox, seed_account_secrets
 from local.sandbox import PlatformSandbox
 from tests.support.world import CAMPAIGN_FILE, World
 
 START = "2021-03-03T09:00:00+05:30"
-TARGETS = {"facebook": "page_id", "x": "user_id", "twitter": "user_id", "whatsapp": "phone_number_id"}
 
 
 @pytest.fixture(scope="session")
@@ -64,10 +63,8 @@ def active(world: World, campaign_yaml: str) -> World:
     world.put("config/campaign.yaml", campaign_yaml)
     assert world.container.ingest().config("config/campaign.yaml").outcome == "accepted"
     accounts = yaml.safe_load(campaign_yaml)["accounts"]
-    for token, account_id in seed_account_tokens(aws.client("ssm"), accounts, "test").items():
-        account = next(a for a in accounts if a["id"] == account_id)
-        platform = "x" if account["platform"] == "twitter" else account["platform"]
-        world.sandbox.register(token, account_id, platform, account[TARGETS[account["platform"]]])
+    register_in_sandbox(world.sandbox, seed_account_secrets(aws.client("ssm"), aws.client("secretsmanager"),
+                                                            accounts, "test"))
     for team in yaml.safe_load(campaign_yaml)["teams"]:
         for member in team["members"]:
             if member.get("phone"):

@@ -23,8 +23,8 @@ def test_the_policy_is_least_privilege_and_stage_bound():
         assert all("*" not in action for action in statement["Action"]), statement["Sid"]
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         if statement["Sid"] not in ("Logs", "DecryptTokensThroughSsmOnly"):
-            assert all("prachar-dev" in r or "/prachar/dev/" in r for r in resources), statement["Sid"]
+            assert all("prachar-dev" in r or "prachar/dev/" in r for r in resources), statement["Sid"]
     kms = next(s for s in policy["Statement"] if s["Sid"] == "DecryptTokensThroughSsmOnly")
-    assert kms["Condition"]["StringLike"]["kms:ViaService"].startswith("ssm.")
+    assert all(s.split(".")[0] in ("ssm", "secretsmanager") for s in kms["Condition"]["StringLike"]["kms:ViaService"])
     actions = {a for s in policy["Statement"] for a in s["Action"]}
     assert "dynamodb:Scan" not in actions and "s3:DeleteBucket" not in actions

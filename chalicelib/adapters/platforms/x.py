@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.adapters.platforms.base import Media, PublishRequest
 from chalicelib.adapters.platforms.http import HttpResponse, call, download, same_text
+from chalicelib.adapters.platforms.x_auth import authorization
 from chalicelib.errors import (
     PlatformAuthError,
     PlatformDuplicateError,
@@ -74,9 +75,13 @@ class XClient:
             processing = status.body.get("data", {}).get("processing_info")
         raise PlatformUnavailableError(self.platform, "X is still processing the media; trying again later")
 
-    def _call(self, method: str, path: str, token: str, **kwargs: Any) -> HttpResponse:
-        return call(self.platform, method, f"{self._base}{path}", token_header=f"Bearer {token}",
-                    timeout=self._timeout, **kwargs)
+    def _call(self, method: str, path: str, token: str, query: dict[str, str] | None = None,
+              **kwargs: Any) -> HttpResponse:
+        try:
+            url, header = authorization(token, method, f"{self._base}{path}", query)
+        except ValueError as exc:
+            raise PlatformAuthError(self.platform, f"unusable credentials: {exc}") from None
+        return call(self.platform, method, url, token_header=header, timeout=self._timeout, **kwargs)
 
     def find_published(self, request: PublishRequest, since: datetime) -> str | None:
         """X has no idempotency key: look at the user's posts since the ambiguous call."""
