@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalice import BadRequestError, Chalice, ConvertToMiddleware, Cron, NotFoundError, Rate
+from chalice import BadRequestError, Chalice, ConvertToMiddleware, Cron, NotFoundError, Rate, Response
 
 from chalicelib import entry
 from chalicelib.observability import logger
@@ -60,5 +60,25 @@ def get_post(content_id):
 def list_activity():
     try:
         return entry.activity(app.current_request.query_params or {})
+    except entry.BadQuery as exc:
+        raise BadRequestError(str(exc)) from None
+
+
+@app.route("/webhooks/whatsapp", methods=["GET"])
+def whatsapp_subscription():
+    try:
+        challenge = entry.whatsapp_verify(app.current_request.query_params or {})
+    except entry.Unauthorized:
+        return Response(body="forbidden", status_code=403, headers={"Content-Type": "text/plain"})
+    return Response(body=challenge, status_code=200, headers={"Content-Type": "text/plain"})
+
+
+@app.route("/webhooks/whatsapp", methods=["POST"])
+def whatsapp_events():
+    request = app.current_request
+    try:
+        return entry.whatsapp_webhook(request.raw_body, request.headers.get("x-hub-signature-256"))
+    except entry.Unauthorized:
+        return Response(body={"error": "signature"}, status_code=401)
     except entry.BadQuery as exc:
         raise BadRequestError(str(exc)) from None

@@ -67,6 +67,18 @@ class Container:
         return TokenCheck(self.store, self.campaigns, SecretStore(), self.platforms(), self.activity, self.clock,
                           self.settings.secret_name)
 
+    def webhooks(self):
+        from chalicelib.services.webhooks import WhatsAppWebhooks
+
+        return WhatsAppWebhooks(self.store, self.activity, self.clock)
+
+    def whatsapp_webhook_secrets(self) -> tuple[str, str]:
+        """(app secret, verify token): from the environment locally, from SSM in the cloud."""
+        app_secret_name, verify_token_name = self.settings.whatsapp_secret_names
+        secrets = SecretStore()
+        return (self.settings.whatsapp_app_secret or secrets.token(app_secret_name),
+                self.settings.whatsapp_verify_token or secrets.token(verify_token_name))
+
     def queries(self):
         from chalicelib.services.queries import Queries
 

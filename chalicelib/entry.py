@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import json
 from datetime import date
 from typing import Any
 
@@ -79,6 +81,33 @@ def accounts() -> dict[str, Any]:
                      "health": str(state.health), "until": to_iso(state.until) if state.until else None,
                      "reason": state.reason, "checked_at": to_iso(state.checked_at) if state.checked_at else None})
     return {"accounts": rows}
+
+
+class Unauthorized(ValueError):
+    pass
+
+
+def whatsapp_verify(params: dict[str, str]) -> str:
+    """Meta's subscription check: echo hub.challenge when hub.verify_token is ours."""
+    _, verify_token = container().whatsapp_webhook_secrets()
+    if params.get("hub.mode") != "subscribe" or not hmac.compare_digest(params.get("hub.verify_token", ""),
+                                                                         verify_token):
+        raise Unauthorized("verify token mismatch")
+    return params.get("hub.challenge", "")
+
+
+def whatsapp_webhook(raw_body: bytes, signature: str | None) -> dict[str, int]:
+    from chalicelib.domain.whatsapp_webhook import parse, valid_signature
+
+    c = container()
+    app_secret, _ = c.whatsapp_webhook_secrets()
+    if not valid_signature(app_secret, raw_body, signature):
+        raise Unauthorized("bad X-Hub-Signature-256")
+    try:
+        envelope = json.loads(raw_body)
+    except ValueError:
+        raise BadQuery("the body is not JSON") from None
+    return c.webhooks().handle(parse(envelope))
 
 
 def queries():

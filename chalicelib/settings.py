@@ -32,9 +32,15 @@ class Settings:
     platform_timeout_seconds: float
     retry_base_seconds: float
     whatsapp_app_secret: str | None
+    whatsapp_verify_token: str | None
 
     def secret_name(self, template: str) -> str:
         return template.replace("{stage}", self.stage)
+
+    @property
+    def whatsapp_secret_names(self) -> tuple[str, str]:
+        """Where the webhook's app secret and verify token live in the cloud (SSM) when not in the environment."""
+        return f"/prachar/{self.stage}/whatsapp/app-secret", f"/prachar/{self.stage}/whatsapp/verify-token"
 
 
 def event_source_names(environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
@@ -65,6 +71,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         platform_timeout_seconds=_number(environ, "PRACHAR_PLATFORM_TIMEOUT", 10.0, minimum=0.1),
         retry_base_seconds=_number(environ, "PRACHAR_RETRY_BASE_SECONDS", 10.0, minimum=0.0),
         whatsapp_app_secret=environ.get("PRACHAR_WHATSAPP_APP_SECRET"),
+        whatsapp_verify_token=environ.get("PRACHAR_WHATSAPP_VERIFY_TOKEN"),
     )
 
 

@@ -67,7 +67,7 @@ def demo(verbose: bool) -> int:
 
     started = time.monotonic()
     clock = SteppedClock(clock_start())
-    stack = LocalStack(StackOptions(clock=clock, emulator_port=free_port(), api_port=None)).start()
+    stack = LocalStack(StackOptions(clock=clock, emulator_port=free_port(), api_port=free_port())).start()
     try:
         manifests = stack.load_examples(EXAMPLES)
         campaign = stack.container.campaigns.active()

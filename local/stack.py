@@ -63,7 +63,12 @@ class LocalStack:
                            "PRACHAR_PUBLISH_QUEUE": f"prachar-{STAGE}-publish", "PRACHAR_TABLE": f"prachar-{STAGE}",
                            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
                            "PRACHAR_RETRY_BASE_SECONDS": os.environ.get("PRACHAR_RETRY_BASE_SECONDS", "1"),
-                           "PRACHAR_FACEBOOK_APP_ID": os.environ.get("PRACHAR_FACEBOOK_APP_ID", "900000000000001")})
+                           "PRACHAR_FACEBOOK_APP_ID": os.environ.get("PRACHAR_FACEBOOK_APP_ID", "900000000000001"),
+                           "PRACHAR_WHATSAPP_APP_SECRET": os.environ.get("PRACHAR_WHATSAPP_APP_SECRET",
+                                                                         "local-app-secret"),
+                           "PRACHAR_WHATSAPP_VERIFY_TOKEN": os.environ.get("PRACHAR_WHATSAPP_VERIFY_TOKEN",
+                                                                           "local-verify-token")})
+        self.sandbox.app_secret = os.environ["PRACHAR_WHATSAPP_APP_SECRET"]
         for name in PLATFORM_BASES:  # a base set by the user wins over the sandbox
             os.environ[name] = self._external.get(name, self.sandbox.url)
         from chalicelib import bootstrap
@@ -78,6 +83,7 @@ class LocalStack:
                               report=self.options.report).wire()
         if self.options.api_port is not None:
             self._start_api(app.app)
+            self.sandbox.deliver_webhooks_to(f"{self.api_url}/webhooks/whatsapp")
         return self
 
     def _start_api(self, chalice_app: Any) -> None:
@@ -148,7 +154,7 @@ class LocalStack:
         """Pump until every queue is empty and nothing is in flight (real time; the clock does not move)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.step() == 0 and self.pump.queues_idle():
+            if self.step() == 0 and self.pump.queues_idle() and not self.sandbox.webhooks_pending():
                 return
             time.sleep(0.02)
         raise TimeoutError("the local stack did not settle: a handler keeps failing (see the output above)")

@@ -163,7 +163,7 @@ class Store:
                 names[f"#r{index}"] = name
             expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
         return self._update(f"CONTENT#{content_id}", f"POST#{account_id}", expression, condition,
-                            names, {k: to_value(v) for k, v in values.items()})
+                            names, _encoded(values))
 
     def record_delivery(self, content_id: str, account_id: str, delivery_key: str, platform_id: str,
                         claim: str) -> bool:
@@ -172,6 +172,30 @@ class Store:
             f"CONTENT#{content_id}", f"POST#{account_id}",
             "SET deliveries.#d = :id", "claim = :claim",
             {"#d": delivery_key}, {":id": to_value(platform_id), ":claim": to_value(claim)})
+
+    def note_message_status(self, message_id: str, status: str, rank: int, reference: str | None,
+                            now: datetime) -> bool:
+        """The latest status of one sent message (sent < delivered < read; failed wins); False if older."""
+        return self._update(
+            f"WAMSG#{message_id}", "STATUS",
+            "SET #status = :s, #rank = :r, #ref = :ref, updated_at = :now",
+            "attribute_not_exists(pk) OR #rank < :r", {"#status": "status", "#rank": "rank", "#ref": "reference"},
+            _encoded({":s": status, ":r": rank, ":ref": reference or "", ":now": to_iso(now)}))
+
+    def settle_pending_delivery(self, content_id: str, account_id: str, delivery_key: str, outcome: str,
+                                now: datetime) -> bool:
+        """An ambiguous post's in-flight delivery is settled by the platform's word: record it and queue
+        the post again so the rest of it goes out. False unless the post was waiting on exactly this."""
+        return self._update(
+            f"CONTENT#{content_id}", f"POST#{account_id}",
+            "SET deliveries.#d = :outcome, #status = :queued, wake_pk = :wake, wake_at = :now, updated_at = :now, "
+            "reason = :reason REMOVE pending_delivery, check_first, claim",
+            "#status = :ambiguous AND pending_delivery = :key",
+            {"#d": delivery_key, "#status": "status"},
+            _encoded({
+                ":outcome": outcome, ":queued": str(PostStatus.QUEUED), ":wake": WAKE_PARTITION, ":now": to_iso(now),
+                ":reason": "settled by the platform's status webhook", ":ambiguous": str(PostStatus.AMBIGUOUS),
+                ":key": delivery_key}))
 
     def wake_due(self, now: datetime, limit: int) -> list[tuple[str, str, PostStatus, str]]:
         """(content id, account id, status, wake_at) of posts whose wake time has come, oldest first."""
@@ -212,16 +236,16 @@ class Store:
         return self._update(
             f"ACCOUNT#{account_id}", "STATE", "SET health = :t, #until = :u, reason = :r, updated_at = :now",
             "attribute_not_exists(pk) OR (health <> :bad AND (attribute_not_exists(#until) OR #until < :u))",
-            {"#until": "until"}, {k: to_value(v) for k, v in {
+            {"#until": "until"}, _encoded({
                 ":t": str(Health.THROTTLED), ":u": to_iso(until), ":r": reason, ":now": to_iso(now),
-                ":bad": str(Health.UNHEALTHY)}.items()})
+                ":bad": str(Health.UNHEALTHY)}))
 
     def mark_account_unhealthy(self, account_id: str, reason: str, now: datetime) -> bool:
         """True when this call is the one that found it unhealthy (so one alert is written, not many)."""
         return self._update(
             f"ACCOUNT#{account_id}", "STATE", "SET health = :bad, reason = :r, updated_at = :now REMOVE #until",
             "attribute_not_exists(pk) OR health <> :bad", {"#until": "until"},
-            {k: to_value(v) for k, v in {":bad": str(Health.UNHEALTHY), ":r": reason, ":now": to_iso(now)}.items()})
+            _encoded({":bad": str(Health.UNHEALTHY), ":r": reason, ":now": to_iso(now)}))
 
     def mark_account_healthy(self, account_id: str, now: datetime) -> bool:
         """Record a good check; True when it was unhealthy before."""
@@ -322,6 +346,10 @@ class _ConditionFailed(Exception):
     pass
 
 
+def _encoded(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: to_value(value) for name, value in values.items()}
+
+
 def _post_item(post: Post) -> dict[str, Any]:
     item = {
         "pk": f"CONTENT#{post.content_id}", "sk": f"POST#{post.account_id}", "kind": "post",
@@ -347,7 +375,7 @@ def _post_from(item: dict[str, Any]) -> Post:
         platform_post_id=item.get("platform_post_id"),
         published_at=from_iso(item["published_at"]) if item.get("published_at") else None,
         reason=item.get("reason"), deliveries=dict(item.get("deliveries") or {}),
-        check_first=bool(item.get("check_first", False)),
+        check_first=bool(item.get("check_first", False)), pending_delivery=item.get("pending_delivery"),
         claimed_at=from_iso(item["claimed_at"]) if item.get("claimed_at") else None)
 
 

@@ -59,6 +59,7 @@ class Post:
     deliveries: dict[str, str] = field(default_factory=dict)
     check_first: bool = False     # an earlier call may have landed: look on the platform before sending
     claimed_at: datetime | None = None
+    pending_delivery: str | None = None  # the delivery whose outcome is unknown while the post is ambiguous
 
     @property
     def post_id(self) -> str:

@@ -30,6 +30,7 @@ from chalicelib.domain.account_state import DEFAULT_THROTTLE, RECHECK_UNHEALTHY
 from chalicelib.domain.campaign import Account, Campaign
 from chalicelib.domain.post import CHECK_AMBIGUOUS_AFTER, CLAIM_TIMEOUT, REQUEUE_AFTER, Post, PostStatus
 from chalicelib.domain.times import ist_text, to_iso
+from chalicelib.domain.whatsapp_webhook import delivery_reference
 from chalicelib.errors import (
     PlatformAmbiguousError,
     PlatformAuthError,
@@ -42,6 +43,8 @@ from chalicelib.services.activity import ActivityLog
 from chalicelib.services.campaigns import CampaignSource
 
 MAX_ATTEMPTS = 8
+FAILED_MARK = "failed:"  # a delivery the platform reported failed (kept so a retry skips it)
+LOOKUP_PLATFORMS = ("facebook", "x")  # whose posts can be looked up after an ambiguous call
 LOOKBACK = timedelta(minutes=5)  # how far before the ambiguous call to look for it on the platform
 
 
@@ -100,8 +103,9 @@ class Publisher:
 
     def _send(self, post: Post, account: Account, campaign: Campaign, claim: str, now: datetime) -> str:
         client = self.platforms[post.platform]
-        delivered = dict(post.deliveries)
-        failures: dict[str, str] = {}
+        delivered = {k: v for k, v in post.deliveries.items() if not v.startswith(FAILED_MARK)}
+        failures = {k: v.removeprefix(FAILED_MARK) for k, v in post.deliveries.items() if v.startswith(FAILED_MARK)}
+        in_flight: str | None = None
         try:
             token = self.secrets.token(self.secret_name(account.secret))
             media = [Media(self.bucket.media_url(m["key"]), m["content_type"]) for m in post.payload.get("media", [])]
@@ -111,13 +115,15 @@ class Publisher:
             return "failed"
         try:
             for delivery in deliveries_for(post, campaign):
-                if delivery.key in delivered:
+                if delivery.key in delivered or delivery.key in failures:
                     continue
+                in_flight = delivery.key
                 request = PublishRequest(target_id=account.target_id, token=token,
                                          text=delivery.text or post.payload.get("text"),
                                          link=post.payload.get("link"), media=media,
                                          template=post.payload.get("template"), recipient=delivery.recipient,
-                                         reply_to=delivered.get(delivery.reply_to_key or ""))
+                                         reply_to=delivered.get(delivery.reply_to_key or ""),
+                                         reference=delivery_reference(post.content_id, post.account_id, delivery.key))
                 platform_id = self._found_earlier(client, request, post) if post.check_first else None
                 if platform_id is None:
                     try:
@@ -130,7 +136,8 @@ class Publisher:
                 self.store.record_delivery(post.content_id, post.account_id, delivery.key, platform_id, claim)
                 delivered[delivery.key] = platform_id
         except (PlatformAmbiguousError, CannotCheck) as exc:
-            self._ambiguous(post, claim, now, str(exc), check_again=not isinstance(exc, CannotCheck))
+            can_look = post.platform in LOOKUP_PLATFORMS and not isinstance(exc, CannotCheck)
+            self._ambiguous(post, claim, now, str(exc), check_again=can_look, pending=in_flight)
             return "ambiguous"
         except PlatformError as exc:
             return self._failed_call(post, account, claim, now, exc)
@@ -182,7 +189,7 @@ class Publisher:
                    failures: dict[str, str]) -> str:
         platform_post_id = delivered.get("page") or delivered.get("part-1") or f"{len(delivered)} message(s)"
         fields = {"platform_post_id": platform_post_id, "published_at": to_iso(now), "claim": None,
-                  "check_first": None,
+                  "check_first": None, "pending_delivery": None,
                   "reason": f"{len(failures)} recipient(s) unreachable: " + "; ".join(sorted(set(failures.values())))
                   if failures else None}
         self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
@@ -219,14 +226,18 @@ class Publisher:
                                  content_id=post.content_id, account_id=post.account_id)
 
     def _ambiguous(self, post: Post, claim: str | None, now: datetime, reason: str, *,
-                   check_again: bool = True) -> None:
-        """It may have gone out. Look on the platform before re-sending; if that is impossible, ask a person."""
+                   check_again: bool = True, pending: str | None = None) -> None:
+        """It may have gone out. Look on the platform before re-sending; where that is impossible (WhatsApp),
+        wait for the platform's status webhook for that message, or for a person."""
         wake = now + CHECK_AMBIGUOUS_AFTER if check_again and post.attempts < MAX_ATTEMPTS else None
         then = ("the platform is checked before anything is re-sent" if wake else
+                f"waiting for WhatsApp's status webhook for {pending}; without one, a person decides"
+                if post.platform == "whatsapp" and pending else
                 "check the account and decide: it is not re-sent automatically")
         if self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
                                 status=PostStatus.AMBIGUOUS, now=now, wake_at=wake,
-                                fields={"claim": None, "check_first": True, "reason": f"{reason}; {then}"}):
+                                fields={"claim": None, "check_first": True, "pending_delivery": pending,
+                                        "reason": f"{reason}; {then}"}):
             self.activity.record("post.ambiguous", post.scope, f"{post.account_id}: {reason}; {then}",
                                  level="warning", content_id=post.content_id, account_id=post.account_id)
 

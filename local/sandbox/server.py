@@ -14,6 +14,8 @@ Time is the system's clock, so a replay on a simulated clock sees the same windo
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import json
 import re
@@ -64,7 +66,7 @@ class SandboxState:
 
 class PlatformSandbox:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, clock: Clock | None = None,
-                 slow_seconds: float = 2.0) -> None:
+                 slow_seconds: float = 2.0, app_secret: str = "local-app-secret") -> None:
         self.host = host
         self.port = port
         self.clock: Clock = clock or SystemClock()
@@ -73,11 +75,70 @@ class PlatformSandbox:
         self._ids = itertools.count(1_000_001)
         self._lock = threading.RLock()
         self._server: Any = None
+        self.app_secret = app_secret
+        self.webhook_url: str | None = None   # where signed webhooks go; None: kept in `outbox` for tests
+        self.webhook_statuses = ("sent", "delivered")
+        self.outbox: list[tuple[bytes, dict[str, str]]] = []
+        self._posting = 0
+        self._outbox_ready = threading.Condition(self._lock)
 
     # ---- control ------------------------------------------------------------------------------
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def deliver_webhooks_to(self, url: str) -> None:
+        """Post every webhook, signed with the app secret, to the app (a background thread, as Meta does)."""
+        self.webhook_url = url
+        threading.Thread(target=self._post_webhooks, name="sandbox-webhooks", daemon=True).start()
+
+    def take_webhooks(self) -> list[tuple[bytes, dict[str, str]]]:
+        with self._lock:
+            taken, self.outbox = self.outbox, []
+        return taken
+
+    def webhooks_pending(self) -> int:
+        with self._lock:
+            return len(self.outbox) + self._posting
+
+    def _post_webhooks(self) -> None:
+        import urllib.request
+
+        while True:
+            with self._outbox_ready:
+                while not self.outbox:
+                    self._outbox_ready.wait()
+                body, headers = self.outbox.pop(0)
+                self._posting += 1
+            try:
+                request = urllib.request.Request(self.webhook_url or "", data=body, method="POST",
+                                                 headers={**headers, "Content-Type": "application/json"})
+                urllib.request.urlopen(request, timeout=10).close()
+            except OSError:
+                pass  # Meta retries for days; the sandbox does not
+            finally:
+                with self._lock:
+                    self._posting -= 1
+
+    def _send_webhook(self, phone_number_id: str, value: dict[str, Any]) -> None:
+        envelope = {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+            "value": {"messaging_product": "whatsapp",
+                      "metadata": {"display_phone_number": "919000000000", "phone_number_id": phone_number_id},
+                      **value}, "field": "messages"}]}]}
+        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+        signature = hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
+        with self._outbox_ready:
+            self.outbox.append((body, {"X-Hub-Signature-256": f"sha256={signature}"}))
+            self._outbox_ready.notify()
+
+    def _status_webhooks(self, phone_number_id: str, message_id: str, recipient: str, reference: str | None) -> None:
+        for status in self.webhook_statuses:
+            entry: dict[str, Any] = {"id": message_id, "status": status, "timestamp": str(int(
+                self.clock.now().timestamp())), "recipient_id": recipient,
+                "pricing": {"billable": True, "pricing_model": "PMP", "category": "utility"}}
+            if reference:
+                entry["biz_opaque_callback_data"] = reference
+            self._send_webhook(phone_number_id, {"statuses": [entry]})
 
     def start(self) -> PlatformSandbox:
         self._server = make_server(self.host, self.port, self._wsgi, threaded=True,
@@ -113,14 +174,21 @@ class PlatformSandbox:
             self.state.faults.append(fault)
         return fault
 
-    def open_window(self, phone: str) -> None:
-        """The recipient wrote to the business number: free-form messages may reach them for 24 h."""
+    def open_window(self, phone: str, *, to_number: str | None = None, text: str = "join") -> None:
+        """The recipient wrote to the business number: free-form messages may reach them for 24 h.
+        With `to_number`, the app also gets the inbound-message webhook."""
         with self._lock:
             self.state.last_inbound[phone.lstrip("+")] = self.clock.now()
+        if to_number:
+            self._send_webhook(to_number, {"contacts": [{"profile": {"name": "Sandbox"}, "wa_id": phone.lstrip("+")}],
+                                           "messages": [{"from": phone.lstrip("+"), "id": f"wamid.IN{next(self._ids)}",
+                                                         "timestamp": str(int(self.clock.now().timestamp())),
+                                                         "text": {"body": text}, "type": "text"}]})
 
     def reset(self) -> None:
         with self._lock:
             self.state = SandboxState(accounts_by_token=self.state.accounts_by_token, oauth1=self.state.oauth1)
+            self.outbox.clear()
 
     def received(self, platform: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
@@ -183,7 +251,9 @@ class PlatformSandbox:
                 return _json({"faults": [{"platform": f.platform, "kind": f.kind, "account_id": f.account_id,
                                           "times": f.times, "fired": f.fired} for f in self.state.faults]})
         if request.path == "/_sandbox/inbound" and request.method == "POST":
-            self.open_window(str(request.get_json(force=True).get("from", "")))
+            message = request.get_json(force=True)
+            self.open_window(str(message.get("from", "")), to_number=message.get("to"),
+                             text=message.get("text", "join"))
             return _json({"window": "open"})
         return _json({"error": "unknown sandbox control"}, 404)
 
@@ -423,6 +493,7 @@ class PlatformSandbox:
             self.state.last_outbound[(phone_number_id, recipient)] = now
         message_id = f"wamid.SANDBOX{next(self._ids)}"
         self._remember(account, message_id, json.dumps(body, ensure_ascii=False))
+        self._status_webhooks(phone_number_id, message_id, recipient, body.get("biz_opaque_callback_data"))
         return self._answer(request, "whatsapp", account, body, 200, {
             "messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": recipient}],
             "messages": [{"id": message_id, "message_status": "accepted"}]}, slow=fault is not None)

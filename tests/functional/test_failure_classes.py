@@ -168,16 +168,23 @@ def test_an_ambiguous_call_that_never_landed_is_sent_after_the_check(active, cli
     assert len(accepted(active, "x")) == 1
 
 
-def test_whatsapp_cannot_be_checked_so_an_ambiguous_message_waits_for_a_person(active, client):
+def test_an_ambiguous_whatsapp_send_waits_for_the_status_webhook_then_goes_on(active, client):
     key = schedule(active, client, "whatsapp")
     active.sandbox.inject(Fault("whatsapp", "timeout_after_send", account_id="wa-sahada"))
     run_clock(active, client, "2021-03-05T09:00:00+05:30")
-    run_clock(active, client, "2021-03-05T09:05:00+05:30")
     post = post_of(active, key, "whatsapp")
-    assert post.status is PostStatus.AMBIGUOUS
-    assert post.wake_at is None, "not re-sent automatically"
-    assert "cannot look a sent message up" in post.reason
-    assert len(accepted(active, "whatsapp")) == 1
+    assert (post.status, post.pending_delivery, post.wake_at) == (PostStatus.AMBIGUOUS, "sahada-01", None)
+    assert "waiting for WhatsApp's status webhook for sahada-01" in post.reason
+    run_clock(active, client, "2021-03-05T09:05:00+05:30")
+    assert len(accepted(active, "whatsapp")) == 1, "not re-sent while it is unknown"
+    for body, headers in active.sandbox.take_webhooks():  # Meta's "sent" and "delivered" for that message
+        assert client.http.post("/webhooks/whatsapp", body=body, headers=headers).status_code == 200
+    assert post_of(active, key, "whatsapp").status is PostStatus.QUEUED
+    run_clock(active, client, "2021-03-05T09:06:00+05:30")
+    post = post_of(active, key, "whatsapp")
+    assert post.status is PostStatus.PUBLISHED
+    assert sorted(post.deliveries) == ["sahada-01", "sahada-02"]
+    assert len(accepted(active, "whatsapp")) == 2, "each member exactly once"
 
 
 @pytest.mark.parametrize("kind", ["outside_window", "undeliverable"])

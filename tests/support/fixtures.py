@@ -43,7 +43,9 @@ def world(emulator: Emulator, sandbox: PlatformSandbox) -> Iterator[World]:
                        "PRACHAR_FACEBOOK_API_BASE": sandbox.url, "PRACHAR_X_API_BASE": sandbox.url,
                        "PRACHAR_WHATSAPP_API_BASE": sandbox.url, "PRACHAR_RETRY_BASE_SECONDS": "0",
                        "PRACHAR_PLATFORM_TIMEOUT": "1",
-                       "PRACHAR_FACEBOOK_APP_ID": "900000000000001"})
+                       "PRACHAR_FACEBOOK_APP_ID": "900000000000001",
+                       "PRACHAR_WHATSAPP_APP_SECRET": sandbox.app_secret,
+                       "PRACHAR_WHATSAPP_VERIFY_TOKEN": "test-verify-token"})
     clock = SteppedClock(datetime.fromisoformat(START))
     container = bootstrap.use(clock)
     create_resources(aws.client("cloudformation"), "test", {"PublishVisibilityTimeout": "1"})

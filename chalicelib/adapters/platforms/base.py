@@ -37,6 +37,7 @@ class PublishRequest:
     template: dict[str, Any] | None = None
     recipient: str | None = None
     reply_to: str | None = None
+    reference: str | None = None  # ours, echoed back by the platform's status webhooks where it has them
 
 
 class CannotCheck(Exception):

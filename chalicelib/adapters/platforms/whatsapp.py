@@ -24,6 +24,8 @@ class WhatsAppClient:
         message: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
                                    "to": request.recipient}
         message.update(_content(request))
+        if request.reference:
+            message["biz_opaque_callback_data"] = request.reference
         response = call(self.platform, "POST", f"{self._base}/{request.target_id}/messages",
                         token_header=f"Bearer {request.token}", timeout=self._timeout, json_body=message)
         if response.status != 200 or "error" in response.body:
