@@ -6,7 +6,10 @@ What it emulates (platforms.md, "What the sandbox must emulate"):
 - X rate-limit headers that move (100 posts / 15 min per user) and a 429 when the window is spent;
 - duplicate detection per account (Graph 506, X 403), X's weighted-length check (280);
 - WhatsApp template names and parameter counts, the 24-hour window (free-form messages only to
-  recipients who wrote in the last 24 h), the pair rate (one message per recipient per 6 s);
+  recipients who wrote in the last 24 h), the pair rate (one message per recipient per 6 s), the
+  throughput cap (80 messages a second per number) and a stop list (131050 for templates);
+- signed webhooks back to the app: message statuses (with our biz_opaque_callback_data) and inbound
+  messages, in Meta's envelope;
 - read endpoints the adapters use to check tokens and to look for a post after an ambiguous call;
 - a log of every request, tokens masked, at GET /_sandbox/requests.
 Time is the system's clock, so a replay on a simulated clock sees the same windows.
@@ -36,6 +39,7 @@ X_USER_TWEETS = re.compile(r"^/2/users/([^/]+)/tweets$")
 X_WINDOW = timedelta(minutes=15)
 X_WINDOW_LIMIT = 100
 PAIR_RATE = timedelta(seconds=6)
+WHATSAPP_THROUGHPUT = 80
 CUSTOMER_WINDOW = timedelta(hours=24)
 DUPLICATE_WINDOW = timedelta(hours=24)
 X_MEDIA_LIMITS = {"image/jpeg": 5 << 20, "image/png": 5 << 20, "image/webp": 5 << 20, "image/gif": 15 << 20,
@@ -62,6 +66,8 @@ class SandboxState:
                                                                "hello_world": 0})
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)          # X media and Graph sessions
     oauth1: dict[str, dict[str, str]] = field(default_factory=dict)           # access token → credentials
+    stopped: set[str] = field(default_factory=set)                            # phones that stopped marketing
+    sent_at: dict[str, list[datetime]] = field(default_factory=dict)          # number → recent send times
 
 
 class PlatformSandbox:
@@ -481,6 +487,12 @@ class PlatformSandbox:
         with self._lock:
             last = self.state.last_outbound.get((phone_number_id, recipient))
             inbound = self.state.last_inbound.get(recipient)
+        if self._over_throughput(phone_number_id, now):
+            return self._answer(request, "whatsapp", account, body, 400, RESPONSES["whatsapp"]["rate_limit"][1])
+        if recipient in self.state.stopped and body.get("type") == "template":
+            return self._answer(request, "whatsapp", account, body, 400, graph_error(
+                131050, "Unable to deliver the message. This recipient has chosen to stop receiving marketing "
+                        "messages on WhatsApp from your business."))
         if last is not None and now - last < PAIR_RATE:
             return self._answer(request, "whatsapp", account, body, 400, RESPONSES["whatsapp"]["pair_rate"][1])
         if body.get("type") == "template":
@@ -497,6 +509,14 @@ class PlatformSandbox:
         return self._answer(request, "whatsapp", account, body, 200, {
             "messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": recipient}],
             "messages": [{"id": message_id, "message_status": "accepted"}]}, slow=fault is not None)
+
+    def _over_throughput(self, phone_number_id: str, now: datetime) -> bool:
+        """80 messages a second per business number; over it, 130429."""
+        with self._lock:
+            recent = [t for t in self.state.sent_at.get(phone_number_id, []) if now - t < timedelta(seconds=1)]
+            recent.append(now)
+            self.state.sent_at[phone_number_id] = recent
+            return len(recent) > WHATSAPP_THROUGHPUT
 
     def _template_problem(self, template: dict[str, Any]) -> dict[str, Any] | None:
         name = template.get("name")

@@ -236,3 +236,13 @@ def test_x_with_oauth1_credentials_is_signed_and_verified(platform_sandbox):
         x.publish(request("x", target_id="2000009", token=json.dumps(forged), text="जाली"))
     with pytest.raises(PlatformAuthError, match="lacks access_token_secret"):
         x.publish(request("x", token=json.dumps({k: v for k, v in OAUTH1.items() if k != "access_token_secret"})))
+
+
+def test_whatsapp_throughput_cap_and_stop_list(platform_sandbox):
+    whatsapp = clients(platform_sandbox)["whatsapp"]
+    platform_sandbox.state.stopped.add("919000000101")
+    with pytest.raises(PlatformRejectedError, match="131050"):
+        whatsapp.publish(request("whatsapp", template={"name": "daily_kit", "params": ["सहाड़ा"]}))
+    platform_sandbox.state.sent_at[NUMBER] = [platform_sandbox.clock.now()] * 80
+    with pytest.raises(PlatformRateLimitedError, match="130429"):
+        whatsapp.publish(request("whatsapp", recipient="919000000101"))
