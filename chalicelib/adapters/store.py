@@ -376,6 +376,7 @@ def _post_from(item: dict[str, Any]) -> Post:
         published_at=from_iso(item["published_at"]) if item.get("published_at") else None,
         reason=item.get("reason"), deliveries=dict(item.get("deliveries") or {}),
         check_first=bool(item.get("check_first", False)), pending_delivery=item.get("pending_delivery"),
+        ambiguous_since=from_iso(item["ambiguous_since"]) if item.get("ambiguous_since") else None,
         claimed_at=from_iso(item["claimed_at"]) if item.get("claimed_at") else None)
 
 

@@ -60,6 +60,7 @@ class Post:
     check_first: bool = False     # an earlier call may have landed: look on the platform before sending
     claimed_at: datetime | None = None
     pending_delivery: str | None = None  # the delivery whose outcome is unknown while the post is ambiguous
+    ambiguous_since: datetime | None = None  # when the call that may have landed was made: look from there
 
     @property
     def post_id(self) -> str:

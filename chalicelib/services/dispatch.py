@@ -12,6 +12,7 @@ from chalicelib.domain.post import REQUEUE_AFTER, PostStatus, WakeAction, on_wak
 from chalicelib.domain.times import to_iso
 from chalicelib.observability import logger
 from chalicelib.services.activity import ActivityLog
+from chalicelib.services.ambiguity import mark_ambiguous
 
 BATCH_LIMIT = 500
 
@@ -60,11 +61,8 @@ class Dispatcher:
         return result
 
     def _abandoned(self, content_id: str, account_id: str, now: datetime) -> None:
+        """A claim that outlived its worker: the call may have landed; it is never simply re-sent."""
         post = self.store.post(content_id, account_id)
-        if self.store.move_post(content_id, account_id, expected=[PostStatus.PUBLISHING],
-                                status=PostStatus.AMBIGUOUS, now=now,
-                                fields={"reason": "the publisher stopped mid-call; it may have gone out. "
-                                                  "Check the account before resending."}):
-            self.activity.record("post.ambiguous", post.scope if post else "unknown",
-                                 f"{account_id}: publisher stopped mid-call; not re-sent until checked",
-                                 level="warning", content_id=content_id, account_id=account_id)
+        if post is not None and post.status is PostStatus.PUBLISHING:
+            mark_ambiguous(self.store, self.activity, post, post.claim, now,
+                           "the publisher stopped mid-call; it may have gone out", can_look=True)

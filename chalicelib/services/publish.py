@@ -28,7 +28,7 @@ from chalicelib.adapters.secrets import SecretStore
 from chalicelib.adapters.store import Store
 from chalicelib.domain.account_state import DEFAULT_THROTTLE, RECHECK_UNHEALTHY
 from chalicelib.domain.campaign import Account, Campaign
-from chalicelib.domain.post import CHECK_AMBIGUOUS_AFTER, CLAIM_TIMEOUT, REQUEUE_AFTER, Post, PostStatus
+from chalicelib.domain.post import CLAIM_TIMEOUT, REQUEUE_AFTER, Post, PostStatus
 from chalicelib.domain.times import ist_text, to_iso
 from chalicelib.domain.whatsapp_webhook import delivery_reference
 from chalicelib.errors import (
@@ -40,11 +40,11 @@ from chalicelib.errors import (
     PracharError,
 )
 from chalicelib.services.activity import ActivityLog
+from chalicelib.services.ambiguity import mark_ambiguous
 from chalicelib.services.campaigns import CampaignSource
 
 MAX_ATTEMPTS = 8
 FAILED_MARK = "failed:"  # a delivery the platform reported failed (kept so a retry skips it)
-LOOKUP_PLATFORMS = ("facebook", "x")  # whose posts can be looked up after an ambiguous call
 LOOKBACK = timedelta(minutes=5)  # how far before the ambiguous call to look for it on the platform
 
 
@@ -99,6 +99,7 @@ class Publisher:
                                     fields={"claim": claim, "claimed_at": to_iso(now)}, increment_attempts=True):
             return "lost-race"
         post.attempts += 1
+        post.claimed_at = now
         return self._send(post, account, campaign, claim, now)
 
     def _send(self, post: Post, account: Account, campaign: Campaign, claim: str, now: datetime) -> str:
@@ -136,8 +137,7 @@ class Publisher:
                 self.store.record_delivery(post.content_id, post.account_id, delivery.key, platform_id, claim)
                 delivered[delivery.key] = platform_id
         except (PlatformAmbiguousError, CannotCheck) as exc:
-            can_look = post.platform in LOOKUP_PLATFORMS and not isinstance(exc, CannotCheck)
-            self._ambiguous(post, claim, now, str(exc), check_again=can_look, pending=in_flight)
+            self._ambiguous(post, claim, now, str(exc), check_again=not isinstance(exc, CannotCheck), pending=in_flight)
             return "ambiguous"
         except PlatformError as exc:
             return self._failed_call(post, account, claim, now, exc)
@@ -149,7 +149,7 @@ class Publisher:
         return self._published(post, claim, now, delivered, failures)
 
     def _found_earlier(self, client: PlatformClient, request: PublishRequest, post: Post) -> str | None:
-        since = (post.claimed_at or self.clock.now()) - LOOKBACK
+        since = (post.ambiguous_since or post.claimed_at or self.clock.now()) - LOOKBACK
         return client.find_published(request, since)
 
     def _recipient_failed(self, exc: PlatformError, delivery: Delivery) -> bool:
@@ -189,7 +189,7 @@ class Publisher:
                    failures: dict[str, str]) -> str:
         platform_post_id = delivered.get("page") or delivered.get("part-1") or f"{len(delivered)} message(s)"
         fields = {"platform_post_id": platform_post_id, "published_at": to_iso(now), "claim": None,
-                  "check_first": None, "pending_delivery": None,
+                  "check_first": None, "pending_delivery": None, "ambiguous_since": None,
                   "reason": f"{len(failures)} recipient(s) unreachable: " + "; ".join(sorted(set(failures.values())))
                   if failures else None}
         self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
@@ -227,19 +227,8 @@ class Publisher:
 
     def _ambiguous(self, post: Post, claim: str | None, now: datetime, reason: str, *,
                    check_again: bool = True, pending: str | None = None) -> None:
-        """It may have gone out. Look on the platform before re-sending; where that is impossible (WhatsApp),
-        wait for the platform's status webhook for that message, or for a person."""
-        wake = now + CHECK_AMBIGUOUS_AFTER if check_again and post.attempts < MAX_ATTEMPTS else None
-        then = ("the platform is checked before anything is re-sent" if wake else
-                f"waiting for WhatsApp's status webhook for {pending}; without one, a person decides"
-                if post.platform == "whatsapp" and pending else
-                "check the account and decide: it is not re-sent automatically")
-        if self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
-                                status=PostStatus.AMBIGUOUS, now=now, wake_at=wake,
-                                fields={"claim": None, "check_first": True, "pending_delivery": pending,
-                                        "reason": f"{reason}; {then}"}):
-            self.activity.record("post.ambiguous", post.scope, f"{post.account_id}: {reason}; {then}",
-                                 level="warning", content_id=post.content_id, account_id=post.account_id)
+        can_look = check_again and post.attempts < MAX_ATTEMPTS
+        mark_ambiguous(self.store, self.activity, post, claim, now, reason, can_look=can_look, pending=pending)
 
     def _settle(self, post: Post, claim: str | None, status: PostStatus, now: datetime, reason: str, *,
                 expected: PostStatus = PostStatus.PUBLISHING) -> None:

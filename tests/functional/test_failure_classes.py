@@ -238,3 +238,27 @@ def test_a_retry_waits_out_a_growing_backoff_instead_of_sleeping(active, client,
     assert active.receive() == [], "hidden for 30 s, not redelivered at once"
     assert active.receive_count() == 1
     assert post_of(active, key, "facebook").status is PostStatus.QUEUED
+
+
+@pytest.mark.parametrize("lands", [True, False], ids=["it-had-landed", "it-had-not"])
+def test_a_worker_that_died_mid_call_is_found_by_the_clock_and_settled_by_looking(active, client, lands):
+    key = schedule(active, client, "x")
+    run_clock(active, client, "2021-03-05T08:59:00+05:30")
+    store, post = active.container.store, post_of(active, key, "x")
+    claimed = active.clock.now()
+    assert store.move_post(post.content_id, post.account_id, expected=[PostStatus.SCHEDULED],
+                           status=PostStatus.PUBLISHING, now=claimed, wake_at=claimed,
+                           fields={"claim": "dead-worker", "claimed_at": "2021-03-05T03:29:00Z"})
+    if lands:  # the dead worker's call had reached X
+        x = active.container.publisher.platforms["x"]
+        from chalicelib.adapters.platforms.base import PublishRequest
+
+        token = active.container.publisher.secrets.token("/prachar/test/accounts/x-sahada")
+        x.publish(PublishRequest(target_id="2000002", token=token, text=post.payload["text"]))
+    run_clock(active, client, "2021-03-05T09:00:00+05:30")  # the clock finds the stale claim
+    post = post_of(active, key, "x")
+    assert (post.status, post.check_first) == (PostStatus.AMBIGUOUS, True)
+    assert post.ambiguous_since.isoformat().startswith("2021-03-05T03:29")
+    run_clock(active, client, "2021-03-05T09:03:00+05:30")
+    assert post_of(active, key, "x").status is PostStatus.PUBLISHED
+    assert len(accepted(active, "x")) == 1, "exactly once either way"

@@ -1,0 +1,35 @@
+"""Marking a post whose last call may have landed: `ambiguous`, and what will settle it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.adapters.store import Store
+from chalicelib.domain.post import CHECK_AMBIGUOUS_AFTER, Post, PostStatus
+from chalicelib.domain.times import to_iso
+from chalicelib.services.activity import ActivityLog
+
+LOOKUP_PLATFORMS = ("facebook", "x")  # whose posts can be looked up after an ambiguous call
+
+
+def mark_ambiguous(store: Store, activity: ActivityLog, post: Post, claim: str | None, now: datetime, reason: str,
+                   *, can_look: bool, pending: str | None = None) -> bool:
+    """Facebook and X: look on the platform in 2 minutes, before anything is re-sent. WhatsApp: wait for
+    the status webhook of the message in flight (`pending`); without one, a person decides."""
+    can_look = can_look and post.platform in LOOKUP_PLATFORMS
+    wake = now + CHECK_AMBIGUOUS_AFTER if can_look else None
+    if wake:
+        then = "the platform is checked before anything is re-sent"
+    elif post.platform == "whatsapp" and pending:
+        then = f"waiting for WhatsApp's status webhook for {pending}; without one, a person decides"
+    else:
+        then = "check the account and decide: it is not re-sent automatically"
+    moved = store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
+                            status=PostStatus.AMBIGUOUS, now=now, wake_at=wake,
+                            fields={"claim": None, "check_first": True, "pending_delivery": pending,
+                                    "ambiguous_since": to_iso(post.ambiguous_since or post.claimed_at or now),
+                                    "reason": f"{reason}; {then}"})
+    if moved:
+        activity.record("post.ambiguous", post.scope, f"{post.account_id}: {reason}; {then}", level="warning",
+                        content_id=post.content_id, account_id=post.account_id)
+    return moved
