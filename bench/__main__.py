@@ -73,6 +73,27 @@ def bench_pipeline() -> None:
     print(f"  due → queued → published → recorded      {publish_ms:6.1f} ms   ({publish_ms / put_ms:.1f}× a PutItem)")
 
 
+def bench_threads() -> None:
+    from chalicelib.domain.x_text import _parse, split_thread, weighted_length
+
+    sentence = "राज्य बजट 2021-22 में सहाड़ा विधानसभा क्षेत्र के लिए नई घोषणाएँ की गई हैं। "
+    text = sentence * 25  # ~1,900 code points: a long Hindi post for X
+    started = time.perf_counter()
+    for _ in range(20):
+        weighted_length(text + str(_))
+    weigh_ms = (time.perf_counter() - started) / 20 * 1000
+    started = time.perf_counter()
+    for n in range(5):
+        _parse.cache_clear()  # measure a cold split, not the cache
+        parts = split_thread(text + str(n))
+    split_ms = (time.perf_counter() - started) / 5 * 1000
+    print(f"\nX text, {len(text):,} code points (twitter-text v3 weighting):")
+    print(f"  weigh once                                {weigh_ms:6.1f} ms   (1.00×)")
+    label = f"split into a {len(parts)}-part thread"
+    print(f"  {label:<40}{split_ms:7.1f} ms   ({split_ms / weigh_ms:.0f}× one weighing)")
+
+
 if __name__ == "__main__":
     bench_imports()
+    bench_threads()
     bench_pipeline()

@@ -131,18 +131,17 @@ class LocalStack:
 
     # ---- running --------------------------------------------------------------------------------
     def step(self) -> int:
-        self.sync_accounts()
-        self.team_checks_in()
+        record = self.container.store.active_campaign()
+        if record is not None:
+            self.sync_accounts(record)
+            self.team_checks_in(record)
         return self.pump.pump_once()
 
-    def team_checks_in(self) -> None:
+    def team_checks_in(self, record: Any) -> None:
         """Each day every team member writes to the campaign's WhatsApp number (as volunteers are asked
         to), which opens WhatsApp's 24-hour window for the day's content kit."""
         today = local_date(self.options.clock.now())
         if self._windows_opened == today:
-            return
-        record = self.container.store.active_campaign()
-        if record is None:
             return
         for team in record.document.get("teams", []):
             for member in team.get("members", []):
@@ -159,10 +158,9 @@ class LocalStack:
             time.sleep(0.02)
         raise TimeoutError("the local stack did not settle: a handler keeps failing (see the output above)")
 
-    def sync_accounts(self) -> None:
-        """Give every account of the active campaign a sandbox token in SSM, as ops would in the cloud."""
-        record = self.container.store.active_campaign()
-        if record is None or record.version == self._campaign_version:
+    def sync_accounts(self, record: Any) -> None:
+        """Give every account of the active campaign a sandbox secret, as ops would in the cloud."""
+        if record.version == self._campaign_version:
             return
         seeded = seed_account_secrets(aws.client("ssm"), aws.client("secretsmanager"),
                                       record.document.get("accounts", []), STAGE)

@@ -40,6 +40,7 @@ X_WINDOW = timedelta(minutes=15)
 X_WINDOW_LIMIT = 100
 PAIR_RATE = timedelta(seconds=6)
 WHATSAPP_THROUGHPUT = 80
+WEBHOOK_BATCH = 50
 CUSTOMER_WINDOW = timedelta(hours=24)
 DUPLICATE_WINDOW = timedelta(hours=24)
 X_MEDIA_LIMITS = {"image/jpeg": 5 << 20, "image/png": 5 << 20, "image/webp": 5 << 20, "image/gif": 15 << 20,
@@ -84,7 +85,7 @@ class PlatformSandbox:
         self.app_secret = app_secret
         self.webhook_url: str | None = None   # where signed webhooks go; None: kept in `outbox` for tests
         self.webhook_statuses = ("sent", "delivered")
-        self.outbox: list[tuple[bytes, dict[str, str]]] = []
+        self.outbox: list[tuple[str, dict[str, Any]]] = []   # (phone number id, change value) to send
         self._posting = 0
         self._outbox_ready = threading.Condition(self._lock)
 
@@ -99,13 +100,15 @@ class PlatformSandbox:
         threading.Thread(target=self._post_webhooks, name="sandbox-webhooks", daemon=True).start()
 
     def take_webhooks(self) -> list[tuple[bytes, dict[str, str]]]:
+        """The webhooks not sent yet, signed, one envelope each (for tests that deliver them by hand)."""
         with self._lock:
             taken, self.outbox = self.outbox, []
-        return taken
+        return [self._signed([item]) for item in taken]
 
     def webhooks_pending(self) -> int:
+        """Webhooks on their way to the app (none count when no app listens)."""
         with self._lock:
-            return len(self.outbox) + self._posting
+            return len(self.outbox) + self._posting if self.webhook_url else 0
 
     def _post_webhooks(self) -> None:
         import urllib.request
@@ -114,9 +117,10 @@ class PlatformSandbox:
             with self._outbox_ready:
                 while not self.outbox:
                     self._outbox_ready.wait()
-                body, headers = self.outbox.pop(0)
-                self._posting += 1
+                batch, self.outbox = self.outbox[:WEBHOOK_BATCH], self.outbox[WEBHOOK_BATCH:]
+                self._posting += len(batch)
             try:
+                body, headers = self._signed(batch)
                 request = urllib.request.Request(self.webhook_url or "", data=body, method="POST",
                                                  headers={**headers, "Content-Type": "application/json"})
                 urllib.request.urlopen(request, timeout=10).close()
@@ -124,18 +128,22 @@ class PlatformSandbox:
                 pass  # Meta retries for days; the sandbox does not
             finally:
                 with self._lock:
-                    self._posting -= 1
+                    self._posting -= len(batch)
 
     def _send_webhook(self, phone_number_id: str, value: dict[str, Any]) -> None:
-        envelope = {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
-            "value": {"messaging_product": "whatsapp",
-                      "metadata": {"display_phone_number": "919000000000", "phone_number_id": phone_number_id},
-                      **value}, "field": "messages"}]}]}
+        with self._outbox_ready:
+            self.outbox.append((phone_number_id, value))
+            self._outbox_ready.notify()
+
+    def _signed(self, items: list[tuple[str, dict[str, Any]]]) -> tuple[bytes, dict[str, str]]:
+        """One envelope for several changes, as Meta batches them: an entry change per item."""
+        changes = [{"value": {"messaging_product": "whatsapp",
+                              "metadata": {"display_phone_number": "919000000000", "phone_number_id": number},
+                              **value}, "field": "messages"} for number, value in items]
+        envelope = {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": changes}]}
         body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
         signature = hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
-        with self._outbox_ready:
-            self.outbox.append((body, {"X-Hub-Signature-256": f"sha256={signature}"}))
-            self._outbox_ready.notify()
+        return body, {"X-Hub-Signature-256": f"sha256={signature}"}
 
     def _status_webhooks(self, phone_number_id: str, message_id: str, recipient: str, reference: str | None) -> None:
         for status in self.webhook_statuses:
