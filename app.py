@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from chalice import BadRequestError, Chalice, ConvertToMiddleware, Cron, NotFoundError, Rate, Response
+from chalice import (
+    BadRequestError,
+    Chalice,
+    ConvertToMiddleware,
+    Cron,
+    ForbiddenError,
+    IAMAuthorizer,
+    NotFoundError,
+    Rate,
+    Response,
+    UnauthorizedError,
+)
 
 from chalicelib import entry
 from chalicelib.observability import logger
@@ -33,6 +44,11 @@ def token_health_check(event):
     return entry.check_tokens()
 
 
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="campaign_closer")
+def campaign_closer(event):
+    return entry.close_polls()
+
+
 @app.on_sqs_message(queue=PUBLISH_QUEUE, batch_size=5)
 def on_publish_message(event):
     return entry.publish_batch(event.to_dict(), event.context)
@@ -41,6 +57,33 @@ def on_publish_message(event):
 @app.route("/health")
 def health():
     return entry.health()
+
+
+@app.route("/api/pause", methods=["POST"], authorizer=IAMAuthorizer())
+def pause():
+    return _control("pause")
+
+
+@app.route("/api/resume", methods=["POST"], authorizer=IAMAuthorizer())
+def resume():
+    return _control("resume")
+
+
+@app.route("/api/pauses")
+def list_pauses():
+    return entry.pauses()
+
+
+def _control(action):
+    request = app.current_request
+    try:
+        return entry.control(action, request.json_body or {}, request.headers, request.context)
+    except entry.Unauthorized as exc:
+        raise UnauthorizedError(str(exc)) from None
+    except entry.Forbidden as exc:
+        raise ForbiddenError(str(exc)) from None
+    except entry.BadQuery as exc:
+        raise BadRequestError(str(exc)) from None
 
 
 @app.route("/api/accounts")

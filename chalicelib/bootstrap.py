@@ -67,6 +67,11 @@ class Container:
         return TokenCheck(self.store, self.campaigns, SecretStore(), self.platforms(), self.activity, self.clock,
                           self.settings.secret_name)
 
+    def controls(self):
+        from chalicelib.services.controls import Controls
+
+        return Controls(self.store, self.activity, self.clock)
+
     def webhooks(self):
         from chalicelib.services.webhooks import WhatsAppWebhooks
 

@@ -110,6 +110,62 @@ def whatsapp_webhook(raw_body: bytes, signature: str | None) -> dict[str, int]:
     return c.webhooks().handle(parse(envelope))
 
 
+class Forbidden(ValueError):
+    pass
+
+
+def caller(headers: dict[str, str], context: dict[str, Any]) -> Any:
+    """The campaign member making an API call: from the IAM identity (the member's `principal` in the
+    config) in the cloud, or from the X-Prachar-Member header where the stage trusts it (local, tests)."""
+    c = container()
+    campaign = c.campaigns.active()
+    if campaign is None:
+        raise Forbidden("no campaign is active")
+    identity = (context or {}).get("identity") or {}
+    principal = identity.get("userArn") or identity.get("caller")
+    member = campaign.member_by_principal(principal) if principal else None
+    if member is None and c.settings.trust_member_header:
+        member = campaign.member(headers.get("x-prachar-member", ""))
+    if member is None:
+        raise Unauthorized("who are you? sign the request as a campaign member's AWS principal"
+                           + (" or send X-Prachar-Member" if c.settings.trust_member_header else ""))
+    return campaign, member
+
+
+def control(action: str, body: dict[str, Any], headers: dict[str, str], context: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.services.controls import NotAllowed
+
+    campaign, member = caller(headers, context)
+    scope = body.get("scope") or "state"
+    try:
+        scope = str(Scope.parse(scope))
+    except ScopeError as exc:
+        raise BadQuery(str(exc)) from None
+    if scope not in campaign.scopes:
+        raise BadQuery(f"{scope} is not part of campaign {campaign.campaign}")
+    controls = container().controls()
+    try:
+        if action == "pause":
+            reason = str(body.get("reason") or "").strip()
+            if not reason:
+                raise BadQuery("say why: {\"reason\": \"…\"} (it is shown on every paused post)")
+            return controls.pause(campaign, member, scope, reason)
+        return controls.resume(campaign, member, scope)
+    except NotAllowed as exc:
+        raise Forbidden(str(exc)) from None
+
+
+def pauses() -> dict[str, Any]:
+    return {"paused": [{"scope": scope, "by": item.get("by"), "reason": item.get("reason"), "since": item.get("since")}
+                       for scope, item in sorted(container().store.pauses().items())]}
+
+
+def close_polls() -> dict[str, int]:
+    c = container()
+    campaign = c.campaigns.active()
+    return c.controls().close_polls(campaign) if campaign else {}
+
+
 def queries():
     return container().queries()
 

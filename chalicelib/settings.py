@@ -33,6 +33,7 @@ class Settings:
     retry_base_seconds: float
     whatsapp_app_secret: str | None
     whatsapp_verify_token: str | None
+    trust_member_header: bool
 
     def secret_name(self, template: str) -> str:
         return template.replace("{stage}", self.stage)
@@ -72,6 +73,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         retry_base_seconds=_number(environ, "PRACHAR_RETRY_BASE_SECONDS", 10.0, minimum=0.0),
         whatsapp_app_secret=environ.get("PRACHAR_WHATSAPP_APP_SECRET"),
         whatsapp_verify_token=environ.get("PRACHAR_WHATSAPP_VERIFY_TOKEN"),
+        # Only the local stack and tests name the caller in a header; the cloud takes it from IAM auth.
+        trust_member_header=environ.get("PRACHAR_TRUST_MEMBER_HEADER", "").lower() == "true",
     )
 
 

@@ -61,7 +61,7 @@ Activity follows. Ctrl-C stops.
 
 def demo(verbose: bool) -> int:
     from chalicelib.adapters.clock import SteppedClock
-    from local.console import activity_line, summary_counts, summary_table, what_went_out
+    from local.console import SETTLED, activity_line, election_table, summary_counts, summary_table, what_went_out
     from local.emulator import free_port
     from local.stack import ActivityFeed, LocalStack, StackOptions
 
@@ -99,13 +99,16 @@ def demo(verbose: bool) -> int:
         counts = summary_counts(stack.container.store, campaign)
         print()
         print(summary_table(counts))
+        print("\nThe election calendar, per constituency (posts of its own accounts):")
+        print(election_table(stack.container.store, campaign))
         received = stack.sandbox.received()
         print(f"\nWhat the platforms accepted ({len(received)} calls to the sandbox):")
         print(what_went_out(received))
         print(f"\nDemo took {time.monotonic() - started:.1f} s.")
-        unfinished = sum(n for (_, _, status), n in counts.items() if status != "published")
-        if unfinished:
-            print(f"{unfinished} post(s) did not reach 'published': see the table above.", file=sys.stderr)
+        unsettled = sum(n for (_, _, status), n in counts.items() if status not in SETTLED)
+        if unsettled:
+            print(f"{unsettled} post(s) neither published nor settled by the election calendar: see the table.",
+                  file=sys.stderr)
             return 1
         return 0
     finally:

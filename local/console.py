@@ -69,3 +69,20 @@ def what_went_out(requests: list[dict]) -> str:
             kinds[f"whatsapp: {body.get('type', 'message')} message"] += 1
     width = max((len(k) for k in kinds), default=0)
     return "\n".join(f"  {kind:<{width}}  {count:>5}" for kind, count in sorted(kinds.items()))
+
+
+# What a finished replay may end in: out, or stopped by the election calendar on purpose.
+SETTLED = ("published", "cancelled_campaign_over")
+
+
+def election_table(store: Any, campaign: Any) -> str:
+    """Per constituency: posts published, held by its silence at least once, cancelled when its poll closed."""
+    lines = [f"  {'constituency':<14}{'poll closes':<20}{'published':>10}{'held by silence':>17}{'cancelled':>11}"]
+    for constituency in campaign.constituencies:
+        posts = list(store.posts_in_scope(f"constituency/{constituency.id}"))
+        published = sum(p.status.value == "published" for p in posts)
+        held = sum(p.held_by_silence for p in posts)
+        cancelled = sum(p.status.value == "cancelled_campaign_over" for p in posts)
+        lines.append(f"  {constituency.id:<14}{constituency.poll_closes.strftime('%Y-%m-%d %H:%M'):<20}"
+                     f"{published:>10}{held:>17}{cancelled:>11}")
+    return "\n".join(lines)

@@ -67,7 +67,8 @@ class LocalStack:
                            "PRACHAR_WHATSAPP_APP_SECRET": os.environ.get("PRACHAR_WHATSAPP_APP_SECRET",
                                                                          "local-app-secret"),
                            "PRACHAR_WHATSAPP_VERIFY_TOKEN": os.environ.get("PRACHAR_WHATSAPP_VERIFY_TOKEN",
-                                                                           "local-verify-token")})
+                                                                           "local-verify-token"),
+                           "PRACHAR_TRUST_MEMBER_HEADER": "true"})
         self.sandbox.app_secret = os.environ["PRACHAR_WHATSAPP_APP_SECRET"]
         for name in PLATFORM_BASES:  # a base set by the user wins over the sandbox
             os.environ[name] = self._external.get(name, self.sandbox.url)
@@ -87,8 +88,13 @@ class LocalStack:
         return self
 
     def _start_api(self, chalice_app: Any) -> None:
+        import warnings
+
         from chalice.config import Config
         from chalice.local import ChaliceRequestHandler, create_local_server
+
+        # Locally the caller is named by X-Prachar-Member (PRACHAR_TRUST_MEMBER_HEADER); IAM auth is the cloud's.
+        warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
 
         class QuietHandler(ChaliceRequestHandler):
             def log_message(self, *args: Any) -> None:  # the activity log says what happened

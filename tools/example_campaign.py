@@ -182,6 +182,28 @@ def state_extras() -> dict[str, str]:
     return files
 
 
+def election_week() -> dict[str, dict[str, str]]:
+    """Content that meets the election calendar: inside Sahada, Sujangarh and Rajsamand's 48-hour silence
+    (15 April 18:00 – 17 April 18:00 IST), and after their poll has closed."""
+    files: dict[str, dict[str, str]] = {"content/state": {}, "content/district/bhilwara": {}}
+
+    def manifest(title: str, text: str, when: str) -> str:
+        return f"title: {quoted(title)}\ntext: {quoted(text)}\npublish_at: {when}\nseries: budget-2021\n"
+
+    for cid, hi, _en, _district, _poll, _counting in CONSTITUENCIES:
+        files[f"content/constituency/{cid}"] = {
+            "2021-04/2021-04-16-appeal.yaml": manifest(f"{hi}: मतदान की अपील", f"{hi} के सभी मतदाता 17 अप्रैल को "
+                                                       "मतदान अवश्य करें।", "2021-04-16T09:00:00+05:30")}
+    files["content/constituency/sahada"]["2021-04/2021-04-20-thanks.yaml"] = manifest(
+        "सहाड़ा: धन्यवाद", "सहाड़ा के मतदाताओं का धन्यवाद।", "2021-04-20T09:00:00+05:30")
+    files["content/district/bhilwara"]["2021-04/2021-04-16-roundup.yaml"] = manifest(
+        "भीलवाड़ा जिला — विकास कार्य", "भीलवाड़ा जिले में विकास कार्यों की सूची।", "2021-04-16T12:30:00+05:30")
+    files["content/state"]["daily/2021-04-16-budget-highlight.yaml"] = manifest(
+        "राज्य बजट 2021-22 — आज की मुख्य बात (16 Apr)", "आज की बजट झलक: हर जिले में नए महाविद्यालय।",
+        "2021-04-16T18:00:00+05:30")
+    return files
+
+
 def tiny_mp4() -> bytes:
     """A stand-in for a video file: an MP4 header and filler bytes (the sandbox does not decode video)."""
     return b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 64
@@ -206,6 +228,8 @@ def example_files() -> dict[str, bytes]:
     groups += [(f"content/district/{d}", district_posts(i, d, hi, en)) for i, (d, hi, en) in enumerate(DISTRICTS)]
     groups += [(f"content/constituency/{c}", constituency_posts(i, c, hi, en))
                for i, (c, hi, en, *_rest) in enumerate(CONSTITUENCIES)]
+    for prefix, posts in election_week().items():
+        groups.append((prefix, posts))
     seed = 0
     for prefix, posts in groups:
         for name, text in posts.items():

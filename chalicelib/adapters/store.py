@@ -165,6 +165,37 @@ class Store:
         return self._update(f"CONTENT#{content_id}", f"POST#{account_id}", expression, condition,
                             names, _encoded(values))
 
+    def claim_post(self, content_id: str, account_id: str, claim: str, now: datetime, wake_at: datetime) -> bool:
+        """queued → publishing under our claim id; False if another worker (or a state change) got there first."""
+        return self.move_post(content_id, account_id, expected=[PostStatus.QUEUED], status=PostStatus.PUBLISHING,
+                              now=now, wake_at=wake_at, fields={"claim": claim, "claimed_at": to_iso(now)},
+                              increment_attempts=True)
+
+    # ---- the kill switch --------------------------------------------------------------------------
+    def pause(self, key: str, by: str, reason: str, now: datetime) -> None:
+        self._put({"pk": "PAUSE", "sk": key, "by": by, "reason": reason, "since": to_iso(now)})
+
+    def resume(self, key: str) -> bool:
+        try:
+            self._call("delete_item", Key=to_item({"pk": "PAUSE", "sk": key}),
+                       ConditionExpression="attribute_exists(pk)", raise_conditional=True)
+        except _ConditionFailed:
+            return False
+        return True
+
+    def pauses(self) -> dict[str, dict[str, Any]]:
+        return {item["sk"]: item for item in self._query(KeyConditionExpression="pk = :p",
+                                                          ExpressionAttributeValues={":p": to_value("PAUSE")})}
+
+    def poll_closed(self, constituency_id: str) -> bool:
+        return self._get("POLL", constituency_id) is not None
+
+    def mark_poll_closed(self, constituency_id: str, now: datetime) -> None:
+        self._put({"pk": "POLL", "sk": constituency_id, "closed_at": to_iso(now)})
+
+    def wake_now(self, content_id: str, account_id: str, status: PostStatus, now: datetime) -> bool:
+        return self.move_post(content_id, account_id, expected=[status], status=status, now=now, wake_at=now)
+
     def record_delivery(self, content_id: str, account_id: str, delivery_key: str, platform_id: str,
                         claim: str) -> bool:
         """Remember one platform call that succeeded, so a retry of the same post skips it."""
@@ -377,6 +408,8 @@ def _post_from(item: dict[str, Any]) -> Post:
         reason=item.get("reason"), deliveries=dict(item.get("deliveries") or {}),
         check_first=bool(item.get("check_first", False)), pending_delivery=item.get("pending_delivery"),
         ambiguous_since=from_iso(item["ambiguous_since"]) if item.get("ambiguous_since") else None,
+        silence_cleared=bool(item.get("silence_cleared", False)),
+        held_by_silence=bool(item.get("held_by_silence", False)),
         claimed_at=from_iso(item["claimed_at"]) if item.get("claimed_at") else None)
 
 

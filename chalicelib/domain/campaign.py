@@ -195,5 +195,26 @@ class Campaign(_Strict):
         """The members of the teams that work at exactly this scope: the WhatsApp 'team' audience."""
         return [m for t in self.teams if t.scope == scope for m in t.members]
 
+    def member(self, member_id: str) -> Member | None:
+        return next((m for t in self.teams for m in t.members if m.id == member_id), None)
+
+    def member_by_principal(self, principal: str) -> Member | None:
+        return next((m for t in self.teams for m in t.members if m.principal and m.principal == principal), None)
+
+    def team_of(self, member_id: str) -> Team | None:
+        return next((t for t in self.teams if any(m.id == member_id for m in t.members)), None)
+
+    def enclosing(self, scope: str) -> list[str]:
+        """The scope and every scope above it: state ⊃ district ⊃ constituency."""
+        chain = ["state"]
+        if scope.startswith("district/"):
+            chain.append(scope)
+        elif scope.startswith("constituency/"):
+            constituency = next((c for c in self.constituencies if f"constituency/{c.id}" == scope), None)
+            if constituency:
+                chain.append(f"district/{constituency.district}")
+            chain.append(scope)
+        return chain
+
     def team_for(self, scope: str) -> str:
         return next((t.id for t in self.teams if t.scope == scope), scope)

@@ -22,11 +22,19 @@ class PostStatus(StrEnum):
     AMBIGUOUS = "ambiguous"      # it may be out: checked on the platform before anything is re-sent
     HELD_THROTTLED = "held_throttled"  # the account is rate-limited: waits for the platform's reset
     HELD_ACCOUNT = "held_account"      # the account's token is bad or it is blocked: waits for a person
+    HELD_SILENCE = "held_silence"      # inside an election silence that reaches its audience: waits it out
+    PAUSED = "paused"                  # a coordinator paused its scope (the kill switch)
+    CANCELLED_CAMPAIGN_OVER = "cancelled_campaign_over"  # its constituency's poll has closed (terminal)
     WITHDRAWN = "withdrawn"      # a re-upload dropped this account before it went out (terminal)
 
 
 # States in which a re-upload may still change what goes out.
-REPLACEABLE = (PostStatus.SCHEDULED, PostStatus.QUEUED, PostStatus.HELD_THROTTLED, PostStatus.HELD_ACCOUNT)
+REPLACEABLE = (PostStatus.SCHEDULED, PostStatus.QUEUED, PostStatus.HELD_THROTTLED, PostStatus.HELD_ACCOUNT,
+               PostStatus.HELD_SILENCE, PostStatus.PAUSED)
+# Not yet out and not finished: what the end of a campaign cancels.
+UNFINISHED = (*REPLACEABLE, PostStatus.AMBIGUOUS)
+# A paused post looks again this often (a resume also wakes it at once).
+PAUSE_RECHECK = timedelta(minutes=5)
 # How long after an ambiguous call the platform is asked whether it went out.
 CHECK_AMBIGUOUS_AFTER = timedelta(minutes=2)
 # How long a queued post may wait for its message before the clock sends another one,
@@ -61,6 +69,8 @@ class Post:
     claimed_at: datetime | None = None
     pending_delivery: str | None = None  # the delivery whose outcome is unknown while the post is ambiguous
     ambiguous_since: datetime | None = None  # when the call that may have landed was made: look from there
+    silence_cleared: bool = False  # a coordinator cleared this state post to go out during a silence
+    held_by_silence: bool = False  # it waited out an election silence at least once (for reports)
 
     @property
     def post_id(self) -> str:
@@ -80,6 +90,8 @@ def on_wake(status: PostStatus) -> WakeAction:
         PostStatus.SCHEDULED: WakeAction.QUEUE,
         PostStatus.HELD_THROTTLED: WakeAction.QUEUE,
         PostStatus.HELD_ACCOUNT: WakeAction.QUEUE,
+        PostStatus.HELD_SILENCE: WakeAction.QUEUE,
+        PostStatus.PAUSED: WakeAction.QUEUE,
         PostStatus.AMBIGUOUS: WakeAction.QUEUE,
         PostStatus.QUEUED: WakeAction.REQUEUE,
         PostStatus.PUBLISHING: WakeAction.ABANDONED,

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from chalicelib.adapters.bucket import ContentBucket, TooLarge
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import ActiveCampaign, ContentRecord, Store
+from chalicelib.domain import election
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.manifest import MANIFEST_SUFFIXES, decode_document, parse_manifest, plan_posts
 from chalicelib.domain.media_rules import media_problems
@@ -122,8 +123,22 @@ class Ingest:
                 raise InvalidContentError(problems)
         except InvalidContentError as exc:
             return self._reject(key, scope, exc.problems, content_id)
-        return self._accept(key, scope, content_id, existing, sha256, manifest.model_dump(mode="json"), plans,
-                            uploaded_by)
+        result = self._accept(key, scope, content_id, existing, sha256, manifest.model_dump(mode="json"), plans,
+                              uploaded_by)
+        self._warn_about_the_calendar(key, scope, content_id, plans, campaign)
+        return result
+
+    def _warn_about_the_calendar(self, key: str, scope: str, content_id: str, plans: list,
+                                 campaign: Campaign) -> None:
+        """Accepted, but the election calendar will stop it at its time: say so now, while it can be moved."""
+        for plan in plans:
+            ruling = election.verdict(plan.account.scope, campaign, plan.due_at)
+            if ruling.action is election.Action.PUBLISH:
+                continue
+            effect = "it will be held" if ruling.action is election.Action.HOLD else "it will be cancelled"
+            self.activity.record("upload.warning", scope, f"{key} for {plan.account.id} at {ist_text(plan.due_at)}: "
+                                 f"{effect} — {ruling.reason}", level="warning", content_id=content_id, key=key,
+                                 account_id=plan.account.id)
 
     def _accept(self, key: str, scope: str, content_id: str, existing: ContentRecord | None, sha256: str,
                 manifest: dict[str, Any], plans: list, uploaded_by: str | None) -> IngestResult:

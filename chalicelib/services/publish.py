@@ -26,9 +26,10 @@ from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.platforms.base import CannotCheck, Delivery, Media, PlatformClient, PublishRequest
 from chalicelib.adapters.secrets import SecretStore
 from chalicelib.adapters.store import Store
+from chalicelib.domain import election
 from chalicelib.domain.account_state import DEFAULT_THROTTLE, RECHECK_UNHEALTHY
 from chalicelib.domain.campaign import Account, Campaign
-from chalicelib.domain.post import CLAIM_TIMEOUT, REQUEUE_AFTER, Post, PostStatus
+from chalicelib.domain.post import CLAIM_TIMEOUT, PAUSE_RECHECK, REQUEUE_AFTER, Post, PostStatus
 from chalicelib.domain.times import ist_text, to_iso
 from chalicelib.domain.whatsapp_webhook import delivery_reference
 from chalicelib.errors import (
@@ -87,20 +88,54 @@ class Publisher:
             self._settle(post, None, PostStatus.FAILED, now, f"account {account_id} is not in the active campaign",
                          expected=PostStatus.QUEUED)
             return "failed"
-        state = self.store.account_state(account_id)
-        if state.blocks(now):
-            status = PostStatus.HELD_THROTTLED if state.until and state.until > now else PostStatus.HELD_ACCOUNT
-            self._hold(post, None, _Held(status, state.wait_until(now), _state_reason(state)), now,
-                       expected=PostStatus.QUEUED)
-            return "held"
+        gate = self._gate(post, campaign, now)
+        if gate is not None:
+            return self._stop_at_gate(post, gate, now)
         claim = uuid.uuid4().hex
-        if not self.store.move_post(content_id, account_id, expected=[PostStatus.QUEUED],
-                                    status=PostStatus.PUBLISHING, now=now, wake_at=now + CLAIM_TIMEOUT,
-                                    fields={"claim": claim, "claimed_at": to_iso(now)}, increment_attempts=True):
+        if not self.store.claim_post(content_id, account_id, claim, now, now + CLAIM_TIMEOUT):
             return "lost-race"
+        # Look at the kill switch again once the claim is ours: a pause committed before the claim is always
+        # seen here, so no post claimed after a pause goes out; one paused later was already on its way.
+        pause = self._pause_gate(post, campaign, now)
+        if pause is not None:
+            self._hold(post, claim, pause, now)
+            return "held"
         post.attempts += 1
         post.claimed_at = now
         return self._send(post, account, campaign, claim, now)
+
+    def _gate(self, post: Post, campaign: Campaign, now: datetime) -> _Held | None:
+        """What stops a queued post before any platform call: the kill switch, the election calendar, and
+        the account's state — checked again here, however long the message waited in the queue."""
+        pause = self._pause_gate(post, campaign, now)
+        if pause is not None:
+            return pause
+        ruling = election.verdict(post.scope, campaign, now, cleared=post.silence_cleared)
+        if ruling.action is election.Action.CANCEL:
+            return _Held(PostStatus.CANCELLED_CAMPAIGN_OVER, now, ruling.reason)
+        if ruling.action is election.Action.HOLD and ruling.until:
+            return _Held(PostStatus.HELD_SILENCE, ruling.until, ruling.reason)
+        state = self.store.account_state(post.account_id)
+        if state.blocks(now):
+            status = PostStatus.HELD_THROTTLED if state.until and state.until > now else PostStatus.HELD_ACCOUNT
+            return _Held(status, state.wait_until(now), _state_reason(state))
+        return None
+
+    def _pause_gate(self, post: Post, campaign: Campaign, now: datetime) -> _Held | None:
+        pauses = self.store.pauses()
+        covering = [scope for scope in campaign.enclosing(post.scope) if scope in pauses]
+        if not covering:
+            return None
+        pause = pauses[covering[0]]
+        return _Held(PostStatus.PAUSED, now + PAUSE_RECHECK, f"publishing is paused for {covering[0]} "
+                     f"by {pause.get('by')}: {pause.get('reason')}")
+
+    def _stop_at_gate(self, post: Post, gate: _Held, now: datetime) -> str:
+        if gate.status is PostStatus.CANCELLED_CAMPAIGN_OVER:
+            self._settle(post, None, gate.status, now, gate.reason, expected=PostStatus.QUEUED, level="warning")
+            return "cancelled"
+        self._hold(post, None, gate, now, expected=PostStatus.QUEUED)
+        return "held"
 
     def _send(self, post: Post, account: Account, campaign: Campaign, claim: str, now: datetime) -> str:
         client = self.platforms[post.platform]
@@ -218,9 +253,11 @@ class Publisher:
 
     def _hold(self, post: Post, claim: str | None, held: _Held, now: datetime, *,
               expected: PostStatus = PostStatus.PUBLISHING) -> None:
+        fields: dict[str, Any] = {"claim": None, "reason": held.reason}
+        if held.status is PostStatus.HELD_SILENCE:
+            fields["held_by_silence"] = True
         if self.store.move_post(post.content_id, post.account_id, expected=[expected], claim=claim,
-                                status=held.status, now=now, wake_at=held.until,
-                                fields={"claim": None, "reason": held.reason}):
+                                status=held.status, now=now, wake_at=held.until, fields=fields):
             self.activity.record(f"post.{held.status}", post.scope, f"{post.account_id}: waits until "
                                  f"{ist_text(held.until)} — {held.reason}", level="warning",
                                  content_id=post.content_id, account_id=post.account_id)
@@ -231,11 +268,11 @@ class Publisher:
         mark_ambiguous(self.store, self.activity, post, claim, now, reason, can_look=can_look, pending=pending)
 
     def _settle(self, post: Post, claim: str | None, status: PostStatus, now: datetime, reason: str, *,
-                expected: PostStatus = PostStatus.PUBLISHING) -> None:
+                expected: PostStatus = PostStatus.PUBLISHING, level: str = "error") -> None:
         if self.store.move_post(post.content_id, post.account_id, expected=[expected], claim=claim, status=status,
                                 now=now, fields={"reason": reason, "claim": None}):
             self.activity.record(f"post.{status}", post.scope, f"{post.account_id}: {status} — {reason}",
-                                 level="error", content_id=post.content_id, account_id=post.account_id)
+                                 level=level, content_id=post.content_id, account_id=post.account_id)
 
 
 def deliveries_for(post: Post, campaign: Campaign) -> list[Delivery]:

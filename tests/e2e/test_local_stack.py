@@ -70,13 +70,20 @@ def test_a_bad_upload_gets_its_error_report_and_the_stack_keeps_going(running_st
     assert running_stack.get(f"{running_stack.api}/health")["status"] == "ok"
 
 
-def test_demo_replays_the_campaign_and_publishes_every_post():
+def test_demo_replays_the_campaign_publishes_every_post_and_keeps_the_election_calendar():
     result = subprocess.run([sys.executable, "-m", "local", "demo"], cwd=ROOT, env=clean_environment(),
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    total_line = next(line for line in result.stdout.splitlines() if line.startswith("all teams"))
-    published, total = total_line.split()[-2:]
-    assert published == total and int(total) > 250
+    lines = result.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("team "))
+    totals = dict(zip(header.split()[2:], next(line for line in lines if line.startswith("all teams")).split()[2:],
+                      strict=True))
+    assert set(totals) == {"cancelled_campaign_over", "published", "total"}, "nothing failed or left waiting"
+    assert int(totals["published"]) > 250
+    calendar = {line.split()[0]: line.split()[-3:] for line in lines if line.startswith("  sahada")
+                or line.startswith("  vallabhnagar")}
+    assert calendar["sahada"] == ["42", "3", "6"], "held by the silence; cancelled after the poll"
+    assert calendar["vallabhnagar"][1:] == ["0", "0"], "its poll is in October"
     for team in ("state-it-cell", "bhilwara-district-it-cell", "sahada-it-cell", "vallabhnagar-it-cell"):
         assert team in result.stdout
     went_out = {line.rsplit(None, 1)[0].strip(): int(line.rsplit(None, 1)[1])

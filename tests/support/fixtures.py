@@ -45,7 +45,7 @@ def world(emulator: Emulator, sandbox: PlatformSandbox) -> Iterator[World]:
                        "PRACHAR_PLATFORM_TIMEOUT": "1",
                        "PRACHAR_FACEBOOK_APP_ID": "900000000000001",
                        "PRACHAR_WHATSAPP_APP_SECRET": sandbox.app_secret,
-                       "PRACHAR_WHATSAPP_VERIFY_TOKEN": "test-verify-token"})
+                       "PRACHAR_WHATSAPP_VERIFY_TOKEN": "test-verify-token", "PRACHAR_TRUST_MEMBER_HEADER": "true"})
     clock = SteppedClock(datetime.fromisoformat(START))
     container = bootstrap.use(clock)
     create_resources(aws.client("cloudformation"), "test", {"PublishVisibilityTimeout": "1"})

@@ -44,5 +44,12 @@ def test_every_example_manifest_is_accepted_with_its_media():
 
 def test_two_weeks_of_daily_content_for_every_constituency():
     for constituency in ("sahada", "vallabhnagar", "sujangarh", "rajsamand"):
-        days = {p.name[:10] for p in (ROOT / "content/constituency" / constituency).rglob("*.yaml")}
+        days = {p.name[:10] for p in (ROOT / "content/constituency" / constituency / "2021-03").glob("*.yaml")}
         assert len(days) == 14, constituency
+
+
+def test_the_election_week_meets_the_silence_and_the_close_of_poll():
+    names = {p.relative_to(ROOT).as_posix() for p in (ROOT / "content").rglob("2021-04-*.yaml")}
+    assert "content/constituency/sahada/2021-04/2021-04-16-appeal.yaml" in names      # inside the silence
+    assert "content/constituency/sahada/2021-04/2021-04-20-thanks.yaml" in names      # after the poll
+    assert "content/constituency/vallabhnagar/2021-04/2021-04-16-appeal.yaml" in names  # its poll is in October

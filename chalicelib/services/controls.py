@@ -1,0 +1,81 @@
+"""The coordinators' controls: pause and resume publishing (the kill switch), and closing polls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.adapters.clock import Clock
+from chalicelib.adapters.store import Store
+from chalicelib.domain.campaign import Campaign, Member
+from chalicelib.domain.post import UNFINISHED, PostStatus
+from chalicelib.domain.times import ist_text
+from chalicelib.services.activity import ActivityLog
+
+
+class NotAllowed(Exception):
+    pass
+
+
+@dataclass
+class Controls:
+    store: Store
+    activity: ActivityLog
+    clock: Clock
+
+    def pause(self, campaign: Campaign, member: Member, scope: str, reason: str) -> dict[str, Any]:
+        """Pause a scope and everything inside it; `state` pauses everything. Takes effect for every post
+        not yet sent, including messages already on the queue (the publisher's claim checks the pause)."""
+        _coordinators_only(campaign, member, "pause publishing")
+        self.store.pause(scope, member.id, reason, self.clock.now())
+        self.activity.record("publishing.paused", scope, f"{member.name} ({member.id}) paused publishing for "
+                             f"{_what(scope)}: {reason}", level="warning", details={"by": member.id})
+        return {"paused": scope, "by": member.id, "reason": reason}
+
+    def resume(self, campaign: Campaign, member: Member, scope: str) -> dict[str, Any]:
+        _coordinators_only(campaign, member, "resume publishing")
+        existed = self.store.resume(scope)
+        woken = self._wake_paused(campaign, scope) if existed else 0
+        if existed:
+            self.activity.record("publishing.resumed", scope, f"{member.name} ({member.id}) resumed publishing for "
+                                 f"{_what(scope)}; {woken} paused post(s) go out now", details={"by": member.id})
+        return {"resumed": scope, "was_paused": existed, "posts_released": woken}
+
+    def _wake_paused(self, campaign: Campaign, scope: str) -> int:
+        now, woken = self.clock.now(), 0
+        for inner in sorted(campaign.scopes):
+            if scope in campaign.enclosing(inner):
+                for post in self.store.posts_in_scope(inner):
+                    if post.status is PostStatus.PAUSED and self.store.wake_now(
+                            post.content_id, post.account_id, PostStatus.PAUSED, now):
+                        woken += 1
+        return woken
+
+    def close_polls(self, campaign: Campaign) -> dict[str, int]:
+        """After a constituency's poll closes, its unpublished posts become cancelled_campaign_over."""
+        now, cancelled = self.clock.now(), {}
+        for constituency in campaign.constituencies:
+            if now < constituency.poll_closes or self.store.poll_closed(constituency.id):
+                continue
+            scope = f"constituency/{constituency.id}"
+            count = 0
+            reason = f"the poll in {constituency.name} closed at {ist_text(constituency.poll_closes)}"
+            for post in self.store.posts_in_scope(scope):
+                if post.status in UNFINISHED and self.store.move_post(
+                        post.content_id, post.account_id, expected=[post.status],
+                        status=PostStatus.CANCELLED_CAMPAIGN_OVER, now=now, fields={"reason": reason}):
+                    count += 1
+            self.store.mark_poll_closed(constituency.id, now)
+            self.activity.record("campaign.closed", scope, f"{reason}: its campaign is over; {count} unpublished "
+                                 "post(s) cancelled")
+            cancelled[constituency.id] = count
+        return cancelled
+
+
+def _coordinators_only(campaign: Campaign, member: Member, what: str) -> None:
+    if member.role != "coordinator":
+        raise NotAllowed(f"only a coordinator may {what}; {member.id} is a {member.role}")
+
+
+def _what(scope: str) -> str:
+    return "everything" if scope == "state" else f"{scope} and everything in it"
