@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice import (
     BadRequestError,
     Chalice,
+    ChaliceViewError,
     ConvertToMiddleware,
     Cron,
     ForbiddenError,
@@ -74,14 +75,42 @@ def list_pauses():
     return entry.pauses()
 
 
+@app.route("/api/posts/{content_id}/approve", methods=["POST"], authorizer=IAMAuthorizer())
+def approve(content_id):
+    return _answer(entry.decide, "approve", content_id)
+
+
+@app.route("/api/posts/{content_id}/reject", methods=["POST"], authorizer=IAMAuthorizer())
+def reject(content_id):
+    return _answer(entry.decide, "reject", content_id)
+
+
+@app.route("/api/posts/{content_id}/clear-silence", methods=["POST"], authorizer=IAMAuthorizer())
+def clear_silence(content_id):
+    return _answer(entry.decide, "clear", content_id)
+
+
 def _control(action):
+    return _answer(entry.control, action)
+
+
+class ConflictError(ChaliceViewError):
+    STATUS_CODE = 409
+
+
+def _answer(handler, *args):
+    """A coordinator's call: who is asking comes from the request; errors become the right HTTP status."""
     request = app.current_request
     try:
-        return entry.control(action, request.json_body or {}, request.headers, request.context)
+        return handler(*args, request.json_body or {}, request.headers, request.context)
     except entry.Unauthorized as exc:
         raise UnauthorizedError(str(exc)) from None
     except entry.Forbidden as exc:
         raise ForbiddenError(str(exc)) from None
+    except entry.NotFound as exc:
+        raise NotFoundError(str(exc)) from None
+    except entry.Conflict as exc:
+        raise ConflictError(str(exc)) from None
     except entry.BadQuery as exc:
         raise BadRequestError(str(exc)) from None
 
@@ -89,6 +118,14 @@ def _control(action):
 @app.route("/api/accounts")
 def list_accounts():
     return entry.accounts()
+
+
+@app.route("/api/posts")
+def list_posts():
+    try:
+        return entry.list_posts(app.current_request.query_params or {})
+    except entry.BadQuery as exc:
+        raise BadRequestError(str(exc)) from None
 
 
 @app.route("/api/posts/{content_id}")

@@ -67,6 +67,11 @@ class Container:
         return TokenCheck(self.store, self.campaigns, SecretStore(), self.platforms(), self.activity, self.clock,
                           self.settings.secret_name)
 
+    def approvals(self):
+        from chalicelib.services.approvals import Approvals
+
+        return Approvals(self.store, self.activity, self.clock)
+
     def controls(self):
         from chalicelib.services.controls import Controls
 

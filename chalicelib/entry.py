@@ -39,7 +39,7 @@ def ingest_content(event: dict[str, Any]) -> list[str]:
 
 def dispatch_due() -> dict[str, int]:
     result = container().dispatcher().run()
-    summary = {"queued": len(result.queued), "requeued": len(result.requeued),
+    summary = {"queued": len(result.queued), "requeued": len(result.requeued), "expired": len(result.expired),
                "abandoned": len(result.abandoned), "send_failures": result.send_failures}
     if any(summary.values()):
         logger.info("publishing clock tick", extra=summary)
@@ -155,6 +155,37 @@ def control(action: str, body: dict[str, Any], headers: dict[str, str], context:
         raise Forbidden(str(exc)) from None
 
 
+class NotFound(ValueError):
+    pass
+
+
+class Conflict(ValueError):
+    pass
+
+
+def decide(action: str, content_id: str, body: dict[str, Any], headers: dict[str, str],
+           context: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.services import approvals
+
+    campaign, member = caller(headers, context)
+    service = container().approvals()
+    try:
+        if action == "approve":
+            return service.approve(content_id, member, campaign, str(body.get("note") or ""))
+        if action == "reject":
+            reason = str(body.get("reason") or "").strip()
+            if not reason:
+                raise BadQuery("say why: {\"reason\": \"…\"} (the team sees it on the post)")
+            return service.reject(content_id, member, campaign, reason)
+        return service.clear_silence(content_id, member)
+    except approvals.NotFound as exc:
+        raise NotFound(str(exc)) from None
+    except approvals.NotAllowed as exc:
+        raise Forbidden(str(exc)) from None
+    except approvals.Conflict as exc:
+        raise Conflict(str(exc)) from None
+
+
 def pauses() -> dict[str, Any]:
     return {"paused": [{"scope": scope, "by": item.get("by"), "reason": item.get("reason"), "since": item.get("since")}
                        for scope, item in sorted(container().store.pauses().items())]}
@@ -168,6 +199,27 @@ def close_polls() -> dict[str, int]:
 
 def queries():
     return container().queries()
+
+
+def list_posts(params: dict[str, str]) -> dict[str, Any]:
+    from chalicelib.domain.post import PostStatus
+
+    campaign = container().campaigns.active()
+    if campaign is None:
+        return {"posts": [], "total": 0}
+    scope = params.get("scope") or "state"
+    try:
+        scope = str(Scope.parse(scope))
+    except ScopeError as exc:
+        raise BadQuery(str(exc)) from None
+    status = params.get("status")
+    if status and status not in {s.value for s in PostStatus}:
+        raise BadQuery(f"status must be one of {', '.join(s.value for s in PostStatus)}")
+    try:
+        limit = int(params.get("limit", 200))
+    except ValueError:
+        raise BadQuery("limit must be a whole number") from None
+    return queries().posts(campaign, scope, status, max(1, min(limit, 1000)))
 
 
 def health() -> dict[str, Any]:

@@ -77,6 +77,9 @@ def demo(verbose: bool) -> int:
         end = max(c.poll_closes for c in campaign.constituencies) + timedelta(days=1)
         print(f"Replaying {campaign.campaign}: {manifests} manifests, from {clock.now():%Y-%m-%d %H:%M} UTC "
               f"until nothing is left to publish (at the latest {end:%Y-%m-%d}).")
+        decisions = stack.decisions
+        print(f"Sign-off, played by the example leads and coordinators through the API: {decisions.get('approved', 0)}"
+              f" approved, {decisions.get('rejected', 0)} rejected, {decisions.get('left', 0)} left to expire.")
         feed = ActivityFeed(stack.container.store, clock)
         per_day: Counter = Counter()
         day = None

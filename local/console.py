@@ -71,8 +71,8 @@ def what_went_out(requests: list[dict]) -> str:
     return "\n".join(f"  {kind:<{width}}  {count:>5}" for kind, count in sorted(kinds.items()))
 
 
-# What a finished replay may end in: out, or stopped by the election calendar on purpose.
-SETTLED = ("published", "cancelled_campaign_over")
+# What a finished replay may end in: out, or stopped on purpose by the calendar or the sign-off chain.
+SETTLED = ("published", "cancelled_campaign_over", "expired", "rejected")
 
 
 def election_table(store: Any, campaign: Any) -> str:

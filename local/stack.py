@@ -52,6 +52,7 @@ class LocalStack:
         self._api_server: Any = None
         self._campaign_version: str | None = None
         self._windows_opened: date | None = None
+        self.decisions: dict[str, int] = {}
         self._external = {name: os.environ[name] for name in PLATFORM_BASES if os.environ.get(name)}
 
     # ---- start and stop -------------------------------------------------------------------------
@@ -133,6 +134,12 @@ class LocalStack:
         for path in [p for p in files if p not in manifests] + manifests:
             self.upload(path.relative_to(root).as_posix(), path.read_bytes())
         self.settle()
+        if self.api_url:
+            from chalicelib.domain.post import content_id_for
+            from local.approvers import play_approvers
+
+            keys = {content_id_for(p.relative_to(root).as_posix()): p.relative_to(root).as_posix() for p in manifests}
+            self.decisions = play_approvers(self.api_url, self.campaign_document(root), keys)
         return len(manifests)
 
     # ---- running --------------------------------------------------------------------------------

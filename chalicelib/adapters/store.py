@@ -44,6 +44,8 @@ class ContentRecord:
     manifest: dict[str, Any]
     uploaded_at: datetime
     series: str | None = None
+    uploaded_by: str | None = None          # the member who uploaded it, when the config maps principals
+    approval: dict[str, Any] | None = None  # {"needed", "status": pending|approved|rejected, "by", "at", "note"}
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,14 @@ class Store:
             "pk": f"CONTENT#{record.content_id}", "sk": "#CONTENT", "kind": "content",
             "content_id": record.content_id, "key": record.key, "scope": record.scope, "title": record.title,
             "revision": record.revision, "sha256": record.sha256, "manifest": json.dumps(record.manifest),
-            "uploaded_at": to_iso(record.uploaded_at), "series": record.series,
+            "uploaded_at": to_iso(record.uploaded_at), "series": record.series, "uploaded_by": record.uploaded_by,
+            "approval": json.dumps(record.approval) if record.approval else None,
         }, condition=condition, values=values)
+
+    def decide(self, content_id: str, revision: int, decision: dict[str, Any]) -> bool:
+        """Record an approval decision on the revision the approver saw; False if it changed meanwhile."""
+        return self._update(f"CONTENT#{content_id}", "#CONTENT", "SET approval = :a", "revision = :r", {},
+                            _encoded({":a": json.dumps(decision), ":r": revision}))
 
     def content_with_posts(self, content_id: str) -> tuple[ContentRecord | None, list[Post]]:
         content, posts = None, []
@@ -417,4 +425,5 @@ def _content_from(item: dict[str, Any]) -> ContentRecord:
     return ContentRecord(
         content_id=item["content_id"], key=item["key"], scope=item["scope"], title=item["title"],
         revision=int(item["revision"]), sha256=item["sha256"], manifest=json.loads(item["manifest"]),
-        uploaded_at=from_iso(item["uploaded_at"]), series=item.get("series"))
+        uploaded_at=from_iso(item["uploaded_at"]), series=item.get("series"), uploaded_by=item.get("uploaded_by"),
+        approval=json.loads(item["approval"]) if item.get("approval") else None)

@@ -199,7 +199,14 @@ class Campaign(_Strict):
         return next((m for t in self.teams for m in t.members if m.id == member_id), None)
 
     def member_by_principal(self, principal: str) -> Member | None:
-        return next((m for t in self.teams for m in t.members if m.principal and m.principal == principal), None)
+        """S3 events name the uploader as `AWS:<principal id>`; the config may write it with or without `AWS:`."""
+        wanted = principal.removeprefix("AWS:")
+        return next((m for t in self.teams for m in t.members
+                     if m.principal and m.principal.removeprefix("AWS:") == wanted), None)
+
+    @property
+    def maps_principals(self) -> bool:
+        return any(m.principal for t in self.teams for m in t.members)
 
     def team_of(self, member_id: str) -> Team | None:
         return next((t for t in self.teams if any(m.id == member_id for m in t.members)), None)

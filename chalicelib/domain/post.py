@@ -14,6 +14,7 @@ from typing import Any
 
 
 class PostStatus(StrEnum):
+    PENDING_APPROVAL = "pending_approval"  # waiting for a lead's or coordinator's sign-off, and its time
     SCHEDULED = "scheduled"      # waiting for its time
     QUEUED = "queued"            # its time came; a publish message is on the queue
     PUBLISHING = "publishing"    # a worker has claimed it and is calling the platform
@@ -25,14 +26,18 @@ class PostStatus(StrEnum):
     HELD_SILENCE = "held_silence"      # inside an election silence that reaches its audience: waits it out
     PAUSED = "paused"                  # a coordinator paused its scope (the kill switch)
     CANCELLED_CAMPAIGN_OVER = "cancelled_campaign_over"  # its constituency's poll has closed (terminal)
+    REJECTED = "rejected"        # an approver said no, with a reason (terminal)
+    EXPIRED = "expired"          # still unapproved when its time came (terminal)
     WITHDRAWN = "withdrawn"      # a re-upload dropped this account before it went out (terminal)
 
 
 # States in which a re-upload may still change what goes out.
-REPLACEABLE = (PostStatus.SCHEDULED, PostStatus.QUEUED, PostStatus.HELD_THROTTLED, PostStatus.HELD_ACCOUNT,
-               PostStatus.HELD_SILENCE, PostStatus.PAUSED)
+REPLACEABLE = (PostStatus.PENDING_APPROVAL, PostStatus.SCHEDULED, PostStatus.QUEUED, PostStatus.HELD_THROTTLED,
+               PostStatus.HELD_ACCOUNT, PostStatus.HELD_SILENCE, PostStatus.PAUSED)
 # Not yet out and not finished: what the end of a campaign cancels.
 UNFINISHED = (*REPLACEABLE, PostStatus.AMBIGUOUS)
+# Content with no publish_at goes out as soon as it is approved; unapproved, it expires after this.
+APPROVAL_WINDOW = timedelta(hours=24)
 # A paused post looks again this often (a resume also wakes it at once).
 PAUSE_RECHECK = timedelta(minutes=5)
 # How long after an ambiguous call the platform is asked whether it went out.
@@ -81,6 +86,7 @@ class WakeAction(StrEnum):
     QUEUE = "queue"        # due, or its wait is over: move to queued and send a message
     REQUEUE = "requeue"    # queued but its message seems lost: send another (the claim makes it harmless)
     ABANDONED = "abandoned"  # claimed but the worker never finished: mark ambiguous
+    EXPIRE = "expire"      # its time came and nobody approved it
     NOTHING = "nothing"
 
 
@@ -95,4 +101,5 @@ def on_wake(status: PostStatus) -> WakeAction:
         PostStatus.AMBIGUOUS: WakeAction.QUEUE,
         PostStatus.QUEUED: WakeAction.REQUEUE,
         PostStatus.PUBLISHING: WakeAction.ABANDONED,
+        PostStatus.PENDING_APPROVAL: WakeAction.EXPIRE,
     }.get(status, WakeAction.NOTHING)

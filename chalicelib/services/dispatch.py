@@ -22,6 +22,7 @@ class DispatchResult:
     queued: list[str] = field(default_factory=list)
     requeued: list[str] = field(default_factory=list)
     abandoned: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
     send_failures: int = 0
 
 
@@ -49,6 +50,14 @@ class Dispatcher:
                     wake_at=now + REQUEUE_AFTER):
                 result.requeued.append(post_id)
                 messages.append({"content_id": content_id, "account_id": account_id})
+            elif action is WakeAction.EXPIRE and self.store.move_post(
+                    content_id, account_id, expected=[PostStatus.PENDING_APPROVAL], status=PostStatus.EXPIRED,
+                    now=now, fields={"reason": "nobody approved it in time"}):
+                result.expired.append(post_id)
+                post = self.store.post(content_id, account_id)
+                self.activity.record("post.expired", post.scope if post else "unknown", f"{account_id}: expired — "
+                                     "nobody approved it in time; upload it again to reschedule",
+                                     level="warning", content_id=content_id, account_id=account_id)
             elif action is WakeAction.ABANDONED:
                 self._abandoned(content_id, account_id, now)
                 result.abandoned.append(post_id)

@@ -12,10 +12,11 @@ from chalicelib.adapters.bucket import ContentBucket, TooLarge
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import ActiveCampaign, ContentRecord, Store
 from chalicelib.domain import election
+from chalicelib.domain.approval import needs_approval
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.manifest import MANIFEST_SUFFIXES, decode_document, parse_manifest, plan_posts
 from chalicelib.domain.media_rules import media_problems
-from chalicelib.domain.post import REPLACEABLE, Post, PostStatus, content_id_for
+from chalicelib.domain.post import APPROVAL_WINDOW, REPLACEABLE, Post, PostStatus, content_id_for
 from chalicelib.domain.problems import problems_from_validation
 from chalicelib.domain.scope import ScopeError, split_scoped_key
 from chalicelib.domain.times import ist_text, to_iso
@@ -106,6 +107,9 @@ class Ingest:
             return self._reject(key, scope, [_too_large(exc.size, self.max_upload_bytes)])
         if upload is None:
             return IngestResult(key, "gone")
+        uploader, refused = _uploader(campaign, uploaded_by, scope)
+        if refused:
+            return self._reject(key, scope, [refused])
         content_id = content_id_for(key)
         sha256 = hashlib.sha256(upload.body).hexdigest()
         existing = self.store.content(content_id)
@@ -124,7 +128,7 @@ class Ingest:
         except InvalidContentError as exc:
             return self._reject(key, scope, exc.problems, content_id)
         result = self._accept(key, scope, content_id, existing, sha256, manifest.model_dump(mode="json"), plans,
-                              uploaded_by)
+                              uploader, needs_approval(scope, campaign, manifest.model_dump(mode="json")))
         self._warn_about_the_calendar(key, scope, content_id, plans, campaign)
         return result
 
@@ -141,15 +145,19 @@ class Ingest:
                                  account_id=plan.account.id)
 
     def _accept(self, key: str, scope: str, content_id: str, existing: ContentRecord | None, sha256: str,
-                manifest: dict[str, Any], plans: list, uploaded_by: str | None) -> IngestResult:
+                manifest: dict[str, Any], plans: list, uploaded_by: str | None, approval: bool) -> IngestResult:
         now = self.clock.now()
         revision = existing.revision + 1 if existing else 1
         result = IngestResult(key, "accepted", content_id=content_id)
         planned = {plan.account.id for plan in plans}
+        # Changed content needs a new sign-off: its posts wait for approval again.
+        first = PostStatus.PENDING_APPROVAL if approval else PostStatus.SCHEDULED
         for plan in plans:
+            # Waiting for sign-off, a post wakes at its deadline: its time, or a day for "as soon as approved".
+            wake = plan.due_at if not approval or manifest.get("publish_at") else now + APPROVAL_WINDOW
             post = Post(content_id=content_id, account_id=plan.account.id, platform=plan.account.platform,
-                        scope=scope, status=PostStatus.SCHEDULED, due_at=plan.due_at, revision=revision,
-                        payload=plan.payload, wake_at=plan.due_at)
+                        scope=scope, status=first, due_at=plan.due_at, revision=revision,
+                        payload=plan.payload, wake_at=wake)
             (result.scheduled if self.store.place_post(post, REPLACEABLE) else result.kept).append(plan.account.id)
         if existing:
             _, current = self.store.content_with_posts(content_id)
@@ -160,13 +168,16 @@ class Ingest:
                     result.withdrawn.append(post.account_id)
         record = ContentRecord(content_id=content_id, key=key, scope=scope, title=manifest["title"],
                                revision=revision, sha256=sha256, manifest=manifest, uploaded_at=now,
-                               series=manifest.get("series"))
+                               series=manifest.get("series"), uploaded_by=uploaded_by,
+                               approval={"needed": True, "status": "pending"} if approval else None)
         if not self.store.save_content(record, existing.revision if existing else None):
             raise PersistenceError(f"{key} was changed by a concurrent upload; retrying")
         self.bucket.clear_error_report(key)
         when = ist_text(plans[0].due_at)
         verb = "replaced" if existing else "accepted"
         message = f"{manifest['title']}: {verb}, {len(result.scheduled)} post(s) scheduled for {when}"
+        if approval:
+            message += f"; waiting for approval ({_approvers(scope)})"
         if result.kept:
             message += f"; already published to {', '.join(result.kept)}, not sent again"
         if result.withdrawn:
@@ -185,6 +196,29 @@ class Ingest:
                              f"{problems[0].field}: {problems[0].message}", level="error", content_id=content_id,
                              key=key, details={"problems": [p.to_dict() for p in problems]})
         return IngestResult(key, "rejected", content_id=content_id, problems=problems)
+
+
+def _uploader(campaign: Campaign, principal: str | None, scope: str) -> tuple[str | None, Problem | None]:
+    """The member who uploaded, and — when the config maps principals — whether their team owns the prefix."""
+    member = campaign.member_by_principal(principal) if principal else None
+    if not campaign.maps_principals:
+        return (member.id if member else None), None
+    if member is None:
+        return None, Problem("(uploader)", f"the uploader ({principal or 'unknown'}) is not a member of the campaign",
+                             "upload with your own campaign credentials, or ask a coordinator to add your principal "
+                             "to config/campaign.yaml")
+    team = campaign.team_of(member.id)
+    if team is None or team.scope != scope:
+        owned = f"content/{team.scope}/" if team else "no prefix"
+        return member.id, Problem("(key)", f"{member.id} uploads for {team.id if team else 'no team'}, which owns "
+                                  f"{owned}, not content/{scope}/", f"upload under {owned}")
+    return member.id, None
+
+
+def _approvers(scope: str) -> str:
+    level = scope.split("/")[0]
+    return {"constituency": "its district lead or a coordinator", "district": "a lead of the district or state, "
+            "or a coordinator", "state": "a coordinator"}[level]
 
 
 def _report(key: str, problems: list[Problem], clock: Clock, effect: str) -> dict[str, Any]:

@@ -34,6 +34,22 @@ class Queries:
             } for p in posts],
         }
 
+    def posts(self, campaign: Any, scope: str, status: str | None, limit: int) -> dict[str, Any]:
+        """Content of a scope and the scopes inside it, each with its accounts' statuses, by due time."""
+        contents: dict[str, dict[str, Any]] = {}
+        for inner in sorted(campaign.scopes):
+            if scope not in campaign.enclosing(inner):
+                continue
+            for post in self.store.posts_in_scope(inner):
+                if status and str(post.status) != status:
+                    continue
+                entry = contents.setdefault(post.content_id, {"id": post.content_id, "scope": post.scope,
+                                                              "title": post.payload.get("title"),
+                                                              "due_at": to_iso(post.due_at), "accounts": {}})
+                entry["accounts"][post.account_id] = str(post.status)
+        ordered = sorted(contents.values(), key=lambda c: (c["due_at"], c["id"]))
+        return {"scope": scope, "status": status, "posts": ordered[:limit], "total": len(ordered)}
+
     def activity(self, day: date | None, scope: str | None, limit: int) -> dict[str, Any]:
         day = day or local_date(self.clock.now())
         entries = self.store.activity_on(day, scope_prefix=scope, limit=min(max(limit, 1), MAX_ACTIVITY))

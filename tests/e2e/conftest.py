@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,6 +44,18 @@ class RunningStack:
         with urllib.request.urlopen(url, timeout=10) as response:
             return json.loads(response.read())
 
+    def approve(self, content_id: str, member: str) -> Any:
+        """Sign the content off as `member`, once it is waiting for approval."""
+        def waiting() -> bool:
+            post = self.get(f"{self.api}/api/posts/{content_id}")
+            return any(a["status"] == "pending_approval" for a in post["accounts"])
+
+        self.wait_for(lambda: _exists(self, content_id) and waiting(), timeout=60)
+        request = urllib.request.Request(f"{self.api}/api/posts/{content_id}/approve", method="POST", data=b"{}",
+                                         headers={"Content-Type": "application/json", "X-Prachar-Member": member})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
     def wait_for(self, condition, timeout: float = 60.0, every: float = 0.3) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -56,6 +69,14 @@ class RunningStack:
                 return result
             time.sleep(every)
         raise AssertionError("timed out waiting for the local stack")
+
+
+def _exists(stack: RunningStack, content_id: str) -> bool:
+    try:
+        stack.get(f"{stack.api}/api/posts/{content_id}")
+    except urllib.error.HTTPError:
+        return False
+    return True
 
 
 @pytest.fixture(scope="module")

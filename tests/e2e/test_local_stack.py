@@ -23,6 +23,8 @@ def test_an_upload_is_published_to_every_account_and_recorded(running_stack):
         "title: नई सड़क — e2e\ntext: सहाड़ा में 46 किमी नई ग्रामीण सड़कें (e2e-7c1f)\n"
         "overrides:\n  x: {text: 46 km of new rural roads in Sahada (e2e-7c1f)}\n").encode())
     post_url = f"{running_stack.api}/api/posts/{content_id_for(KEY)}"
+    assert running_stack.approve(content_id_for(KEY), "bhilwara-d-01")["accounts"] == ["fb-sahada", "wa-sahada",
+                                                                                        "x-sahada"]
 
     def published():
         post = running_stack.get(post_url)
@@ -78,11 +80,14 @@ def test_demo_replays_the_campaign_publishes_every_post_and_keeps_the_election_c
     header = next(line for line in lines if line.startswith("team "))
     totals = dict(zip(header.split()[2:], next(line for line in lines if line.startswith("all teams")).split()[2:],
                       strict=True))
-    assert set(totals) == {"cancelled_campaign_over", "published", "total"}, "nothing failed or left waiting"
+    assert set(totals) == {"cancelled_campaign_over", "expired", "published", "rejected", "total"}, \
+        "nothing failed or left waiting"
+    assert (totals["expired"], totals["rejected"]) == ("3", "3"), "one content left unapproved, one rejected"
     assert int(totals["published"]) > 250
     calendar = {line.split()[0]: line.split()[-3:] for line in lines if line.startswith("  sahada")
                 or line.startswith("  vallabhnagar")}
     assert calendar["sahada"] == ["42", "3", "6"], "held by the silence; cancelled after the poll"
+    assert "Sign-off, played by the example leads" in result.stdout
     assert calendar["vallabhnagar"][1:] == ["0", "0"], "its poll is in October"
     for team in ("state-it-cell", "bhilwara-district-it-cell", "sahada-it-cell", "vallabhnagar-it-cell"):
         assert team in result.stdout
@@ -107,6 +112,7 @@ def test_a_429_and_a_5xx_on_the_first_try_still_end_in_one_post_per_account(runn
     running_stack.s3().put_object(Bucket="prachar-local-content", Key=key, Body=(
         f"title: faults\ntext: सहाड़ा बस स्टैंड का नवीनीकरण ({marker})\n").encode())
     post_url = f"{running_stack.api}/api/posts/{content_id_for(key)}"
+    running_stack.approve(content_id_for(key), "state-01")
 
     def published():
         post = running_stack.get(post_url)

@@ -1,0 +1,100 @@
+"""Sign-off: approve or reject content (all its posts), and clear a state post to go out in a silence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.adapters.clock import Clock
+from chalicelib.adapters.store import Store
+from chalicelib.domain.approval import refusal
+from chalicelib.domain.campaign import Campaign, Member
+from chalicelib.domain.post import REPLACEABLE, PostStatus
+from chalicelib.domain.times import to_iso
+from chalicelib.services.activity import ActivityLog
+
+
+class NotFound(Exception):
+    pass
+
+
+class NotAllowed(Exception):
+    pass
+
+
+class Conflict(Exception):
+    pass
+
+
+@dataclass
+class Approvals:
+    store: Store
+    activity: ActivityLog
+    clock: Clock
+
+    def approve(self, content_id: str, member: Member, campaign: Campaign, note: str = "") -> dict[str, Any]:
+        content, posts = self._content(content_id)
+        if not (content.approval or {}).get("needed"):
+            states = ", ".join(sorted({str(p.status) for p in posts}))
+            raise Conflict(f"{content.key} needs no approval: it is {states}")
+        why_not = refusal(member, content.scope, campaign, content.manifest, content.uploaded_by)
+        if why_not:
+            raise NotAllowed(why_not)
+        waiting = [p for p in posts if p.status is PostStatus.PENDING_APPROVAL]
+        if not waiting:
+            raise Conflict(f"nothing of {content.key} is waiting for approval: "
+                           f"{', '.join(f'{p.account_id} {p.status}' for p in posts)}")
+        now = self.clock.now()
+        if not self.store.decide(content_id, content.revision, {"needed": True, "status": "approved", "by": member.id,
+                                                                "at": to_iso(now), "note": note}):
+            raise Conflict(f"{content.key} changed while you looked at it; look again")
+        approved = [p.account_id for p in waiting if self.store.move_post(
+            p.content_id, p.account_id, expected=[PostStatus.PENDING_APPROVAL], status=PostStatus.SCHEDULED,
+            now=now, wake_at=max(p.due_at, now), fields={"reason": f"approved by {member.id}"})]
+        self.activity.record("post.approved", content.scope, f"{content.title}: approved by {member.name} "
+                             f"({member.id}) for {', '.join(approved)}" + (f" — {note}" if note else ""),
+                             content_id=content_id, key=content.key, details={"by": member.id, "accounts": approved})
+        return {"id": content_id, "approved_by": member.id, "accounts": approved}
+
+    def reject(self, content_id: str, member: Member, campaign: Campaign, reason: str) -> dict[str, Any]:
+        content, posts = self._content(content_id)
+        why_not = refusal(member, content.scope, campaign, {**content.manifest, "paid": False, "overrides": {}},
+                          content.uploaded_by)
+        if why_not and why_not != "nobody approves their own content":
+            raise NotAllowed(why_not)
+        now = self.clock.now()
+        self.store.decide(content_id, content.revision, {"needed": True, "status": "rejected", "by": member.id,
+                                                         "at": to_iso(now), "note": reason})
+        rejected = [p.account_id for p in posts if p.status in REPLACEABLE and self.store.move_post(
+            p.content_id, p.account_id, expected=[p.status], status=PostStatus.REJECTED, now=now,
+            fields={"reason": f"rejected by {member.id}: {reason}"})]
+        if not rejected:
+            raise Conflict(f"nothing of {content.key} can be stopped any more: "
+                           f"{', '.join(f'{p.account_id} {p.status}' for p in posts)}")
+        self.activity.record("post.rejected", content.scope, f"{content.title}: rejected by {member.name} "
+                             f"({member.id}): {reason}", level="warning", content_id=content_id, key=content.key,
+                             details={"by": member.id, "accounts": rejected})
+        return {"id": content_id, "rejected_by": member.id, "accounts": rejected, "reason": reason}
+
+    def clear_silence(self, content_id: str, member: Member) -> dict[str, Any]:
+        """A coordinator clears a state post whose content does not reach the silent polling areas."""
+        if member.role != "coordinator":
+            raise NotAllowed(f"only a coordinator may clear a post for a silence; {member.id} is a {member.role}")
+        content, posts = self._content(content_id)
+        if content.scope != "state":
+            raise NotAllowed("only state posts can be cleared: constituency and district accounts reach the "
+                             "polling area itself")
+        now = self.clock.now()
+        cleared = [p.account_id for p in posts if p.status in REPLACEABLE and self.store.move_post(
+            p.content_id, p.account_id, expected=[p.status], status=p.status, now=now,
+            wake_at=now if p.status is PostStatus.HELD_SILENCE else p.wake_at, fields={"silence_cleared": True})]
+        self.activity.record("post.cleared", "state", f"{content.title}: cleared by {member.name} ({member.id}) to "
+                             "go out during election silences", level="warning", content_id=content_id,
+                             details={"by": member.id, "accounts": cleared})
+        return {"id": content_id, "cleared_by": member.id, "accounts": cleared}
+
+    def _content(self, content_id: str) -> tuple[Any, list]:
+        content, posts = self.store.content_with_posts(content_id)
+        if content is None:
+            raise NotFound(f"no post with id {content_id}")
+        return content, posts

@@ -1,0 +1,160 @@
+"""Sign-off through the API: who may approve, what expires, what a rejection stops, who may upload where."""
+
+import json
+from datetime import date
+
+import pytest
+import yaml
+from chalice.test import Client
+
+import app
+from chalicelib.domain.post import PostStatus, content_id_for
+
+KEY = "content/constituency/sahada/approval.yaml"
+
+
+@pytest.fixture()
+def client():
+    with Client(app.app, stage_name="functional") as test_client:
+        yield test_client
+
+
+@pytest.fixture()
+def signing(active, client, campaign_yaml):
+    """The test campaign with the default sign-off chain, a Bhilwara district team, and mapped principals."""
+    document = yaml.safe_load(campaign_yaml)
+    document.pop("approval")
+    document["teams"].append({"id": "bhilwara-it-cell", "scope": "district/bhilwara", "members": [
+        {"id": "bhilwara-01", "name": "जिला लीड", "role": "lead", "principal": "AIDABHILWARA01"}]})
+    for team in document["teams"]:
+        for member in team["members"]:
+            member.setdefault("principal", f"AIDA{member['id'].upper().replace('-', '')}")
+    active.put("config/campaign.yaml", yaml.safe_dump(document, allow_unicode=True))
+    assert active.container.ingest().config("config/campaign.yaml").outcome == "accepted"
+    return active
+
+
+def upload(world, client, key=KEY, body=None, principal="AWS:AIDASAHADA02"):
+    world.put(key, body or "title: बजट\ntext: सहाड़ा में नया महाविद्यालय\nplatforms: [facebook]\n"
+                           "publish_at: 2021-03-05T09:00:00+05:30\n")
+    client.lambda_.invoke("on_content_upload", world.s3_event(key, principal=principal))
+
+
+def act(client, action, member, body=None, key=KEY):
+    return client.http.post(f"/api/posts/{content_id_for(key)}/{action}", body=json.dumps(body or {}),
+                            headers={"X-Prachar-Member": member, "Content-Type": "application/json"})
+
+
+def tick(world, client, moment):
+    world.at(moment)
+    client.lambda_.invoke("publishing_clock", client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+    messages = world.receive()
+    if messages:
+        client.lambda_.invoke("on_publish_message", world.sqs_event(messages))
+
+
+def status(world, key=KEY, account="fb-sahada"):
+    return world.container.store.post(content_id_for(key), account).status
+
+
+def test_constituency_content_waits_for_its_district_lead_then_goes_out(signing, client):
+    upload(signing, client)
+    assert status(signing) is PostStatus.PENDING_APPROVAL
+    refused = act(client, "approve", "sahada-01")
+    assert refused.status_code == 403 and "a lead of state or district/bhilwara" in refused.json_body["Message"]
+    approved = act(client, "approve", "bhilwara-01", {"note": "तथ्य जाँचे"})
+    assert approved.json_body == {"id": content_id_for(KEY), "approved_by": "bhilwara-01", "accounts": ["fb-sahada"]}
+    view = client.http.get(f"/api/posts/{content_id_for(KEY)}").json_body
+    assert view["accounts"][0]["status"] == "scheduled"
+    tick(signing, client, "2021-03-05T09:00:00+05:30")
+    assert status(signing) is PostStatus.PUBLISHED
+    [decision] = [e for e in signing.container.store.activity_on(date(2021, 3, 3)) if e.kind == "post.approved"]
+    assert "bhilwara-01" in decision.message and "तथ्य जाँचे" in decision.message
+
+
+def test_nobody_approves_their_own_upload(signing, client):
+    upload(signing, client, principal="AWS:AIDASTATE01", key="content/state/own.yaml")
+    response = act(client, "approve", "state-01", key="content/state/own.yaml")
+    assert (response.status_code, response.json_body["Message"]) == (403, "nobody approves their own content")
+
+
+def test_unapproved_at_its_time_expires_and_cannot_be_approved_after(signing, client):
+    upload(signing, client)
+    tick(signing, client, "2021-03-05T09:00:00+05:30")
+    assert status(signing) is PostStatus.EXPIRED
+    assert signing.sandbox.received() == []
+    assert act(client, "approve", "bhilwara-01").status_code == 409
+
+
+def test_a_rejection_needs_a_reason_and_stops_even_approved_posts(signing, client):
+    upload(signing, client)
+    act(client, "approve", "bhilwara-01")
+    assert act(client, "reject", "bhilwara-01").status_code == 400
+    rejected = act(client, "reject", "state-01", {"reason": "तथ्य गलत है"})
+    assert rejected.json_body["accounts"] == ["fb-sahada"]
+    tick(signing, client, "2021-03-05T09:00:00+05:30")
+    post = signing.container.store.post(content_id_for(KEY), "fb-sahada")
+    assert (post.status, post.reason) == (PostStatus.REJECTED, "rejected by state-01: तथ्य गलत है")
+    assert signing.sandbox.received() == []
+
+
+def test_paid_promotion_cannot_be_approved_without_a_certificate(signing, client):
+    body = "title: t\ntext: x\nplatforms: [facebook]\npaid: true\npublish_at: 2021-03-05T09:00:00+05:30\n"
+    upload(signing, client, body=body)
+    assert "MCMC" in act(client, "approve", "state-01").json_body["Message"]
+    upload(signing, client, body=body + "mcmc_certificate: MCMC/BHL/2021/42\n")
+    assert act(client, "approve", "state-01").status_code == 200
+
+
+def test_changed_content_needs_a_new_sign_off(signing, client):
+    upload(signing, client)
+    act(client, "approve", "bhilwara-01")
+    assert status(signing) is PostStatus.SCHEDULED
+    upload(signing, client, body="title: बजट\ntext: नया पाठ\nplatforms: [facebook]\n"
+                                 "publish_at: 2021-03-05T09:00:00+05:30\n")
+    assert status(signing) is PostStatus.PENDING_APPROVAL
+
+
+@pytest.mark.parametrize("principal, words", [("AWS:AIDASAHADA02", "owns content/constituency/sahada/"),
+                                              ("AWS:AIDASTRANGER", "not a member of the campaign")])
+def test_a_team_uploads_only_under_its_own_prefix_when_principals_are_mapped(signing, client, principal, words):
+    key = "content/district/bhilwara/not-mine.yaml"
+    upload(signing, client, key=key, principal=principal)
+    report = signing.error_report(key)
+    assert words in report["problems"][0]["problem"]
+    assert signing.container.store.content(content_id_for(key)) is None
+
+
+def test_the_uploader_is_recorded(signing, client):
+    upload(signing, client)
+    assert signing.container.store.content(content_id_for(KEY)).uploaded_by == "sahada-02"
+
+
+def test_a_coordinator_can_clear_a_state_post_for_the_silence(signing, client):
+    key = "content/state/neutral.yaml"
+    upload(signing, client, key=key, principal="AWS:AIDASTATE01", body=(
+        "title: t\ntext: जयपुर में बजट संवाद\nplatforms: [facebook]\npublish_at: 2021-04-16T10:00:00+05:30\n"))
+    signing.container.store.move_post(content_id_for(key), "fb-state", expected=[PostStatus.PENDING_APPROVAL],
+                                      status=PostStatus.SCHEDULED, now=signing.clock.now(),
+                                      wake_at=signing.clock.now().replace(month=4, day=16))
+    tick(signing, client, "2021-04-16T10:00:00+05:30")
+    assert status(signing, key, "fb-state") is PostStatus.HELD_SILENCE
+    assert act(client, "clear-silence", "sahada-01", key=key).status_code == 403
+    assert act(client, "clear-silence", "state-01", key=key).json_body["accounts"] == ["fb-state"]
+    tick(signing, client, "2021-04-16T10:01:00+05:30")
+    assert status(signing, key, "fb-state") is PostStatus.PUBLISHED
+
+
+def test_content_without_a_time_goes_out_once_approved_and_expires_after_a_day(signing, client):
+    soon = "content/constituency/sahada/asap.yaml"
+    upload(signing, client, key=soon, body="title: t\ntext: तुरंत\nplatforms: [facebook]\n")
+    tick(signing, client, "2021-03-03T12:00:00+05:30")
+    assert status(signing, soon) is PostStatus.PENDING_APPROVAL, "no time given: not expired at the next tick"
+    act(client, "approve", "bhilwara-01", key=soon)
+    tick(signing, client, "2021-03-03T12:01:00+05:30")
+    assert status(signing, soon) is PostStatus.PUBLISHED
+    late = "content/constituency/sahada/forgotten.yaml"
+    upload(signing, client, key=late, body="title: t\ntext: भूला हुआ\nplatforms: [facebook]\n")
+    tick(signing, client, "2021-03-04T12:02:00+05:30")
+    assert status(signing, late) is PostStatus.EXPIRED
