@@ -35,6 +35,11 @@ def on_content_upload(event):
     entry.ingest_content(event.to_dict())
 
 
+@app.on_s3_event(bucket=CONTENT_BUCKET, prefix="calendar/", suffix=".csv", events=["s3:ObjectCreated:*"])
+def on_calendar_upload(event):
+    entry.ingest_calendar(event.to_dict())
+
+
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="publishing_clock")
 def publishing_clock(event):
     return entry.dispatch_due()

@@ -37,6 +37,11 @@ def ingest_content(event: dict[str, Any]) -> list[str]:
     return [ingest.content(key, uploaded_by).outcome for key, uploaded_by in uploaded_keys(event)]
 
 
+def ingest_calendar(event: dict[str, Any]) -> list[str]:
+    ingest = container().ingest()
+    return [ingest.calendar(key, uploaded_by).outcome for key, uploaded_by in uploaded_keys(event)]
+
+
 def dispatch_due() -> dict[str, int]:
     result = container().dispatcher().run()
     summary = {"queued": len(result.queued), "requeued": len(result.requeued), "expired": len(result.expired),

@@ -116,6 +116,13 @@ class Store:
         return self._update(f"CONTENT#{content_id}", "#CONTENT", "SET approval = :a", "revision = :r", {},
                             _encoded({":a": json.dumps(decision), ":r": revision}))
 
+    def calendar_rows(self, key: str) -> list[str]:
+        item = self._get(f"CALENDAR#{key}", "ROWS")
+        return list(item.get("content_ids", [])) if item else []
+
+    def remember_calendar_rows(self, key: str, content_ids: list[str]) -> None:
+        self._put({"pk": f"CALENDAR#{key}", "sk": "ROWS", "content_ids": content_ids})
+
     def content_with_posts(self, content_id: str) -> tuple[ContentRecord | None, list[Post]]:
         content, posts = None, []
         for item in self._query(KeyConditionExpression="pk = :pk",

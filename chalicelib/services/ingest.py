@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import ActiveCampaign, ContentRecord, Store
 from chalicelib.domain import election
 from chalicelib.domain.approval import needs_approval
+from chalicelib.domain.calendar import read_calendar
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.manifest import MANIFEST_SUFFIXES, decode_document, parse_manifest, plan_posts
 from chalicelib.domain.media_rules import media_problems
@@ -143,6 +145,93 @@ class Ingest:
             self.activity.record("upload.warning", scope, f"{key} for {plan.account.id} at {ist_text(plan.due_at)}: "
                                  f"{effect} — {ruling.reason}", level="warning", content_id=content_id, key=key,
                                  account_id=plan.account.id)
+
+    # ---- calendar/<scope>/…/<name>.csv -----------------------------------------------------------
+    def calendar(self, key: str, uploaded_by: str | None = None) -> IngestResult:
+        """Every good row goes ahead; bad rows are reported by row and column; nothing is duplicated."""
+        if not key.lower().endswith(".csv"):
+            return IngestResult(key, "ignored")
+        try:
+            scoped = split_scoped_key(key)
+        except ScopeError as exc:
+            return self._reject(key, "unknown", [Problem("(key)", str(exc), "upload under calendar/<scope>/")])
+        scope = str(scoped.scope)
+        campaign = self.campaigns.active()
+        if campaign is None:
+            return self._reject(key, scope, [Problem("(campaign)", "no campaign is active yet",
+                                                     f"upload {CONFIG_KEY} first, then upload this file again")])
+        uploader, refused = _uploader(campaign, uploaded_by, scope)
+        if refused:
+            return self._reject(key, scope, [refused])
+        try:
+            upload = self.bucket.read(key, self.max_upload_bytes * 16)
+        except TooLarge as exc:
+            return self._reject(key, scope, [_too_large(exc.size, self.max_upload_bytes * 16)])
+        if upload is None:
+            return IngestResult(key, "gone")
+        try:
+            rows, problems = read_calendar(upload.body, self.max_upload_bytes * 16)
+        except InvalidContentError as exc:
+            return self._reject(key, scope, exc.problems)
+        result = IngestResult(key, "accepted", problems=list(problems))
+        counts = {"accepted": 0, "unchanged": 0, "replaced": 0}
+        for row in rows:
+            outcome = self._calendar_row(key, scoped, scope, campaign, row, uploader, result)
+            if outcome:
+                counts[outcome] += 1
+        withdrawn = self._withdraw_dropped_rows(key, {content_id_for(f"{key}#{r.document['title']}") for r in rows})
+        if result.problems:
+            self.bucket.write_error_report(key, _report(key, result.problems, self.clock,
+                                                        "the other rows went ahead"))
+        else:
+            self.bucket.clear_error_report(key)
+        bad_rows = sorted({p.row for p in result.problems if p.row})
+        self.activity.record(
+            "calendar.processed", scope,
+            f"{key}: {counts['accepted']} row(s) scheduled, {counts['replaced']} replaced, {counts['unchanged']} "
+            f"unchanged, {len(bad_rows)} rejected" + (f" (rows {', '.join(map(str, bad_rows))})" if bad_rows else "")
+            + (f", {withdrawn} withdrawn" if withdrawn else ""),
+            level="warning" if bad_rows else "info", key=key,
+            details={**counts, "rejected_rows": bad_rows, "problems": [p.to_dict() for p in result.problems]})
+        return result
+
+    def _calendar_row(self, key: str, scoped: Any, scope: str, campaign: Campaign, row: Any, uploader: str | None,
+                      result: IngestResult) -> str | None:
+        title = row.document["title"]
+        content_id = content_id_for(f"{key}#{title}")
+        sha256 = hashlib.sha256(json.dumps(row.document, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        existing = self.store.content(content_id)
+        if existing and existing.sha256 == sha256:
+            return "unchanged"
+        try:
+            manifest = parse_manifest(row.document)
+            plans = plan_posts(manifest, scoped, campaign, self.clock.now())
+            media = plans[0].payload["media"]
+            sizes = {item["key"]: self.bucket.size_of(item["key"]) for item in media}
+            media_issues = media_problems(sorted({p.account.platform for p in plans}), media, sizes)
+            if media_issues:
+                raise InvalidContentError(media_issues)
+        except InvalidContentError as exc:
+            result.problems += [Problem(p.field, p.message, p.fix, row=row.row) for p in exc.problems]
+            return None
+        document = manifest.model_dump(mode="json")
+        self._accept(key, scope, content_id, existing, sha256, document, plans, uploader,
+                     needs_approval(scope, campaign, document))
+        self._warn_about_the_calendar(key, scope, content_id, plans, campaign)
+        result.scheduled.append(content_id)
+        return "replaced" if existing else "accepted"
+
+    def _withdraw_dropped_rows(self, key: str, present: set[str]) -> int:
+        """Rows deleted from the calendar: their posts that have not gone out are withdrawn."""
+        previous = set(self.store.calendar_rows(key))
+        self.store.remember_calendar_rows(key, sorted(present))
+        withdrawn = 0
+        for content_id in previous - present:
+            _, posts = self.store.content_with_posts(content_id)
+            withdrawn += sum(self.store.move_post(
+                content_id, p.account_id, expected=REPLACEABLE, status=PostStatus.WITHDRAWN, now=self.clock.now(),
+                fields={"reason": "its row was removed from the calendar"}) for p in posts)
+        return withdrawn
 
     def _accept(self, key: str, scope: str, content_id: str, existing: ContentRecord | None, sha256: str,
                 manifest: dict[str, Any], plans: list, uploaded_by: str | None, approval: bool) -> IngestResult:
