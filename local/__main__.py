@@ -61,7 +61,15 @@ Activity follows. Ctrl-C stops.
 
 def demo(verbose: bool) -> int:
     from chalicelib.adapters.clock import SteppedClock
-    from local.console import SETTLED, activity_line, election_table, summary_counts, summary_table, what_went_out
+    from local.console import (
+        SETTLED,
+        activity_line,
+        election_table,
+        series_lines,
+        summary_counts,
+        summary_table,
+        what_went_out,
+    )
     from local.emulator import free_port
     from local.stack import ActivityFeed, LocalStack, StackOptions
 
@@ -104,6 +112,8 @@ def demo(verbose: bool) -> int:
         print(summary_table(counts))
         print("\nThe election calendar, per constituency (posts of its own accounts):")
         print(election_table(stack.container.store, campaign))
+        print("\nDaily series:")
+        print(series_lines(stack.container.store, campaign))
         received = stack.sandbox.received()
         print(f"\nWhat the platforms accepted ({len(received)} calls to the sandbox):")
         print(what_went_out(received))

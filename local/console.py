@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from chalicelib.adapters.store import ActivityEntry
-from chalicelib.domain.times import ist_text
+from chalicelib.domain.times import IST, ist_text
 
 LEVEL_MARK = {"info": " ", "warning": "!", "error": "✗"}
 
@@ -86,3 +86,20 @@ def election_table(store: Any, campaign: Any) -> str:
         lines.append(f"  {constituency.id:<14}{constituency.poll_closes.strftime('%Y-%m-%d %H:%M'):<20}"
                      f"{published:>10}{held:>17}{cancelled:>11}")
     return "\n".join(lines)
+
+
+def series_lines(store: Any, campaign: Any) -> str:
+    """Each daily series: how many items, from which day to which, and how many went out."""
+    found: dict[tuple[str, str], list] = {}
+    for scope in sorted(campaign.scopes):
+        for post in store.posts_in_scope(scope):
+            content = store.content(post.content_id) if post.account_id.startswith("fb-") else None
+            if content and content.series and not content.manifest.get("publish_at"):
+                found.setdefault((scope, content.series), []).append(post)
+    lines = []
+    for (scope, series), posts in sorted(found.items()):
+        days = sorted(p.due_at.astimezone(IST).date() for p in posts)
+        out = sum(p.status.value == "published" for p in posts)
+        lines.append(f"  {series} ({scope}): {len(posts)} items, one a day from {days[0]} to {days[-1]}; "
+                     f"{out} published on Facebook")
+    return "\n".join(lines) or "  (none)"

@@ -83,6 +83,8 @@ def campaign_yaml() -> str:
             "whatsapp_templates:          # approved by Meta for the campaign's number (fictitious)",
             "  - {name: budget_update, params: 2, language: hi}",
             "  - {name: daily_kit, params: 1, language: hi}",
+            "daily_slots:                 # when a daily series publishes its next item (IST)",
+            "  constituency: [\"07:30\"]",
             "accounts:"]
     scopes = [("state", "state")] + [(f"district/{d}", d) for d, *_ in DISTRICTS] + \
              [(f"constituency/{c}", c) for c, *_ in CONSTITUENCIES]
@@ -204,6 +206,20 @@ def election_week() -> dict[str, dict[str, str]]:
     return files
 
 
+def daily_series() -> dict[str, str]:
+    """Sahada's "विकास गाथा": 43 items with no time; each takes the next 07:30 slot, one a day from 4 March (the
+    examples are uploaded at 09:00 on the 3rd) until the silence begins on 15 April at 18:00 — the "every day
+    until polling" of the news report."""
+    files = {}
+    for n in range(1, 44):
+        item_hi, _ = WORKS[n % len(WORKS)]
+        files[f"series/vikas-gatha-{n:02d}.yaml"] = "\n".join([
+            f"title: {quoted(f'विकास गाथा, भाग {n}')}",
+            f"text: {quoted(f'सहाड़ा की विकास गाथा, भाग {n}: ' + item_hi.format(hi='सहाड़ा') + '।')}",
+            "platforms: [facebook, x]", "series: vikas-gatha"]) + "\n"
+    return files
+
+
 def tiny_mp4() -> bytes:
     """A stand-in for a video file: an MP4 header and filler bytes (the sandbox does not decode video)."""
     return b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 64
@@ -230,6 +246,7 @@ def example_files() -> dict[str, bytes]:
                for i, (c, hi, en, *_rest) in enumerate(CONSTITUENCIES)]
     for prefix, posts in election_week().items():
         groups.append((prefix, posts))
+    groups.append(("content/constituency/sahada", daily_series()))
     seed = 0
     for prefix, posts in groups:
         for name, text in posts.items():

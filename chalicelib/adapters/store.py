@@ -116,6 +116,17 @@ class Store:
         return self._update(f"CONTENT#{content_id}", "#CONTENT", "SET approval = :a", "revision = :r", {},
                             _encoded({":a": json.dumps(decision), ":r": revision}))
 
+    def series_cursor(self, scope: str, series: str) -> datetime | None:
+        item = self._get(f"SERIES#{scope}", series)
+        return from_iso(item["last_slot"]) if item else None
+
+    def take_series_slot(self, scope: str, series: str, previous: datetime | None, slot: datetime) -> bool:
+        """Move the series' cursor from `previous` to `slot`; False if another upload took a slot meanwhile."""
+        condition = "attribute_not_exists(pk)" if previous is None else "last_slot = :previous"
+        values = {} if previous is None else _encoded({":previous": to_iso(previous)})
+        return self._put({"pk": f"SERIES#{scope}", "sk": series, "last_slot": to_iso(slot)}, condition=condition,
+                         values=values)
+
     def calendar_rows(self, key: str) -> list[str]:
         item = self._get(f"CALENDAR#{key}", "ROWS")
         return list(item.get("content_ids", [])) if item else []

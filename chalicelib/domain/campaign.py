@@ -143,6 +143,9 @@ class Campaign(_Strict):
     approval: Approval = Approval()
     accounts: list[Account] = Field(default_factory=list)
     whatsapp_templates: list[WhatsAppTemplate] = Field(default_factory=list)
+    # When a daily series publishes its next item: per scope ("district/bhilwara") or level ("district").
+    daily_slots: dict[str, list[Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]]] = Field(
+        default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -168,6 +171,9 @@ class Campaign(_Strict):
                 problems.append(f"constituency {constituency.id!r} names district {constituency.district!r}, "
                                 "which is not under districts")
         known = self.scopes
+        for key in self.daily_slots:
+            if key not in known and key not in ("state", "district", "constituency"):
+                problems.append(f"daily_slots names {key!r}, which is not a scope or level of this campaign")
         for kind, items in (("team", self.teams), ("account", self.accounts)):
             for item in items:
                 if item.scope not in known:

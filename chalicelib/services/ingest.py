@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,6 +22,7 @@ from chalicelib.domain.media_rules import media_problems
 from chalicelib.domain.post import APPROVAL_WINDOW, REPLACEABLE, Post, PostStatus, content_id_for
 from chalicelib.domain.problems import problems_from_validation
 from chalicelib.domain.scope import ScopeError, split_scoped_key
+from chalicelib.domain.series import next_slot
 from chalicelib.domain.times import ist_text, to_iso
 from chalicelib.errors import InvalidContentError, PersistenceError, Problem
 from chalicelib.services.activity import ActivityLog
@@ -122,6 +124,8 @@ class Ingest:
         try:
             manifest = parse_manifest(decode_document(upload.body, key, self.max_upload_bytes))
             plans = plan_posts(manifest, scoped, campaign, self.clock.now())
+            if manifest.series and manifest.publish_at is None:
+                plans = self._in_series(manifest.series, scope, campaign, plans, existing)
             media = plans[0].payload["media"]
             sizes = {item["key"]: self.bucket.size_of(item["key"]) for item in media}
             problems = media_problems(sorted({p.account.platform for p in plans}), media, sizes)
@@ -145,6 +149,26 @@ class Ingest:
             self.activity.record("upload.warning", scope, f"{key} for {plan.account.id} at {ist_text(plan.due_at)}: "
                                  f"{effect} — {ruling.reason}", level="warning", content_id=content_id, key=key,
                                  account_id=plan.account.id)
+
+    def _in_series(self, series: str, scope: str, campaign: Campaign, plans: list,
+                   existing: ContentRecord | None) -> list:
+        """A series item with no time takes the series' next daily slot (and keeps it when re-uploaded)."""
+        if existing is not None:
+            _, posts = self.store.content_with_posts(existing.content_id)
+            if posts:
+                return [replace(plan, due_at=posts[0].due_at) for plan in plans]
+        for _ in range(5):  # another item of the series may take the same slot at the same moment
+            cursor = self.store.series_cursor(scope, series)
+            now = self.clock.now()
+            # After the series' last slot; a slot at this very minute is still free when nothing holds it.
+            slot = next_slot(cursor if cursor and cursor >= now else now - timedelta(seconds=1), scope, campaign)
+            if slot is None:
+                raise InvalidContentError([Problem("series", f"series {series} has no daily slot left for {scope}: "
+                                                   "its campaign ends first",
+                                                   "give this item a publish_at, or drop it")])
+            if self.store.take_series_slot(scope, series, cursor, slot):
+                return [replace(plan, due_at=slot) for plan in plans]
+        raise PersistenceError(f"series {series} is busy; retrying")
 
     # ---- calendar/<scope>/…/<name>.csv -----------------------------------------------------------
     def calendar(self, key: str, uploaded_by: str | None = None) -> IngestResult:
@@ -243,7 +267,8 @@ class Ingest:
         first = PostStatus.PENDING_APPROVAL if approval else PostStatus.SCHEDULED
         for plan in plans:
             # Waiting for sign-off, a post wakes at its deadline: its time, or a day for "as soon as approved".
-            wake = plan.due_at if not approval or manifest.get("publish_at") else now + APPROVAL_WINDOW
+            timed = manifest.get("publish_at") or manifest.get("series")
+            wake = plan.due_at if not approval or timed else now + APPROVAL_WINDOW
             post = Post(content_id=content_id, account_id=plan.account.id, platform=plan.account.platform,
                         scope=scope, status=first, due_at=plan.due_at, revision=revision,
                         payload=plan.payload, wake_at=wake)

@@ -53,3 +53,10 @@ def test_the_election_week_meets_the_silence_and_the_close_of_poll():
     assert "content/constituency/sahada/2021-04/2021-04-16-appeal.yaml" in names      # inside the silence
     assert "content/constituency/sahada/2021-04/2021-04-20-thanks.yaml" in names      # after the poll
     assert "content/constituency/vallabhnagar/2021-04/2021-04-16-appeal.yaml" in names  # its poll is in October
+
+
+def test_a_daily_series_without_times():
+    items = sorted((ROOT / "content/constituency/sahada/series").glob("*.yaml"))
+    assert len(items) == 43
+    assert all("publish_at" not in p.read_text("utf-8") and "series: vikas-gatha" in p.read_text("utf-8")
+               for p in items)
