@@ -40,7 +40,7 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 deploy: $(STAMP)
-	$(PY) -m infra.deploy --stage $(STAGE)
+	$(PY) -m infra.deploy --stage $(STAGE) $(if $(CAMPAIGN),--campaign $(CAMPAIGN))
 
 examples: $(STAMP)
 	$(PY) -m tools.example_campaign

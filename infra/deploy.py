@@ -95,11 +95,34 @@ def enable_partial_batch_failures(lambda_client: Any, queue_arn: str) -> int:
     return updated
 
 
+def apply_bucket_policy(s3: Any, bucket: str, campaign_file: Path | None) -> str:
+    """Give each team write access to its own prefix only, from the campaign config (file, or the bucket's)."""
+    import yaml
+
+    from chalicelib.domain.campaign import Campaign
+    from infra.bucket_policy import bucket_policy
+
+    if campaign_file is not None:
+        document = yaml.safe_load(campaign_file.read_text(encoding="utf-8"))
+    else:
+        try:
+            document = yaml.safe_load(s3.get_object(Bucket=bucket, Key="config/campaign.yaml")["Body"].read())
+        except ClientError:
+            return "no campaign config yet: the bucket policy is written on the next deploy after it is uploaded"
+    policy = bucket_policy(bucket, Campaign.model_validate(document))
+    if policy is None:
+        return "no member has a principal: uploads are not restricted by team"
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    return f"bucket policy: {len(policy['Statement']) // 3} team(s) can write only under their own prefix"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make deploy", description=__doc__.splitlines()[0])
     parser.add_argument("--stage", required=True, choices=["dev", "prod"])
     parser.add_argument("--bucket-name", default="", help="content bucket name (default prachar-<stage>-content)")
     parser.add_argument("--rehearsal", action="store_true", help="deploy to the local emulator at AWS_ENDPOINT_URL")
+    parser.add_argument("--campaign", type=Path, help="campaign config for the team write policy (default: the "
+                                                      "bucket's config/campaign.yaml)")
     arguments = parser.parse_args(argv)
     check_target(dict(os.environ), arguments.rehearsal)
     parameters = {"ContentBucketName": arguments.bucket_name} if arguments.bucket_name else {}
@@ -111,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([chalice, "deploy", "--stage", arguments.stage], cwd=ROOT, check=True,
                    env={**os.environ, **environment})
     mappings = enable_partial_batch_failures(boto3.client("lambda"), outputs["PublishQueueArn"])
+    print(apply_bucket_policy(boto3.client("s3"), outputs["ContentBucketName"], arguments.campaign))
     print(f"ReportBatchItemFailures on {mappings} event-source mapping(s) of {PUBLISH_HANDLER}.")
     print(f"Next: store each account's token in SSM under /prachar/{arguments.stage}/accounts/<id>, "
           f"then upload config/campaign.yaml to s3://{outputs['ContentBucketName']}/.")

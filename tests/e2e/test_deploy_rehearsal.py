@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 
 import boto3
 import pytest
+import yaml
 
 from infra.deploy import DeployRefused, check_target
 from local.emulator import Emulator, free_port
@@ -33,11 +35,18 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(source, target)
+    document = yaml.safe_load((ROOT / "tests/support/campaign.yaml").read_text("utf-8"))
+    for team in document["teams"]:
+        for member in team["members"]:
+            member["principal"] = f"AIDA{member['id'].upper().replace('-', '')}"
+    campaign_file = tmp_path / "campaign.yaml"
+    campaign_file.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     emulator = Emulator(port=free_port()).start()
     try:
         credentials = {"AWS_ENDPOINT_URL": emulator.url, "AWS_DEFAULT_REGION": "ap-south-1",
                        "AWS_ACCESS_KEY_ID": "ops", "AWS_SECRET_ACCESS_KEY": "ops"}
-        result = subprocess.run([sys.executable, "-m", "infra.deploy", "--stage", "dev", "--rehearsal"],
+        result = subprocess.run([sys.executable, "-m", "infra.deploy", "--stage", "dev", "--rehearsal",
+                                 "--campaign", str(campaign_file)],
                                 cwd=tmp_path, env=clean_environment(**credentials), capture_output=True, text=True,
                                 timeout=600)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -61,5 +70,9 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
         environment = client("lambda").get_function_configuration(
             FunctionName="prachar-dev-on_publish_message")["Environment"]["Variables"]
         assert environment["PRACHAR_PUBLISH_QUEUE"] == "prachar-dev-publish"
+        policy = json.loads(client("s3").get_bucket_policy(Bucket="prachar-dev-content")["Policy"])
+        sids = {statement["Sid"] for statement in policy["Statement"]}
+        assert {"SahadaItCellWritesItsOwnPrefix", "SahadaItCellWritesNowhereElse"} <= sids
+        assert "2 team(s) can write only under their own prefix" in result.stdout
     finally:
         emulator.stop()
