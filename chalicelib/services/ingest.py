@@ -122,15 +122,8 @@ class Ingest:
                                  content_id=content_id, key=key)
             return IngestResult(key, "unchanged", content_id=content_id)
         try:
-            manifest = parse_manifest(decode_document(upload.body, key, self.max_upload_bytes))
-            plans = plan_posts(manifest, scoped, campaign, self.clock.now())
-            if manifest.series and manifest.publish_at is None:
-                plans = self._in_series(manifest.series, scope, campaign, plans, existing)
-            media = plans[0].payload["media"]
-            sizes = {item["key"]: self.bucket.size_of(item["key"]) for item in media}
-            problems = media_problems(sorted({p.account.platform for p in plans}), media, sizes)
-            if problems:
-                raise InvalidContentError(problems)
+            manifest, plans = self._plan(decode_document(upload.body, key, self.max_upload_bytes), scoped, campaign,
+                                         existing)
         except InvalidContentError as exc:
             return self._reject(key, scope, exc.problems, content_id)
         result = self._accept(key, scope, content_id, existing, sha256, manifest.model_dump(mode="json"), plans,
@@ -149,6 +142,20 @@ class Ingest:
             self.activity.record("upload.warning", scope, f"{key} for {plan.account.id} at {ist_text(plan.due_at)}: "
                                  f"{effect} — {ruling.reason}", level="warning", content_id=content_id, key=key,
                                  account_id=plan.account.id)
+
+    def _plan(self, document: dict[str, Any], scoped: Any, campaign: Campaign,
+              existing: ContentRecord | None) -> tuple[Any, list]:
+        """A manifest, checked against the campaign and the bucket, as one post per target account."""
+        manifest = parse_manifest(document)
+        plans = plan_posts(manifest, scoped, campaign, self.clock.now())
+        if manifest.series and manifest.publish_at is None:
+            plans = self._in_series(manifest.series, str(scoped.scope), campaign, plans, existing)
+        media = plans[0].payload["media"]
+        sizes = {item["key"]: self.bucket.size_of(item["key"]) for item in media}
+        problems = media_problems(sorted({p.account.platform for p in plans}), media, sizes)
+        if problems:
+            raise InvalidContentError(problems)
+        return manifest, plans
 
     def _in_series(self, series: str, scope: str, campaign: Campaign, plans: list,
                    existing: ContentRecord | None) -> list:
@@ -228,13 +235,7 @@ class Ingest:
         if existing and existing.sha256 == sha256:
             return "unchanged"
         try:
-            manifest = parse_manifest(row.document)
-            plans = plan_posts(manifest, scoped, campaign, self.clock.now())
-            media = plans[0].payload["media"]
-            sizes = {item["key"]: self.bucket.size_of(item["key"]) for item in media}
-            media_issues = media_problems(sorted({p.account.platform for p in plans}), media, sizes)
-            if media_issues:
-                raise InvalidContentError(media_issues)
+            manifest, plans = self._plan(row.document, scoped, campaign, existing)
         except InvalidContentError as exc:
             result.problems += [Problem(p.field, p.message, p.fix, row=row.row) for p in exc.problems]
             return None
