@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from chalice import (
     BadRequestError,
     Chalice,
@@ -17,12 +19,33 @@ from chalice import (
 )
 
 from chalicelib import entry
+from chalicelib.errors import RequestError
 from chalicelib.observability import logger
 from chalicelib.settings import event_source_names
 
 app = Chalice(app_name="prachar")
 CONTENT_BUCKET, PUBLISH_QUEUE = event_source_names()
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+
+
+class ConflictError(ChaliceViewError):
+    STATUS_CODE = 409
+
+
+HTTP_ERRORS = {400: BadRequestError, 401: UnauthorizedError, 403: ForbiddenError, 404: NotFoundError,
+               409: ConflictError}
+
+
+def answers(view):
+    """A request the system cannot do as asked becomes its HTTP status with the reason (never a 500)."""
+    @functools.wraps(view)
+    def answered(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except RequestError as exc:
+            raise HTTP_ERRORS[exc.status](str(exc)) from None
+
+    return answered
 
 
 @app.on_s3_event(bucket=CONTENT_BUCKET, prefix="config/", suffix=".yaml", events=["s3:ObjectCreated:*"])
@@ -65,14 +88,46 @@ def health():
     return entry.health()
 
 
+@app.route("/api/posts")
+@answers
+def list_posts():
+    return entry.list_posts(app.current_request.query_params or {})
+
+
+@app.route("/api/posts/{content_id}")
+@answers
+def get_post(content_id):
+    return entry.post(content_id)
+
+
+@app.route("/api/posts/{content_id}/approve", methods=["POST"], authorizer=IAMAuthorizer())
+@answers
+def approve(content_id):
+    return entry.decide("approve", content_id, *_caller_request())
+
+
+@app.route("/api/posts/{content_id}/reject", methods=["POST"], authorizer=IAMAuthorizer())
+@answers
+def reject(content_id):
+    return entry.decide("reject", content_id, *_caller_request())
+
+
+@app.route("/api/posts/{content_id}/clear-silence", methods=["POST"], authorizer=IAMAuthorizer())
+@answers
+def clear_silence(content_id):
+    return entry.decide("clear", content_id, *_caller_request())
+
+
 @app.route("/api/pause", methods=["POST"], authorizer=IAMAuthorizer())
+@answers
 def pause():
-    return _control("pause")
+    return entry.control("pause", *_caller_request())
 
 
 @app.route("/api/resume", methods=["POST"], authorizer=IAMAuthorizer())
+@answers
 def resume():
-    return _control("resume")
+    return entry.control("resume", *_caller_request())
 
 
 @app.route("/api/pauses")
@@ -80,90 +135,33 @@ def list_pauses():
     return entry.pauses()
 
 
-@app.route("/api/posts/{content_id}/approve", methods=["POST"], authorizer=IAMAuthorizer())
-def approve(content_id):
-    return _answer(entry.decide, "approve", content_id)
-
-
-@app.route("/api/posts/{content_id}/reject", methods=["POST"], authorizer=IAMAuthorizer())
-def reject(content_id):
-    return _answer(entry.decide, "reject", content_id)
-
-
-@app.route("/api/posts/{content_id}/clear-silence", methods=["POST"], authorizer=IAMAuthorizer())
-def clear_silence(content_id):
-    return _answer(entry.decide, "clear", content_id)
-
-
-def _control(action):
-    return _answer(entry.control, action)
-
-
-class ConflictError(ChaliceViewError):
-    STATUS_CODE = 409
-
-
-def _answer(handler, *args):
-    """A coordinator's call: who is asking comes from the request; errors become the right HTTP status."""
-    request = app.current_request
-    try:
-        return handler(*args, request.json_body or {}, request.headers, request.context)
-    except entry.Unauthorized as exc:
-        raise UnauthorizedError(str(exc)) from None
-    except entry.Forbidden as exc:
-        raise ForbiddenError(str(exc)) from None
-    except entry.NotFound as exc:
-        raise NotFoundError(str(exc)) from None
-    except entry.Conflict as exc:
-        raise ConflictError(str(exc)) from None
-    except entry.BadQuery as exc:
-        raise BadRequestError(str(exc)) from None
-
-
 @app.route("/api/accounts")
 def list_accounts():
     return entry.accounts()
 
 
-@app.route("/api/posts")
-def list_posts():
-    try:
-        return entry.list_posts(app.current_request.query_params or {})
-    except entry.BadQuery as exc:
-        raise BadRequestError(str(exc)) from None
-
-
-@app.route("/api/posts/{content_id}")
-def get_post(content_id):
-    post = entry.queries().post(content_id)
-    if post is None:
-        raise NotFoundError(f"no post with id {content_id}")
-    return post
-
-
 @app.route("/api/activity")
+@answers
 def list_activity():
-    try:
-        return entry.activity(app.current_request.query_params or {})
-    except entry.BadQuery as exc:
-        raise BadRequestError(str(exc)) from None
+    return entry.activity(app.current_request.query_params or {})
 
 
 @app.route("/webhooks/whatsapp", methods=["GET"])
 def whatsapp_subscription():
     try:
         challenge = entry.whatsapp_verify(app.current_request.query_params or {})
-    except entry.Unauthorized:
+    except RequestError:
         return Response(body="forbidden", status_code=403, headers={"Content-Type": "text/plain"})
     return Response(body=challenge, status_code=200, headers={"Content-Type": "text/plain"})
 
 
 @app.route("/webhooks/whatsapp", methods=["POST"])
+@answers
 def whatsapp_events():
     request = app.current_request
-    try:
-        return entry.whatsapp_webhook(request.raw_body, request.headers.get("x-hub-signature-256"))
-    except entry.Unauthorized:
-        return Response(body={"error": "signature"}, status_code=401)
-    except entry.BadQuery as exc:
-        raise BadRequestError(str(exc)) from None
+    return entry.whatsapp_webhook(request.raw_body, request.headers.get("x-hub-signature-256"))
+
+
+def _caller_request():
+    request = app.current_request
+    return request.json_body or {}, request.headers, request.context

@@ -10,11 +10,8 @@ from typing import Any
 from chalicelib.bootstrap import container
 from chalicelib.domain.scope import Scope, ScopeError, decode_s3_key
 from chalicelib.domain.times import to_iso
+from chalicelib.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from chalicelib.observability import logger
-
-
-class BadQuery(ValueError):
-    pass
 
 
 def uploaded_keys(event: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -88,9 +85,6 @@ def accounts() -> dict[str, Any]:
     return {"accounts": rows}
 
 
-class Unauthorized(ValueError):
-    pass
-
 
 def whatsapp_verify(params: dict[str, str]) -> str:
     """Meta's subscription check: echo hub.challenge when hub.verify_token is ours."""
@@ -111,12 +105,9 @@ def whatsapp_webhook(raw_body: bytes, signature: str | None) -> dict[str, int]:
     try:
         envelope = json.loads(raw_body)
     except ValueError:
-        raise BadQuery("the body is not JSON") from None
+        raise BadRequest("the body is not JSON") from None
     return c.webhooks().handle(parse(envelope))
 
-
-class Forbidden(ValueError):
-    pass
 
 
 def caller(headers: dict[str, str], context: dict[str, Any]) -> Any:
@@ -138,57 +129,37 @@ def caller(headers: dict[str, str], context: dict[str, Any]) -> Any:
 
 
 def control(action: str, body: dict[str, Any], headers: dict[str, str], context: dict[str, Any]) -> dict[str, Any]:
-    from chalicelib.services.controls import NotAllowed
-
     campaign, member = caller(headers, context)
     scope = body.get("scope") or "state"
     try:
         scope = str(Scope.parse(scope))
     except ScopeError as exc:
-        raise BadQuery(str(exc)) from None
+        raise BadRequest(str(exc)) from None
     if scope not in campaign.scopes:
-        raise BadQuery(f"{scope} is not part of campaign {campaign.campaign}")
+        raise BadRequest(f"{scope} is not part of campaign {campaign.campaign}")
     controls = container().controls()
-    try:
-        if action == "pause":
-            reason = str(body.get("reason") or "").strip()
-            if not reason:
-                raise BadQuery("say why: {\"reason\": \"…\"} (it is shown on every paused post)")
-            return controls.pause(campaign, member, scope, reason)
-        return controls.resume(campaign, member, scope)
-    except NotAllowed as exc:
-        raise Forbidden(str(exc)) from None
+    if action == "pause":
+        reason = str(body.get("reason") or "").strip()
+        if not reason:
+            raise BadRequest("say why: {\"reason\": \"…\"} (it is shown on every paused post)")
+        return controls.pause(campaign, member, scope, reason)
+    return controls.resume(campaign, member, scope)
 
 
-class NotFound(ValueError):
-    pass
-
-
-class Conflict(ValueError):
-    pass
 
 
 def decide(action: str, content_id: str, body: dict[str, Any], headers: dict[str, str],
            context: dict[str, Any]) -> dict[str, Any]:
-    from chalicelib.services import approvals
-
     campaign, member = caller(headers, context)
     service = container().approvals()
-    try:
-        if action == "approve":
-            return service.approve(content_id, member, campaign, str(body.get("note") or ""))
-        if action == "reject":
-            reason = str(body.get("reason") or "").strip()
-            if not reason:
-                raise BadQuery("say why: {\"reason\": \"…\"} (the team sees it on the post)")
-            return service.reject(content_id, member, campaign, reason)
-        return service.clear_silence(content_id, member)
-    except approvals.NotFound as exc:
-        raise NotFound(str(exc)) from None
-    except approvals.NotAllowed as exc:
-        raise Forbidden(str(exc)) from None
-    except approvals.Conflict as exc:
-        raise Conflict(str(exc)) from None
+    if action == "approve":
+        return service.approve(content_id, member, campaign, str(body.get("note") or ""))
+    if action == "reject":
+        reason = str(body.get("reason") or "").strip()
+        if not reason:
+            raise BadRequest("say why: {\"reason\": \"…\"} (the team sees it on the post)")
+        return service.reject(content_id, member, campaign, reason)
+    return service.clear_silence(content_id, member)
 
 
 def pauses() -> dict[str, Any]:
@@ -206,6 +177,13 @@ def queries():
     return container().queries()
 
 
+def post(content_id: str) -> dict[str, Any]:
+    found = queries().post(content_id)
+    if found is None:
+        raise NotFound(f"no post with id {content_id}")
+    return found
+
+
 def list_posts(params: dict[str, str]) -> dict[str, Any]:
     from chalicelib.domain.post import PostStatus
 
@@ -216,14 +194,14 @@ def list_posts(params: dict[str, str]) -> dict[str, Any]:
     try:
         scope = str(Scope.parse(scope))
     except ScopeError as exc:
-        raise BadQuery(str(exc)) from None
+        raise BadRequest(str(exc)) from None
     status = params.get("status")
     if status and status not in {s.value for s in PostStatus}:
-        raise BadQuery(f"status must be one of {', '.join(s.value for s in PostStatus)}")
+        raise BadRequest(f"status must be one of {', '.join(s.value for s in PostStatus)}")
     try:
         limit = int(params.get("limit", 200))
     except ValueError:
-        raise BadQuery("limit must be a whole number") from None
+        raise BadRequest("limit must be a whole number") from None
     return queries().posts(campaign, scope, status, max(1, min(limit, 1000)))
 
 
@@ -240,15 +218,15 @@ def activity(params: dict[str, str]) -> dict[str, Any]:
         try:
             day = date.fromisoformat(params["date"])
         except ValueError:
-            raise BadQuery(f"date must look like 2021-03-05, got {params['date']!r}") from None
+            raise BadRequest(f"date must look like 2021-03-05, got {params['date']!r}") from None
     scope = params.get("scope")
     if scope:
         try:
             scope = str(Scope.parse(scope))
         except ScopeError as exc:
-            raise BadQuery(str(exc)) from None
+            raise BadRequest(str(exc)) from None
     try:
         limit = int(params.get("limit", 100))
     except ValueError:
-        raise BadQuery(f"limit must be a whole number, got {params['limit']!r}") from None
+        raise BadRequest(f"limit must be a whole number, got {params['limit']!r}") from None
     return queries().activity(day, scope, limit)

@@ -97,3 +97,29 @@ class PlatformAmbiguousError(PlatformError):
 
 class PersistenceError(PracharError):
     """Storage failed in a way a retry may fix."""
+
+
+class RequestError(PracharError):
+    """An API caller's request cannot be done as asked; `status` is the HTTP answer."""
+
+    status = 400
+
+
+class BadRequest(RequestError):
+    status = 400
+
+
+class Unauthorized(RequestError):
+    status = 401
+
+
+class Forbidden(RequestError):
+    status = 403
+
+
+class NotFound(RequestError):
+    status = 404
+
+
+class Conflict(RequestError):
+    status = 409

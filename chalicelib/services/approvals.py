@@ -11,19 +11,8 @@ from chalicelib.domain.approval import refusal
 from chalicelib.domain.campaign import Campaign, Member
 from chalicelib.domain.post import REPLACEABLE, PostStatus
 from chalicelib.domain.times import to_iso
+from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.services.activity import ActivityLog
-
-
-class NotFound(Exception):
-    pass
-
-
-class NotAllowed(Exception):
-    pass
-
-
-class Conflict(Exception):
-    pass
 
 
 @dataclass
@@ -39,7 +28,7 @@ class Approvals:
             raise Conflict(f"{content.key} needs no approval: it is {states}")
         why_not = refusal(member, content.scope, campaign, content.manifest, content.uploaded_by)
         if why_not:
-            raise NotAllowed(why_not)
+            raise Forbidden(why_not)
         waiting = [p for p in posts if p.status is PostStatus.PENDING_APPROVAL]
         if not waiting:
             raise Conflict(f"nothing of {content.key} is waiting for approval: "
@@ -61,7 +50,7 @@ class Approvals:
         why_not = refusal(member, content.scope, campaign, {**content.manifest, "paid": False, "overrides": {}},
                           content.uploaded_by)
         if why_not and why_not != "nobody approves their own content":
-            raise NotAllowed(why_not)
+            raise Forbidden(why_not)
         now = self.clock.now()
         self.store.decide(content_id, content.revision, {"needed": True, "status": "rejected", "by": member.id,
                                                          "at": to_iso(now), "note": reason})
@@ -79,10 +68,10 @@ class Approvals:
     def clear_silence(self, content_id: str, member: Member) -> dict[str, Any]:
         """A coordinator clears a state post whose content does not reach the silent polling areas."""
         if member.role != "coordinator":
-            raise NotAllowed(f"only a coordinator may clear a post for a silence; {member.id} is a {member.role}")
+            raise Forbidden(f"only a coordinator may clear a post for a silence; {member.id} is a {member.role}")
         content, posts = self._content(content_id)
         if content.scope != "state":
-            raise NotAllowed("only state posts can be cleared: constituency and district accounts reach the "
+            raise Forbidden("only state posts can be cleared: constituency and district accounts reach the "
                              "polling area itself")
         now = self.clock.now()
         cleared = [p.account_id for p in posts if p.status in REPLACEABLE and self.store.move_post(

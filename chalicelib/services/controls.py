@@ -10,11 +10,8 @@ from chalicelib.adapters.store import Store
 from chalicelib.domain.campaign import Campaign, Member
 from chalicelib.domain.post import UNFINISHED, PostStatus
 from chalicelib.domain.times import ist_text
+from chalicelib.errors import Forbidden
 from chalicelib.services.activity import ActivityLog
-
-
-class NotAllowed(Exception):
-    pass
 
 
 @dataclass
@@ -74,7 +71,7 @@ class Controls:
 
 def _coordinators_only(campaign: Campaign, member: Member, what: str) -> None:
     if member.role != "coordinator":
-        raise NotAllowed(f"only a coordinator may {what}; {member.id} is a {member.role}")
+        raise Forbidden(f"only a coordinator may {what}; {member.id} is a {member.role}")
 
 
 def _what(scope: str) -> str:

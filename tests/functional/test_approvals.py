@@ -5,18 +5,10 @@ from datetime import date
 
 import pytest
 import yaml
-from chalice.test import Client
 
-import app
 from chalicelib.domain.post import PostStatus, content_id_for
 
 KEY = "content/constituency/sahada/approval.yaml"
-
-
-@pytest.fixture()
-def client():
-    with Client(app.app, stage_name="functional") as test_client:
-        yield test_client
 
 
 @pytest.fixture()

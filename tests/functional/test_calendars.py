@@ -1,19 +1,11 @@
 """Content calendars: one post per row, bad rows reported by row and column, re-uploads never duplicate."""
 
 import pytest
-from chalice.test import Client
 
-import app
 from chalicelib.domain.post import PostStatus, content_id_for
 
 KEY = "calendar/constituency/sahada/2021-03/week-2.csv"
 HEADER = "publish_at,platforms,title,text,link,media,series"
-
-
-@pytest.fixture()
-def client():
-    with Client(app.app, stage_name="functional") as test_client:
-        yield test_client
 
 
 def excel(lines):

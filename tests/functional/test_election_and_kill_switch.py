@@ -2,20 +2,10 @@
 
 import json
 
-import pytest
-from chalice.test import Client
-
-import app
 from chalicelib.domain.post import PostStatus, content_id_for
 
 COORDINATOR = {"X-Prachar-Member": "state-01", "Content-Type": "application/json"}
 LEAD = {"X-Prachar-Member": "sahada-01", "Content-Type": "application/json"}
-
-
-@pytest.fixture()
-def client():
-    with Client(app.app, stage_name="functional") as test_client:
-        yield test_client
 
 
 def event(client):

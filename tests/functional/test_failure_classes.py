@@ -7,21 +7,13 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from chalice.test import Client
 
-import app
 from chalicelib.adapters.publish_queue import backoff_seconds
 from chalicelib.domain.account_state import Health
 from chalicelib.domain.post import PostStatus, content_id_for
 from local.sandbox import Fault
 
 ACCOUNTS = {"facebook": "fb-sahada", "x": "x-sahada", "whatsapp": "wa-sahada"}
-
-
-@pytest.fixture()
-def client():
-    with Client(app.app, stage_name="functional") as test_client:
-        yield test_client
 
 
 def schedule(world, client, platform, name="p", text="सहाड़ा में नई सड़क"):

@@ -3,19 +3,11 @@
 import json
 
 import pytest
-from chalice.test import Client
 
-import app
 from chalicelib.domain.post import content_id_for
 
 KEY = "content/constituency/sahada/2021-03/बजट घोषणा.yaml"
 MANIFEST = "title: बजट घोषणा\ntext: सहाड़ा में नया महाविद्यालय\npublish_at: 2021-03-05T09:00:00\n"
-
-
-@pytest.fixture()
-def client():
-    with Client(app.app, stage_name="functional") as test_client:
-        yield test_client
 
 
 def upload(world, client, key, body, handler="on_content_upload"):

@@ -3,19 +3,11 @@
 import json
 
 import pytest
-from chalice.test import Client
 
-import app
 from chalicelib.domain.post import PostStatus, content_id_for
 from local.sandbox import Fault
 
 KEY = "content/constituency/sahada/day1.yaml"
-
-
-@pytest.fixture()
-def client():
-    with Client(app.app, stage_name="functional") as test_client:
-        yield test_client
 
 
 @pytest.fixture()

@@ -1,16 +1,8 @@
 """The HTTP API through chalice.test.Client."""
 
 import pytest
-from chalice.test import Client
 
-import app
 from chalicelib.domain.post import content_id_for
-
-
-@pytest.fixture()
-def client():
-    with Client(app.app, stage_name="functional") as test_client:
-        yield test_client
 
 
 def test_health_reports_the_clock_and_the_campaign(active, client):

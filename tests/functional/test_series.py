@@ -1,16 +1,7 @@
 """A daily series: items without a time take one slot a day, in upload order, until the campaign ends."""
 
-import pytest
-from chalice.test import Client
 
-import app
 from chalicelib.domain.post import content_id_for
-
-
-@pytest.fixture()
-def client():
-    with Client(app.app, stage_name="functional") as test_client:
-        yield test_client
 
 
 def item(world, client, n):

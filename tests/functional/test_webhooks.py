@@ -5,19 +5,9 @@ import hmac
 import json
 from pathlib import Path
 
-import pytest
-from chalice.test import Client
-
-import app
 from chalicelib.domain.whatsapp_webhook import delivery_reference
 
 STATUS = json.loads((Path(__file__).parent.parent / "support" / "whatsapp_status_failed.json").read_text())
-
-
-@pytest.fixture()
-def client():
-    with Client(app.app, stage_name="functional") as test_client:
-        yield test_client
 
 
 def signed(world, payload):
