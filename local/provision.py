@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chalicelib.domain.campaign import Account
+
 TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "resources.yaml"
-TARGET_FIELD = {"facebook": "page_id", "x": "user_id", "twitter": "user_id", "whatsapp": "phone_number_id"}
 SANDBOX_CONSUMER = {"consumer_key": "sandbox-consumer-key", "consumer_secret": "sandbox-consumer-secret"}
 
 
@@ -32,19 +33,18 @@ class SeededAccount:
     secret: str       # what the account's secret holds: a token, or X's OAuth 1.0a credentials as JSON
 
 
-def seed_account_secrets(ssm: Any, secretsmanager: Any, accounts: list[dict[str, Any]],
+def seed_account_secrets(ssm: Any, secretsmanager: Any, accounts: list[Account],
                          stage: str) -> list[SeededAccount]:
     """Store a sandbox secret for every account: X accounts get OAuth 1.0a credentials, the others a token;
     in SSM, or in Secrets Manager when the account's secret is named `secretsmanager:<name>`."""
     seeded = []
     for account in accounts:
-        platform = "x" if account["platform"] == "twitter" else account["platform"]
-        if platform == "x":
-            value = json.dumps({**SANDBOX_CONSUMER, "access_token": f"sandbox-{account['id']}",
-                                "access_token_secret": f"sandbox-secret-{account['id']}"})
+        if account.platform == "x":
+            value = json.dumps({**SANDBOX_CONSUMER, "access_token": f"sandbox-{account.id}",
+                                "access_token_secret": f"sandbox-secret-{account.id}"})
         else:
-            value = f"sandbox-{account['id']}"
-        name = account["secret"].replace("{stage}", stage)
+            value = f"sandbox-{account.id}"
+        name = account.secret.replace("{stage}", stage)
         if name.startswith("secretsmanager:"):
             secret_id = name.removeprefix("secretsmanager:")
             try:
@@ -53,8 +53,7 @@ def seed_account_secrets(ssm: Any, secretsmanager: Any, accounts: list[dict[str,
                 secretsmanager.put_secret_value(SecretId=secret_id, SecretString=value)
         else:
             ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
-        seeded.append(SeededAccount(account["id"], platform, str(account[TARGET_FIELD[account["platform"]]]),
-                                    value))
+        seeded.append(SeededAccount(account.id, account.platform, account.target_id, value))
     return seeded
 
 

@@ -175,8 +175,10 @@ class LocalStack:
         """Give every account of the active campaign a sandbox secret, as ops would in the cloud."""
         if record.version == self._campaign_version:
             return
-        seeded = seed_account_secrets(aws.client("ssm"), aws.client("secretsmanager"),
-                                      record.document.get("accounts", []), STAGE)
+        from chalicelib.domain.campaign import Campaign
+
+        accounts = Campaign.model_validate(record.document).accounts  # the active config, already validated
+        seeded = seed_account_secrets(aws.client("ssm"), aws.client("secretsmanager"), accounts, STAGE)
         register_in_sandbox(self.sandbox, seeded)
         self._campaign_version = record.version
         self._windows_opened = None

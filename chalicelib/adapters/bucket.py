@@ -48,20 +48,14 @@ class ContentBucket:
         return Upload(key=key, body=body, size=size, etag=response.get("ETag", "").strip('"'),
                       uploaded_by=metadata.get("uploaded-by"))
 
-    def exists(self, key: str) -> bool:
-        try:
-            self._s3.head_object(Bucket=self.name, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise PersistenceError(f"S3 head_object failed for {key}") from exc
-        return True
-
     def size_of(self, key: str) -> int | None:
+        """The object's size, or None if it is not in the bucket."""
         try:
             return int(self._s3.head_object(Bucket=self.name, Key=key)["ContentLength"])
-        except ClientError:
-            return None
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise PersistenceError(f"S3 head_object failed for {key}") from exc
 
     def write_error_report(self, key: str, report: dict[str, Any]) -> str:
         report_key = error_report_key(key)

@@ -12,6 +12,7 @@ import yaml
 from chalicelib import bootstrap
 from chalicelib.adapters import aws
 from chalicelib.adapters.clock import SteppedClock
+from chalicelib.domain.campaign import Campaign
 from local.emulator import Emulator, emulator_environment, free_port
 from local.provision import create_resources, register_in_sandbox, seed_account_secrets
 from local.sandbox import PlatformSandbox
@@ -64,7 +65,7 @@ def active(world: World, campaign_yaml: str) -> World:
     """A world whose campaign is active and whose accounts have tokens the sandbox knows."""
     world.put("config/campaign.yaml", campaign_yaml)
     assert world.container.ingest().config("config/campaign.yaml").outcome == "accepted"
-    accounts = yaml.safe_load(campaign_yaml)["accounts"]
+    accounts = Campaign.model_validate(yaml.safe_load(campaign_yaml)).accounts
     register_in_sandbox(world.sandbox, seed_account_secrets(aws.client("ssm"), aws.client("secretsmanager"),
                                                             accounts, "test"))
     for team in yaml.safe_load(campaign_yaml)["teams"]:
