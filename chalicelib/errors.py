@@ -59,6 +59,13 @@ class PlatformAuthError(PlatformError):
     """Token expired or revoked: the account needs a human; never retried as is."""
 
 
+class PlatformAccountError(PlatformAuthError):
+    """The token may still work, but the account cannot publish: a permission was removed, the account is
+    locked, restricted or blocked for a policy, its payment method failed, or its phone number was deleted or
+    is not registered. Every later post would fail the same way, so — like a refused token — the account is
+    marked unhealthy with one alert and its posts wait until a person fixes it and a token check passes."""
+
+
 class PlatformRejectedError(PlatformError):
     """Policy, permission, duplicate or bad media: the post fails with the platform's reason."""
 
@@ -68,15 +75,19 @@ class PlatformDuplicateError(PlatformRejectedError):
 
 
 class PlatformRateLimitedError(PlatformError):
-    """Throttled until `reset_at` (unix seconds on the platform's clock) or for `retry_after` seconds;
-    `per_recipient`: only this recipient is limited, not the account."""
+    """Throttled until `reset_at` (unix seconds on the platform's clock) or for `retry_after` seconds, both
+    kept as the platform gave them (domain/rate_limits.hold_until caps them); `per_recipient`: only this
+    recipient is limited, not the account; `window`: which of the platform's limits was spent (X: "15min",
+    "24hour" or "usage_cap"), so the wait can be capped at that limit's own window."""
 
     def __init__(self, platform: str, message: str, *, reset_at: float | None = None,
-                 retry_after: float | None = None, per_recipient: bool = False, **kwargs: Any) -> None:
+                 retry_after: float | None = None, per_recipient: bool = False, window: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(platform, message, **kwargs)
         self.reset_at = reset_at
         self.retry_after = retry_after
         self.per_recipient = per_recipient
+        self.window = window
 
     @property
     def retryable(self) -> bool:
@@ -123,3 +134,9 @@ class NotFound(RequestError):
 
 class Conflict(RequestError):
     status = 409
+
+
+class Unavailable(RequestError):
+    """Not now: the caller should send the same request again later (webhooks are redelivered)."""
+
+    status = 503

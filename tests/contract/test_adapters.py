@@ -12,6 +12,7 @@ from chalicelib.adapters.platforms.facebook import FacebookClient
 from chalicelib.adapters.platforms.whatsapp import WhatsAppClient
 from chalicelib.adapters.platforms.x import XClient
 from chalicelib.errors import (
+    PlatformAccountError,
     PlatformAmbiguousError,
     PlatformAuthError,
     PlatformDuplicateError,
@@ -86,14 +87,14 @@ class _Later:
 CLASSES = [
     ("facebook", "server_error", PlatformUnavailableError), ("facebook", "transient", PlatformUnavailableError),
     ("facebook", "rate_limit", PlatformRateLimitedError), ("facebook", "auth", PlatformAuthError),
-    ("facebook", "policy", PlatformAuthError), ("facebook", "duplicate", PlatformDuplicateError),
-    ("facebook", "permission", PlatformRejectedError), ("facebook", "timeout_after_send", PlatformAmbiguousError),
+    ("facebook", "policy", PlatformAccountError), ("facebook", "duplicate", PlatformDuplicateError),
+    ("facebook", "permission", PlatformAccountError), ("facebook", "timeout_after_send", PlatformAmbiguousError),
     ("x", "server_error", PlatformUnavailableError), ("x", "rate_limit", PlatformRateLimitedError),
     ("x", "auth", PlatformAuthError), ("x", "duplicate", PlatformDuplicateError),
-    ("x", "policy", PlatformRejectedError), ("x", "timeout_after_send", PlatformAmbiguousError),
+    ("x", "policy", PlatformAccountError), ("x", "timeout_after_send", PlatformAmbiguousError),
     ("whatsapp", "server_error", PlatformUnavailableError), ("whatsapp", "rate_limit", PlatformRateLimitedError),
     ("whatsapp", "pair_rate", PlatformRateLimitedError), ("whatsapp", "auth", PlatformAuthError),
-    ("whatsapp", "policy", PlatformAuthError), ("whatsapp", "outside_window", PlatformRejectedError),
+    ("whatsapp", "policy", PlatformAccountError), ("whatsapp", "outside_window", PlatformRejectedError),
     ("whatsapp", "undeliverable", PlatformRejectedError),
     ("whatsapp", "timeout_after_send", PlatformAmbiguousError),
 ]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +13,7 @@ from chalicelib.adapters.platforms.base import Media, PublishRequest
 from chalicelib.adapters.platforms.http import HttpResponse, call, download, same_text
 from chalicelib.adapters.platforms.x_auth import authorization
 from chalicelib.errors import (
+    PlatformAccountError,
     PlatformAuthError,
     PlatformDuplicateError,
     PlatformError,
@@ -102,22 +105,82 @@ class XClient:
                                                    f"not {target_id}")
 
 
+# https://docs.x.com/x-api/fundamentals/response-codes-and-errors — 401 "invalid or missing authentication
+# credentials"; 403 "valid auth but no permission for this resource or action"; 429 "rate limit or usage cap
+# exceeded"; 500/502/503/504 "wait and retry"; 400 malformed request (this post as it is).
+# Problem types (same page) that say the app or the account, not the post, cannot go on: `client-forbidden` ("app
+# not enrolled or lacks required access"). A 403 whose detail names the account as suspended or locked, or the
+# generic "You are not permitted to perform this action." that POST /2/tweets answers for an app without write
+# access or a restricted account (the page's 403 checklist: app access, enrollment, OAuth scopes), is the same:
+# every later post would be refused alike, so the account waits for a person. Duplicates (403 "duplicate
+# content") and `not-authorized-for-resource` (a protected post we replied to) are about this post only.
+X_ACCOUNT_PROBLEM_TYPES = {"client-forbidden": "the X app is not enrolled or lacks the access it needs"}
+X_ACCOUNT_DETAILS = {  # whole words: "blocked" (by a post's author) is about one reply, not the account
+    re.compile(r"\bsuspended\b"): "the X account is suspended",
+    re.compile(r"\blocked\b"): "the X account is locked",
+    re.compile(r"\bnot permitted to perform this action\b"): "X does not let this app post for this account "
+                                                             "(write access, OAuth scopes or a restricted account)",
+}
+X_DUPLICATE_DETAIL = "duplicate content"
+# https://docs.x.com/x-api/fundamentals/rate-limits — windows are "usually 15 minutes or 24 hours"; POST /2/tweets
+# has 100/15 min per user and 10,000/24 h per app, shown in the x-rate-limit-* headers and (for the 24-hour caps)
+# x-user-limit-24hour-* / x-app-limit-24hour-* (plhery/node-twitter-api-v2#495, #553).
+X_24_HOUR_HEADERS = ("x-user-limit-24hour", "x-app-limit-24hour")
+# Problem type usage-capped (429): the monthly cap, e.g. {"title": "UsageCapExceeded", "period": "Monthly",
+# "detail": "Usage cap exceeded: Monthly product cap", "type": "https://api.twitter.com/2/problems/usage-capped"}
+# (xdevplatform/xdk#25). X does not say when it resets (the plan's billing period), and its x-rate-limit-reset is
+# the 15-minute window's, so look again after X's longest documented window.
+X_USAGE_CAP_RETRY_SECONDS = 24 * 3600
+
+
 def x_error(response: HttpResponse) -> PlatformError:
-    """X answers in application/problem+json; the status and the detail decide the class."""
+    """X answers in application/problem+json; the status, the problem type and the detail decide the class."""
     body = response.body if isinstance(response.body, dict) else {}
-    message = body.get("detail") or body.get("title") or f"HTTP {response.status}"
+    problem_type = _problem_type(body.get("type"))
+    message = str(body.get("detail") or body.get("title") or f"HTTP {response.status}")
     kwargs = {"status": response.status, "code": body.get("type"), "raw": body}
     if response.status == 401:
         return PlatformAuthError("x", message, **kwargs)
-    if response.status == 429:
-        # The 15-minute window, or the 24-hour user/app caps when those are the ones spent.
-        resets = [response.headers.get(h) for h in ("x-user-limit-24hour-reset", "x-app-limit-24hour-reset")
-                  if response.headers.get(h.replace("reset", "remaining")) == "0"]
-        resets.append(response.headers.get("x-rate-limit-reset"))
-        known = [float(r) for r in resets if r]
-        return PlatformRateLimitedError("x", message, reset_at=max(known) if known else None, **kwargs)
-    if response.status == 403 and "duplicate content" in message:
-        return PlatformDuplicateError("x", message, **kwargs)
+    if response.status == 429 or problem_type == "usage-capped":
+        return _x_rate_limited(response, problem_type, message, kwargs)
+    if response.status == 403:
+        lowered = message.lower()
+        if X_DUPLICATE_DETAIL in lowered:
+            return PlatformDuplicateError("x", message, **kwargs)
+        reason = X_ACCOUNT_PROBLEM_TYPES.get(problem_type) or next(
+            (why for pattern, why in X_ACCOUNT_DETAILS.items() if pattern.search(lowered)), None)
+        if reason:
+            return PlatformAccountError("x", f"{reason}: {message}", **kwargs)
     if response.status >= 500:
         return PlatformUnavailableError("x", message, **kwargs)
     return PlatformRejectedError("x", message, **kwargs)
+
+
+def _x_rate_limited(response: HttpResponse, problem_type: str, message: str,
+                    kwargs: dict[str, Any]) -> PlatformRateLimitedError:
+    if problem_type == "usage-capped":
+        return PlatformRateLimitedError(
+            "x", f"X's monthly usage cap for this app is spent ({message}); posts wait until it resets or a "
+                 "person raises the plan", retry_after=X_USAGE_CAP_RETRY_SECONDS, window="usage_cap", **kwargs)
+    # The 24-hour caps when one of those is the one spent, else the 15-minute window.
+    day_resets = [_unix_seconds(response.headers.get(f"{prefix}-reset")) for prefix in X_24_HOUR_HEADERS
+                  if (response.headers.get(f"{prefix}-remaining") or "").strip() == "0"]
+    known_day_resets = [reset for reset in day_resets if reset is not None]
+    if known_day_resets:
+        return PlatformRateLimitedError("x", message, reset_at=max(known_day_resets), window="24hour", **kwargs)
+    return PlatformRateLimitedError("x", message, reset_at=_unix_seconds(response.headers.get("x-rate-limit-reset")),
+                                    window="15min", **kwargs)
+
+
+def _problem_type(value: Any) -> str:
+    """The last part of the problem type URI (…/2/problems/usage-capped → "usage-capped")."""
+    return value.rstrip("/").rsplit("/", 1)[-1] if isinstance(value, str) else ""
+
+
+def _unix_seconds(value: str | None) -> float | None:
+    """A reset header as unix seconds; None for a missing or unreadable one (hold_until caps absurd values)."""
+    try:
+        seconds = float((value or "").strip())
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
