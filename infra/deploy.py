@@ -4,6 +4,7 @@
 2. Record the resource names in .chalice/config.json and write the least-privilege policy.
 3. `chalice deploy --stage <stage>` (the decorators read the same names from the environment).
 4. Turn on ReportBatchItemFailures for the publish queue's event-source mapping (aws/chalice#2029).
+5. Give each S3-triggered function its on-failure destination, the upload-failures queue (aws/chalice#1309).
 
 It refuses to run while AWS_ENDPOINT_URL is set, unless --rehearsal is given and the endpoint is on
 loopback: a deploy must never land somewhere unintended.
@@ -16,6 +17,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -29,6 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "resources.yaml"
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
 PUBLISH_HANDLER = "on_publish_message"
+# Lambda's asynchronous invocation: the first try and two retries, then the on-failure destination. Six hours
+# (the most Lambda allows) for an event that waits, e.g. while the function is throttled.
+S3_RETRY_ATTEMPTS = 2
+S3_MAX_EVENT_AGE_SECONDS = 21600
 
 
 class DeployRefused(SystemExit):
@@ -73,14 +80,15 @@ def stage_environment(stage: str, outputs: dict[str, str]) -> dict[str, str]:
             "PRACHAR_PUBLISH_QUEUE": outputs["PublishQueueName"], "PRACHAR_TABLE": outputs["TableName"]}
 
 
-def record_stage(config_path: Path, stage: str, environment: dict[str, str]) -> None:
+def record_stage(config_path: Path, stage: str, environment: dict[str, str], failure_queue: str, *,
+                 region: str = "*", account: str = "*") -> None:
     config = json.loads(config_path.read_text())
     stage_config = config.setdefault("stages", {}).setdefault(stage, {"api_gateway_stage": "api"})
     stage_config["iam_policy_file"] = f"policy-{stage}.json"
     stage_config.setdefault("environment_variables", {}).update(environment)
     config_path.write_text(json.dumps(config, indent=2) + "\n")
     policy = lambda_policy(stage, environment["PRACHAR_CONTENT_BUCKET"], environment["PRACHAR_TABLE"],
-                           environment["PRACHAR_PUBLISH_QUEUE"])
+                           environment["PRACHAR_PUBLISH_QUEUE"], failure_queue, region=region, account=account)
     (config_path.parent / f"policy-{stage}.json").write_text(policy_text(policy))
 
 
@@ -93,6 +101,46 @@ def enable_partial_batch_failures(lambda_client: Any, queue_arn: str) -> int:
                                                       FunctionResponseTypes=["ReportBatchItemFailures"])
         updated += 1
     return updated
+
+
+def s3_triggered_functions(deployed_file: Path) -> list[str]:
+    """The ARNs of the functions S3 invokes, as `chalice deploy` recorded them."""
+    resources = json.loads(deployed_file.read_text())["resources"]
+    return sorted({r["lambda_arn"] for r in resources if r.get("resource_type") == "s3_event"})
+
+
+def route_upload_failures(lambda_client: Any, function_arns: list[str], queue_arn: str, *,
+                          sleep: Callable[[float], None] = time.sleep) -> int:
+    """Make the upload-failures queue each S3-triggered function's on-failure destination; returns how many
+    functions changed. Lambda keeps this configuration apart from the function's code and configuration, so a
+    later `chalice deploy` leaves it alone; after a `chalice delete` the next deploy sets it again."""
+    wanted = {"MaximumRetryAttempts": S3_RETRY_ATTEMPTS, "MaximumEventAgeInSeconds": S3_MAX_EVENT_AGE_SECONDS,
+              "DestinationConfig": {"OnFailure": {"Destination": queue_arn}}}
+    changed = 0
+    for function_arn in function_arns:
+        try:
+            current = lambda_client.get_function_event_invoke_config(FunctionName=function_arn)
+        except lambda_client.exceptions.ResourceNotFoundException:
+            current = {}
+        if _settings_of(current) == _settings_of(wanted):
+            continue
+        # Lambda checks that the function's role may send to the destination; the role policy `chalice deploy`
+        # just wrote can take a few seconds to be seen.
+        for wait in (2, 4, 8, 16, 0):
+            try:
+                lambda_client.put_function_event_invoke_config(FunctionName=function_arn, **wanted)
+                break
+            except lambda_client.exceptions.InvalidParameterValueException:
+                if not wait:
+                    raise
+                sleep(wait)
+        changed += 1
+    return changed
+
+
+def _settings_of(config: dict[str, Any]) -> tuple[Any, Any, Any]:
+    on_failure = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    return config.get("MaximumRetryAttempts"), config.get("MaximumEventAgeInSeconds"), on_failure
 
 
 def apply_bucket_policy(s3: Any, bucket: str, campaign_file: Path | None) -> str:
@@ -128,14 +176,21 @@ def main(argv: list[str] | None = None) -> int:
     parameters = {"ContentBucketName": arguments.bucket_name} if arguments.bucket_name else {}
     outputs = deploy_resources(boto3.client("cloudformation"), arguments.stage, parameters)
     environment = stage_environment(arguments.stage, outputs)
-    record_stage(CHALICE_CONFIG, arguments.stage, environment)
+    region = boto3.session.Session().region_name
+    account = boto3.client("sts").get_caller_identity()["Account"]
+    record_stage(CHALICE_CONFIG, arguments.stage, environment, outputs["UploadFailureQueueName"], region=region,
+                 account=account)
     print(f"resources ready: {json.dumps(outputs, indent=2)}")
     chalice = str(Path(sys.executable).with_name("chalice"))
     subprocess.run([chalice, "deploy", "--stage", arguments.stage], cwd=ROOT, check=True,
                    env={**os.environ, **environment})
     mappings = enable_partial_batch_failures(boto3.client("lambda"), outputs["PublishQueueArn"])
+    s3_functions = s3_triggered_functions(ROOT / ".chalice" / "deployed" / f"{arguments.stage}.json")
+    routed = route_upload_failures(boto3.client("lambda"), s3_functions, outputs["UploadFailureQueueArn"])
     print(apply_bucket_policy(boto3.client("s3"), outputs["ContentBucketName"], arguments.campaign))
     print(f"ReportBatchItemFailures on {mappings} event-source mapping(s) of {PUBLISH_HANDLER}.")
+    print(f"On-failure destination {outputs['UploadFailureQueueName']} on {len(s3_functions)} S3-triggered "
+          f"function(s) ({routed} changed): an upload whose Lambda fails three times lands there.")
     print(f"Next: store each account's token in SSM under /prachar/{arguments.stage}/accounts/<id>, "
           f"then upload config/campaign.yaml to s3://{outputs['ContentBucketName']}/.")
     return 0

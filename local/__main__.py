@@ -23,7 +23,7 @@ def clock_start() -> datetime:
 
 def run() -> int:
     from chalicelib.adapters.clock import ScaledClock
-    from local.console import activity_line
+    from local.console import activity_line, upload_failure_line
     from local.stack import BUCKET, ActivityFeed, LocalStack, StackOptions
 
     speed = float(os.environ.get("PRACHAR_CLOCK_SPEED") or 1)
@@ -43,12 +43,15 @@ Loaded the example campaign: {manifests} manifests. Upload more with any S3 clie
 Activity follows. Ctrl-C stops.
 """, flush=True)
         feed = ActivityFeed(stack.container.store, clock)
+        failures = stack.upload_failures()
         last_look = 0.0
         while True:
             handled = stack.step()
             if time.monotonic() - last_look > 0.5:
                 for entry in feed.new_entries():
                     print(activity_line(entry), flush=True)
+                for record in failures.new_records():
+                    print(upload_failure_line(record, failures.queue), flush=True)
                 last_look = time.monotonic()
             if not handled:
                 time.sleep(0.2)
@@ -68,6 +71,7 @@ def demo(verbose: bool) -> int:
         series_lines,
         summary_counts,
         summary_table,
+        upload_failure_line,
         what_went_out,
     )
     from local.emulator import free_port
@@ -88,6 +92,10 @@ def demo(verbose: bool) -> int:
         decisions = stack.decisions
         print(f"Sign-off, played by the example leads and coordinators through the API: {decisions.get('approved', 0)}"
               f" approved, {decisions.get('rejected', 0)} rejected, {decisions.get('left', 0)} left to expire.")
+        failures = stack.upload_failures()
+        # The replay uploads only in load_examples, which settled: one look at the queue is enough.
+        for record in failures.new_records():
+            print(upload_failure_line(record, failures.queue))
         feed = ActivityFeed(stack.container.store, clock)
         per_day: Counter = Counter()
         day = None

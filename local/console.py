@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Any
+from urllib.parse import unquote_plus
 
 from chalicelib.adapters.store import ActivityEntry
-from chalicelib.domain.times import IST, ist_text
+from chalicelib.domain.times import IST, from_iso, ist_text
 
 LEVEL_MARK = {"info": " ", "warning": "!", "error": "✗"}
 
@@ -14,6 +15,18 @@ LEVEL_MARK = {"info": " ", "warning": "!", "error": "✗"}
 def activity_line(entry: ActivityEntry) -> str:
     mark = LEVEL_MARK.get(entry.level, " ")
     return f"{mark} [{ist_text(entry.at)}] {entry.scope:<24} {entry.kind:<18} {entry.message}"
+
+
+def upload_failure_line(record: dict[str, Any], queue: str) -> str:
+    """One of Lambda's on-failure records, for a person: which upload, what went wrong, where the rest is."""
+    keys = [unquote_plus(r["s3"]["object"]["key"]) for r in record.get("requestPayload", {}).get("Records", [])]
+    context, error = record.get("requestContext", {}), record.get("responsePayload", {})
+    function = context.get("functionArn", "").partition(":function:")[2].split(":")[0]
+    message = (str(error.get("errorMessage", "")).splitlines() or [""])[0][:200]
+    return (f"{LEVEL_MARK['error']} [{ist_text(from_iso(record['timestamp']))}] UPLOAD FAILED "
+            f"{', '.join(keys) or '(no key)'} — {error.get('errorType', 'Error')}: {message} — the upload got no "
+            f"answer ({function} failed {context.get('approximateInvokeCount', '?')} times); see the traceback "
+            f"above and the record on queue {queue}")
 
 
 def summary_counts(store: Any, campaign: Any) -> Counter:

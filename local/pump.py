@@ -1,7 +1,9 @@
 """The event pump: runs the real Chalice handlers on their real triggers, as Lambda would.
 
 - on_s3_event: a bucket notification to a queue per handler (S3 filters by prefix and suffix), long-polled;
-  each notification body is the real S3 event, handed to the handler as Lambda would.
+  each notification body is the real S3 event, handed to the handler as Lambda would. Like Lambda's
+  asynchronous invocation, a failing handler gets two retries; then the event goes, as Lambda's on-failure
+  record, to the stage's upload-failures queue (the destination `make deploy` configures in the cloud).
 - on_sqs_message: receive up to batch_size, build Lambda-shaped records (each its own messageId), honour
   batchItemFailures; failures stay on the queue, redeliver after the visibility timeout and end in the DLQ.
 - schedule: fired from app.event_sources on the simulated clock; missed firings are coalesced into one.
@@ -10,11 +12,12 @@
 from __future__ import annotations
 
 import json
+import os
 import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from chalice import Chalice
@@ -22,11 +25,16 @@ from chalice.app import S3EventConfig, ScheduledEventConfig, SQSEventConfig
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.domain.times import to_iso
+from chalicelib.settings import DEFAULT_STAGE
 from local.emulator import LOCAL_REGION
 from local.schedules import Schedule, schedules_of
 
 ACCOUNT = "123456789012"
 S3_DELIVERY_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
+
+
+def function_arn(function_name: str) -> str:
+    return f"arn:aws:lambda:{LOCAL_REGION}:{ACCOUNT}:function:{function_name}"
 
 
 @dataclass
@@ -37,7 +45,7 @@ class LambdaContext:
 
     @property
     def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{LOCAL_REGION}:{ACCOUNT}:function:{self.function_name}"
+        return function_arn(self.function_name)
 
     @property
     def log_group_name(self) -> str:
@@ -59,14 +67,23 @@ class _Source:
     queue_arn: str = ""
 
 
+@dataclass
+class _Outcome:
+    ok: bool
+    result: Any = None
+    error: BaseException | None = None
+
+
 class EventPump:
     def __init__(self, app: Chalice, sqs: Any, s3: Any, clock: Clock, *,
-                 report: Callable[[str], None] = print) -> None:
+                 report: Callable[[str], None] = print, stage: str | None = None) -> None:
         self._app = app
         self._sqs = sqs
         self._s3 = s3
         self._clock = clock
         self._report = report
+        self.stage = stage or os.environ.get("PRACHAR_STAGE", DEFAULT_STAGE)
+        self.failure_queue_url = ""
         self._s3_sources: list[_Source] = []
         self._sqs_sources: list[_Source] = []
         self.schedules: list[Schedule] = []
@@ -96,6 +113,9 @@ class EventPump:
         for bucket, entries in notifications.items():
             self._s3.put_bucket_notification_configuration(
                 Bucket=bucket, NotificationConfiguration={"QueueConfigurations": entries})
+        if self._s3_sources:  # created from infra/resources.yaml, as in the cloud
+            self.failure_queue_url = self._sqs.get_queue_url(
+                QueueName=upload_failures_queue(self.stage))["QueueUrl"]
         scheduled = [c for c in self._app.event_sources if isinstance(c, ScheduledEventConfig)]
         self.schedules = schedules_of(scheduled, self._clock.now())
         return self
@@ -124,9 +144,36 @@ class EventPump:
                 self._sqs.delete_message(QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"])
                 continue
             attempt = int(message["Attributes"].get("ApproximateReceiveCount", "1"))
-            if self._invoke(source.name, source.handler, event)[0] or attempt >= S3_DELIVERY_ATTEMPTS:
+            # Lambda keeps one request id across the retries of an asynchronous event.
+            request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, message["MessageId"]))
+            outcome = self._invoke(source.name, source.handler, event, request_id=request_id)
+            if not outcome.ok and attempt >= S3_DELIVERY_ATTEMPTS:
+                self._send_failure_record(source.name, event, outcome.error, request_id, attempt)
+            if outcome.ok or attempt >= S3_DELIVERY_ATTEMPTS:
                 self._sqs.delete_message(QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
+
+    def _send_failure_record(self, name: str, event: dict[str, Any], error: BaseException | None, request_id: str,
+                             attempts: int) -> None:
+        """What Lambda sends its on-failure destination once an asynchronous event has used up its retries."""
+        record = {
+            "version": "1.0",
+            "timestamp": self._clock.now().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "requestContext": {"requestId": request_id,
+                               "functionArn": f"{function_arn(self.function_name(name))}:$LATEST",
+                               "condition": "RetriesExhausted", "approximateInvokeCount": attempts},
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            # The Python runtime's error object for an exception the handler let out.
+            "responsePayload": {"errorMessage": str(error), "errorType": type(error).__name__,
+                                "requestId": request_id,
+                                "stackTrace": traceback.format_tb(error.__traceback__) if error else []},
+        }
+        self._sqs.send_message(QueueUrl=self.failure_queue_url, MessageBody=json.dumps(record, ensure_ascii=False))
+
+    def function_name(self, name: str) -> str:
+        """As Chalice names a handler's function: <app>-<stage>-<handler>."""
+        return f"prachar-{self.stage}-{name}"
 
     def _drain_sqs(self, source: _Source) -> int:
         messages = self._sqs.receive_message(
@@ -135,11 +182,11 @@ class EventPump:
         if not messages:
             return 0
         event = {"Records": [self._sqs_record(source, m) for m in messages]}
-        ok, result = self._invoke(source.name, source.handler, event)
-        if not ok:
+        outcome = self._invoke(source.name, source.handler, event)
+        if not outcome.ok:
             failed_ids = {m["MessageId"] for m in messages}
-        elif isinstance(result, dict):
-            failed_ids = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        elif isinstance(outcome.result, dict):
+            failed_ids = {f["itemIdentifier"] for f in outcome.result.get("batchItemFailures", [])}
         else:
             failed_ids = set()
         done = [m for m in messages if m["MessageId"] not in failed_ids]
@@ -162,7 +209,7 @@ class EventPump:
                 continue
             event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
                      "source": "aws.events", "account": ACCOUNT, "time": to_iso(now), "region": LOCAL_REGION,
-                     "resources": [f"arn:aws:events:{LOCAL_REGION}:{ACCOUNT}:rule/prachar-local-{schedule.name}"],
+                     "resources": [f"arn:aws:events:{LOCAL_REGION}:{ACCOUNT}:rule/{self.function_name(schedule.name)}"],
                      "detail": {}}
             self._invoke(schedule.name, self._app_module_handler(schedule.config), event)
             schedule.next_fire = schedule.fire_after(now)
@@ -182,10 +229,19 @@ class EventPump:
                 return False
         return True
 
-    def _invoke(self, name: str, handler: Callable[..., Any], event: dict[str, Any]) -> tuple[bool, Any]:
+    def _invoke(self, name: str, handler: Callable[..., Any], event: dict[str, Any], *,
+                request_id: str | None = None) -> _Outcome:
         self.invocations[name] = self.invocations.get(name, 0) + 1
+        context = LambdaContext(function_name=self.function_name(name))
+        if request_id:
+            context.aws_request_id = request_id
         try:
-            return True, handler(event, LambdaContext(function_name=f"prachar-local-{name}"))
-        except Exception:  # a Lambda that raises: report it and let its trigger retry
+            return _Outcome(True, handler(event, context))
+        except Exception as exc:  # a Lambda that raises: report it and let its trigger retry
             self._report(f"!! {name} raised:\n{traceback.format_exc()}")
-            return False, None
+            return _Outcome(False, error=exc)
+
+
+def upload_failures_queue(stage: str) -> str:
+    """The stage's on-failure destination of the S3-triggered functions (infra/resources.yaml)."""
+    return f"prachar-{stage}-upload-failures"

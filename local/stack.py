@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import threading
 import time
@@ -82,7 +83,7 @@ class LocalStack:
         from local.pump import EventPump
 
         self.pump = EventPump(app.app, aws.client("sqs"), aws.client("s3"), self.options.clock,
-                              report=self.options.report).wire()
+                              report=self.options.report, stage=STAGE).wire()
         if self.options.api_port is not None:
             self._start_api(app.app)
             self.sandbox.deliver_webhooks_to(f"{self.api_url}/webhooks/whatsapp")
@@ -184,6 +185,9 @@ class LocalStack:
         self._windows_opened = None
 
     # ---- reading back ---------------------------------------------------------------------------
+    def upload_failures(self) -> UploadFailureFeed:
+        return UploadFailureFeed(aws.client("sqs"), self.pump.failure_queue_url)
+
     def campaign_document(self, root: Path) -> dict[str, Any]:
         return yaml.safe_load((root / "config" / "campaign.yaml").read_text(encoding="utf-8"))
 
@@ -210,3 +214,28 @@ class ActivityFeed:
                 return entries
             self._day = date.fromordinal(self._day.toordinal() + 1)
             self._after = None
+
+
+class UploadFailureFeed:
+    """New records on the stage's upload-failures queue (Lambda's on-failure records of the S3-triggered
+    handlers), each returned once. They stay on the queue, as in the cloud, where that queue is what ops read."""
+
+    def __init__(self, sqs: Any, queue_url: str, *, browse_seconds: int = 30) -> None:
+        self._sqs = sqs
+        self.queue_url = queue_url
+        self.queue = queue_url.rstrip("/").rsplit("/", 1)[-1]
+        self._browse_seconds = browse_seconds
+        self._seen: set[str] = set()
+
+    def new_records(self) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        while True:
+            # Each look hides what it saw for a while, so the next look within this call reaches further.
+            messages = self._sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
+                                                 VisibilityTimeout=self._browse_seconds).get("Messages", [])
+            if not messages:
+                return records
+            for message in messages:
+                if message["MessageId"] not in self._seen:
+                    self._seen.add(message["MessageId"])
+                    records.append(json.loads(message["Body"]))

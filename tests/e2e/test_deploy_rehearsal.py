@@ -45,12 +45,18 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
     try:
         credentials = {"AWS_ENDPOINT_URL": emulator.url, "AWS_DEFAULT_REGION": "ap-south-1",
                        "AWS_ACCESS_KEY_ID": "ops", "AWS_SECRET_ACCESS_KEY": "ops"}
-        result = subprocess.run([sys.executable, "-m", "infra.deploy", "--stage", "dev", "--rehearsal",
-                                 "--campaign", str(campaign_file)],
-                                cwd=tmp_path, env=clean_environment(**credentials), capture_output=True, text=True,
-                                timeout=600)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        def deploy():
+            result = subprocess.run([sys.executable, "-m", "infra.deploy", "--stage", "dev", "--rehearsal",
+                                     "--campaign", str(campaign_file)],
+                                    cwd=tmp_path, env=clean_environment(**credentials), capture_output=True,
+                                    text=True, timeout=600)
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+            return result
+
+        result = deploy()
         assert "ReportBatchItemFailures on 1 event-source mapping" in result.stdout
+        assert "On-failure destination prachar-dev-upload-failures on 3 S3-triggered function(s) (3 changed)" \
+            in result.stdout
 
         def client(service):
             return boto3.client(service, endpoint_url=emulator.url, region_name="ap-south-1",
@@ -74,5 +80,29 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
         sids = {statement["Sid"] for statement in policy["Statement"]}
         assert {"SahadaItCellWritesItsOwnPrefix", "SahadaItCellWritesNowhereElse"} <= sids
         assert "2 team(s) can write only under their own prefix" in result.stdout
+
+        failure_queue = client("sqs").get_queue_url(QueueName="prachar-dev-upload-failures")["QueueUrl"]
+        failure_queue_arn = client("sqs").get_queue_attributes(
+            QueueUrl=failure_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+        def on_failure_destinations():
+            found = {}
+            for handler in ("on_config_upload", "on_content_upload", "on_calendar_upload"):
+                config = client("lambda").get_function_event_invoke_config(FunctionName=f"prachar-dev-{handler}")
+                found[handler] = (config["DestinationConfig"]["OnFailure"]["Destination"],
+                                  config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"])
+            return found
+
+        assert set(on_failure_destinations().values()) == {(failure_queue_arn, 2, 21600)}
+        role_policy = json.loads((tmp_path / ".chalice" / "policy-dev.json").read_text())
+        sending = [s for s in role_policy["Statement"] if s["Action"] == ["sqs:SendMessage"]]
+        assert [s["Resource"] for s in sending] == [failure_queue_arn], "the role may write its failure records"
+        listing = [s for s in role_policy["Statement"] if s["Action"] == ["s3:ListBucket"]]
+        assert [s["Resource"] for s in listing] == ["arn:aws:s3:::prachar-dev-content"]
+
+        again = deploy()  # a later deploy: chalice leaves the destinations alone, and so does ours
+        assert "On-failure destination prachar-dev-upload-failures on 3 S3-triggered function(s) (0 changed)" \
+            in again.stdout
+        assert set(on_failure_destinations().values()) == {(failure_queue_arn, 2, 21600)}
     finally:
         emulator.stop()
