@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from chalicelib.domain.problems import fixable
+from chalicelib.domain.problems import fixable, problems_from_validation, shown
 from chalicelib.domain.scope import Scope, ScopeError
-from chalicelib.domain.times import as_aware
+from chalicelib.domain.times import EXAMPLE_TIME, as_aware, out_of_range, unsure_time
+from chalicelib.errors import InvalidContentError
 
 Platform = Literal["facebook", "x", "whatsapp"]
 Role = Literal["coordinator", "lead", "member"]
@@ -30,6 +32,14 @@ def normalise_platform(value: object) -> object:
     if isinstance(value, str):
         return PLATFORM_ALIASES.get(value.strip().lower(), value.strip().lower())
     return value
+
+
+def parse_campaign(document: dict[str, Any]) -> Campaign:
+    """A decoded config as the campaign, or InvalidContentError naming each problem and its fix."""
+    try:
+        return Campaign.model_validate(document)
+    except ValidationError as exc:
+        raise InvalidContentError(problems_from_validation(exc)) from None
 
 
 def parse_scope(value: object) -> str:
@@ -54,10 +64,22 @@ class Constituency(_Strict):
     silence_hours: int = Field(default=48, ge=1, le=168)
     counting: date | None = None
 
+    @field_validator("poll_closes", "counting", mode="before")
+    @classmethod
+    def _not_a_number(cls, value: object) -> object:
+        if (why := unsure_time(value)) is not None:
+            raise fixable(why, f"write a time like {EXAMPLE_TIME} (a date like 2021-05-02 for counting)")
+        return value
+
     @field_validator("poll_closes")
     @classmethod
     def _zone(cls, value: datetime) -> datetime:
-        return as_aware(value)
+        return _plausible(as_aware(value))
+
+    @field_validator("counting")
+    @classmethod
+    def _counting_year(cls, value: date | None) -> date | None:
+        return _plausible(value) if value is not None else None
 
     @property
     def silence_starts(self) -> datetime:
@@ -76,9 +98,11 @@ class Member(_Strict):
     def _phone(cls, value: object) -> object:
         if value is None:
             return None
-        text = re.sub(r"[\s-]", "", str(value))
-        if not _PHONE.match(text):
-            raise fixable(f"{value!r} is not a phone number",
+        # YAML reads +919800000001 as a number; anything else (a list, true, a 5,000-digit number) is no phone.
+        readable = isinstance(value, str) or (type(value) is int and value.bit_length() < 64)
+        text = re.sub(r"[\s-]", "", str(value)) if readable else ""
+        if len(text) > 20 or not _PHONE.match(text):
+            raise fixable(f"{shown(value)} is not a phone number",
                           "write it in international form with the country code, e.g. +919800000001")
         return text.lstrip("+")
 
@@ -151,7 +175,7 @@ class Campaign(_Strict):
     @classmethod
     def _india_only(cls, value: str) -> str:
         if value not in ("Asia/Kolkata", "Asia/Calcutta"):
-            raise fixable(f"timezone {value!r} is not supported",
+            raise fixable(f"timezone {shown(value)} is not supported",
                           "use Asia/Kolkata: poll times and silence windows are in IST")
         return value
 
@@ -179,11 +203,12 @@ class Campaign(_Strict):
                 if item.scope not in known:
                     problems.append(f"{kind} {item.id!r} has scope {item.scope!r}, which is not a district "
                                     "or constituency of this campaign")
-        member_ids = [m.id for t in self.teams for m in t.members]
-        for member_id in {m for m in member_ids if member_ids.count(m) > 1}:
+        member_ids = Counter(m.id for t in self.teams for m in t.members)
+        for member_id in sorted(m for m, count in member_ids.items() if count > 1):
             problems.append(f"member id {member_id!r} is used twice")
         if problems:
-            raise fixable("; ".join(problems), "make every id unique and every reference name an existing entry")
+            listed = problems[:10] + ([f"and {len(problems) - 10} more"] if len(problems) > 10 else [])
+            raise fixable("; ".join(listed), "make every id unique and every reference name an existing entry")
         return self
 
     @cached_property
@@ -231,3 +256,9 @@ class Campaign(_Strict):
 
     def team_for(self, scope: str) -> str:
         return next((t.id for t in self.teams if t.scope == scope), scope)
+
+
+def _plausible(moment: Any) -> Any:
+    if (why := out_of_range(moment)) is not None:
+        raise fixable(why, f"write a time like {EXAMPLE_TIME}")
+    return moment

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote_plus
 
+from chalicelib.domain.problems import hidden_characters
+
 Level = Literal["state", "district", "constituency"]
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -77,10 +79,23 @@ def split_scoped_key(key: str) -> ScopedKey:
 
 def resolve_media_path(scoped: ScopedKey, reference: str) -> str:
     """A media reference, relative to the manifest's folder, as a key that stays inside the scope."""
+    shown = repr(reference[:80] + ("…" if len(reference) > 80 else ""))
+    if len(reference) > 255:
+        raise ScopeError(f"{shown} is {len(reference):,} characters long; a media name has at most 255")
+    if reference[:1].isalpha() and reference[1:2] == ":":
+        raise ScopeError(f"{shown} is a Windows path; name the file relative to the manifest's folder")
+    if hidden := hidden_characters(reference, line_breaks=False):
+        # A control or direction-override character in a name shows one file and fetches another.
+        raise ScopeError(f"{shown}: {hidden}; name the file with visible characters only")
+    if "://" in reference:
+        raise ScopeError(f"{shown} is a web address; media must be a file uploaded next to the manifest")
     if reference.startswith("/") or "\\" in reference or not reference.strip():
-        raise ScopeError(f"{reference!r} must be a path relative to the manifest's folder, e.g. poster.jpg")
+        raise ScopeError(f"{shown} must be a path relative to the manifest's folder, with '/' between folders, "
+                         "e.g. poster.jpg or images/poster.jpg")
     joined = posixpath.normpath(posixpath.join(scoped.folder, reference))
     prefix = f"{scoped.area}/{scoped.scope}/"
     if not joined.startswith(prefix):
-        raise ScopeError(f"{reference!r} points outside {prefix}; keep media inside your team's prefix")
+        raise ScopeError(f"{shown} points outside {prefix}; keep media inside your team's prefix")
+    if len(joined.encode("utf-8", "replace")) > 1024:
+        raise ScopeError(f"{shown} makes a key over S3's 1,024-byte limit; use a shorter name or folder")
     return joined

@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
+# The years a campaign can schedule in. Far outside them a time is a typo, and near datetime's own ends
+# (year 1, 9999) converting between zones overflows.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
+EXAMPLE_TIME = "2021-03-05T09:00:00+05:30"
+_NUMBER = re.compile(r"[+-]?[0-9_]+(\.[0-9]*)?([eE][+-]?[0-9]+)?")
 
 
 def as_aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=IST) if moment.tzinfo is None else moment
+
+
+def unsure_time(value: object) -> str | None:
+    """Why a raw value cannot be read as a time or date, or None if it may be one.
+
+    A bare number would be read as seconds since 1970 — never what a team means by 20210305 — so only
+    text (or a date the YAML parser already read) can be a time here."""
+    if isinstance(value, bool):
+        return "true/false is not a time"
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
+        return "a bare number is not a time"
+    return None
+
+
+def out_of_range(moment: date) -> str | None:
+    """Why a time or date is not one a campaign could mean, or None."""
+    if EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        return None
+    return f"the year {moment.year} is outside {EARLIEST_YEAR}–{LATEST_YEAR}"
 
 
 def to_iso(moment: datetime) -> str:
