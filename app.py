@@ -19,7 +19,7 @@ from chalice import (
 )
 
 from chalicelib import entry
-from chalicelib.errors import RequestError
+from chalicelib.errors import ConfigError, RequestError
 from chalicelib.observability import logger
 from chalicelib.settings import event_source_names
 
@@ -32,8 +32,12 @@ class ConflictError(ChaliceViewError):
     STATUS_CODE = 409
 
 
+class ServiceUnavailableError(ChaliceViewError):
+    STATUS_CODE = 503
+
+
 HTTP_ERRORS = {400: BadRequestError, 401: UnauthorizedError, 403: ForbiddenError, 404: NotFoundError,
-               409: ConflictError}
+               409: ConflictError, 503: ServiceUnavailableError}
 
 
 def answers(view):
@@ -152,6 +156,9 @@ def whatsapp_subscription():
         challenge = entry.whatsapp_verify(app.current_request.query_params or {})
     except RequestError:
         return Response(body="forbidden", status_code=403, headers={"Content-Type": "text/plain"})
+    except ConfigError as exc:  # the one 500: a deployment without its secrets refuses, loudly
+        logger.error("WhatsApp webhook refused: the deployment is misconfigured", extra={"problem": str(exc)})
+        return Response(body="the webhook is not configured", status_code=500, headers={"Content-Type": "text/plain"})
     return Response(body=challenge, status_code=200, headers={"Content-Type": "text/plain"})
 
 
@@ -159,7 +166,11 @@ def whatsapp_subscription():
 @answers
 def whatsapp_events():
     request = app.current_request
-    return entry.whatsapp_webhook(request.raw_body, request.headers.get("x-hub-signature-256"))
+    try:
+        return entry.whatsapp_webhook(request.raw_body, request.headers.get("x-hub-signature-256"))
+    except ConfigError as exc:  # the one 500: a deployment without its secrets refuses, loudly
+        logger.error("WhatsApp webhook refused: the deployment is misconfigured", extra={"problem": str(exc)})
+        return Response(body={"error": "the webhook is not configured"}, status_code=500)
 
 
 def _caller_request():

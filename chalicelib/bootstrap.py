@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from chalicelib.adapters import aws
 from chalicelib.adapters.bucket import ContentBucket
@@ -15,11 +16,35 @@ from chalicelib.adapters.store import Store
 from chalicelib.services.activity import ActivityLog
 from chalicelib.settings import Settings, load_settings
 
+if TYPE_CHECKING:
+    from chalicelib.ports import BucketPort, PublishQueuePort, SecretsPort, StorePort
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Adapters that stand in for the real ones (adapters/memory.py in tests and the chaos run); whatever is
+    left None is built from the settings as usual."""
+
+    store: StorePort | None = None
+    bucket: BucketPort | None = None
+    publish_queue: PublishQueuePort | None = None
+    secrets: SecretsPort | None = None
+    platforms: dict[str, PlatformClient] | None = None
+
 
 @dataclass
 class Container:
     settings: Settings
     clock: Clock
+    overrides: Overrides = field(default_factory=Overrides)
+
+    def __post_init__(self) -> None:
+        # A cached_property looks in the instance's __dict__ first: an override takes its place, and the real
+        # adapter (and its boto3 client) is never built.
+        for name in ("store", "bucket", "publish_queue", "secrets"):
+            adapter = getattr(self.overrides, name)
+            if adapter is not None:
+                self.__dict__[name] = adapter
 
     @cached_property
     def store(self) -> Store:
@@ -49,6 +74,10 @@ class Container:
     def publish_queue(self) -> PublishQueue:
         return PublishQueue(aws.client("sqs"), self.settings.publish_queue)
 
+    @cached_property
+    def secrets(self) -> SecretStore:
+        return SecretStore()
+
     def dispatcher(self):
         from chalicelib.services.dispatch import Dispatcher
 
@@ -58,13 +87,13 @@ class Container:
     def publisher(self):
         from chalicelib.services.publish import Publisher
 
-        return Publisher(self.store, self.bucket, self.campaigns, SecretStore(), self.platforms(), self.activity,
-                         self.clock, self.settings.secret_name)
+        return Publisher(self.store, self.bucket, self.campaigns, self.secrets, self.platforms(), self.activity,
+                         self.clock, self.settings.secret_name, self.settings.retry_base_seconds)
 
     def token_check(self):
         from chalicelib.services.token_check import TokenCheck
 
-        return TokenCheck(self.store, self.campaigns, SecretStore(), self.platforms(), self.activity, self.clock,
+        return TokenCheck(self.store, self.campaigns, self.secrets, self.platforms(), self.activity, self.clock,
                           self.settings.secret_name)
 
     def approvals(self):
@@ -83,11 +112,31 @@ class Container:
         return WhatsAppWebhooks(self.store, self.activity, self.clock)
 
     def whatsapp_webhook_secrets(self) -> tuple[str, str]:
-        """(app secret, verify token): from the environment locally, from SSM in the cloud."""
+        """(app secret, verify token): from the environment locally, from SSM in the cloud. A blank or unreadable
+        one raises ConfigError: an empty HMAC key is one anybody can sign with, so it must never reach a check."""
+        from chalicelib.errors import ConfigError
+
         app_secret_name, verify_token_name = self.settings.whatsapp_secret_names
-        secrets = SecretStore()
-        return (self.settings.whatsapp_app_secret or secrets.token(app_secret_name),
-                self.settings.whatsapp_verify_token or secrets.token(verify_token_name))
+        found: list[str] = []
+        for what, configured, variable, name in (
+                ("app secret", self.settings.whatsapp_app_secret, "PRACHAR_WHATSAPP_APP_SECRET", app_secret_name),
+                ("verify token", self.settings.whatsapp_verify_token, "PRACHAR_WHATSAPP_VERIFY_TOKEN",
+                 verify_token_name)):
+            if configured:
+                value, source = configured, variable
+            else:
+                from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+                try:
+                    value, source = self.secrets.token(name), f"SSM parameter {name}"
+                except GetParameterError as exc:
+                    raise ConfigError(f"the WhatsApp webhook's {what} cannot be read from SSM parameter {name} "
+                                      f"({exc}): put it there, or set {variable}") from None
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"the WhatsApp webhook's {what} from {source} is blank: set {variable} or SSM "
+                                  f"parameter {name} to the one Meta has (a blank one would let anybody through)")
+            found.append(value)
+        return found[0], found[1]
 
     def queries(self):
         from chalicelib.services.queries import Queries
@@ -95,6 +144,8 @@ class Container:
         return Queries(self.store, self.clock)
 
     def platforms(self) -> dict[str, PlatformClient]:
+        if self.overrides.platforms is not None:
+            return self.overrides.platforms
         from chalicelib.adapters.platforms.facebook import FacebookClient
         from chalicelib.adapters.platforms.whatsapp import WhatsAppClient
         from chalicelib.adapters.platforms.x import XClient
@@ -110,13 +161,14 @@ class Container:
 
 _container: Container | None = None
 _clock_override: Clock | None = None
+_adapter_overrides: Overrides | None = None
 
 
 def container() -> Container:
     global _container
     if _container is None:
         settings = load_settings()
-        _container = Container(settings, _clock_override or clock_for(settings))
+        _container = Container(settings, _clock_override or clock_for(settings), _adapter_overrides or Overrides())
     return _container
 
 
@@ -126,10 +178,12 @@ def clock_for(settings: Settings) -> Clock:
     return ScaledClock(settings.clock_start, settings.clock_speed, settings.clock_epoch)
 
 
-def use(clock: Clock | None = None) -> Container:
-    """Rebuild the wiring from the current environment (the local stack and tests call this)."""
-    global _container, _clock_override
+def use(clock: Clock | None = None, overrides: Overrides | None = None) -> Container:
+    """Rebuild the wiring from the current environment (the local stack and tests call this), with `overrides`
+    in place of the real adapters they name."""
+    global _container, _clock_override, _adapter_overrides
     _clock_override = clock
+    _adapter_overrides = overrides
     _container = None
     aws.reset_clients()
     return container()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 from datetime import date
 from typing import Any
@@ -59,9 +58,12 @@ def publish_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def publish_record(record: Any) -> str:
         try:
             return c.publisher.publish(record.json_body)
-        except RetryLater:
+        except RetryLater as exc:
             receives = int(record.attributes.approximate_receive_count or 1)
-            c.publish_queue.delay(record.receipt_handle, backoff_seconds(receives, c.settings.retry_base_seconds))
+            delay = exc.delay_seconds
+            if delay is None:
+                delay = backoff_seconds(receives, c.settings.retry_base_seconds)
+            c.publish_queue.delay(record.receipt_handle, delay)
             raise
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -87,15 +89,20 @@ def accounts() -> dict[str, Any]:
 
 
 def whatsapp_verify(params: dict[str, str]) -> str:
-    """Meta's subscription check: echo hub.challenge when hub.verify_token is ours."""
+    """Meta's subscription check: echo hub.challenge when hub.verify_token is ours, else Forbidden (403).
+    A blank configured token raises ConfigError (see domain/whatsapp_webhook for every answer)."""
+    from chalicelib.domain.whatsapp_webhook import valid_verify_token
+
     _, verify_token = container().whatsapp_webhook_secrets()
-    if params.get("hub.mode") != "subscribe" or not hmac.compare_digest(params.get("hub.verify_token", ""),
-                                                                         verify_token):
-        raise Unauthorized("verify token mismatch")
-    return params.get("hub.challenge", "")
+    if params.get("hub.mode") != "subscribe" or not valid_verify_token(verify_token, params.get("hub.verify_token")):
+        raise Forbidden("verify token mismatch")
+    challenge = params.get("hub.challenge")
+    return challenge if isinstance(challenge, str) else ""
 
 
 def whatsapp_webhook(raw_body: bytes, signature: str | None) -> dict[str, int]:
+    """Meta's events: Unauthorized (401) unless signed with our app secret, BadRequest (400) if the signed body
+    is not JSON, else what was understood of it (see domain/whatsapp_webhook for why an odd shape is a 200)."""
     from chalicelib.domain.whatsapp_webhook import parse, valid_signature
 
     c = container()
@@ -104,9 +111,13 @@ def whatsapp_webhook(raw_body: bytes, signature: str | None) -> dict[str, int]:
         raise Unauthorized("bad X-Hub-Signature-256")
     try:
         envelope = json.loads(raw_body)
-    except ValueError:
+    except (ValueError, RecursionError):  # syntax, UTF-8, digits past int's limit; nesting past the stack
         raise BadRequest("the body is not JSON") from None
-    return c.webhooks().handle(parse(envelope))
+    batch = parse(envelope)
+    if batch.not_understood_count:
+        logger.warning("WhatsApp webhook acknowledged; parts of it were not understood and are skipped",
+                       extra={"not_understood": batch.not_understood, "count": batch.not_understood_count})
+    return c.webhooks().handle(batch)
 
 
 
@@ -153,13 +164,24 @@ def decide(action: str, content_id: str, body: dict[str, Any], headers: dict[str
     campaign, member = caller(headers, context)
     service = container().approvals()
     if action == "approve":
-        return service.approve(content_id, member, campaign, str(body.get("note") or ""))
+        return service.approve(content_id, member, campaign, _revision_seen(body), str(body.get("note") or ""))
     if action == "reject":
         reason = str(body.get("reason") or "").strip()
         if not reason:
             raise BadRequest("say why: {\"reason\": \"…\"} (the team sees it on the post)")
         return service.reject(content_id, member, campaign, reason)
     return service.clear_silence(content_id, member)
+
+
+def _revision_seen(body: dict[str, Any]) -> int:
+    """An approval names the revision the approver looked at (GET /api/posts/<id> shows it)."""
+    revision = body.get("revision")
+    if isinstance(revision, bool) or not isinstance(revision, int | str):
+        raise BadRequest("say which revision you approve: {\"revision\": 2} (GET /api/posts/<id> shows it)")
+    try:
+        return int(revision)
+    except ValueError:
+        raise BadRequest(f"revision must be a whole number, got {revision!r}") from None
 
 
 def pauses() -> dict[str, Any]:

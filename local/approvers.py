@@ -39,7 +39,7 @@ def play_approvers(api_url: str, campaign: dict[str, Any], keys: dict[str, str])
             counts["rejected"] += 1
             continue
         _call(api_url, "POST", f"/api/posts/{post['id']}/approve", approver_for(post["scope"], campaign),
-              {"note": "local stack: example content"})
+              {"note": "local stack: example content", "revision": post["revision"]})
         counts["approved"] += 1
     return counts
 

@@ -8,6 +8,7 @@ Keys (pk / sk):
 Indexes:
   wake      (wake_pk, wake_at)   sparse: only posts the publishing clock must look at, by when
   by_scope  (scope_pk, scope_sk) every post of a scope by due time, for reports and the dashboard
+Its records live in domain/records.py (re-exported here); adapters/memory.py is its twin, same contract tests.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import json
 import secrets
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -25,55 +25,14 @@ from botocore.exceptions import ClientError
 from chalicelib.adapters.dynamo_codec import from_item, to_item, to_value
 from chalicelib.domain.account_state import AccountState, Health
 from chalicelib.domain.post import Post, PostStatus
+from chalicelib.domain.post_states import move_for
+from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentRecord, Placement
 from chalicelib.domain.times import from_iso, local_date, to_iso
 from chalicelib.errors import PersistenceError
 
 WAKE_INDEX = "wake"
 SCOPE_INDEX = "by_scope"
 WAKE_PARTITION = "WAKE"
-
-
-@dataclass(frozen=True)
-class ContentRecord:
-    content_id: str
-    key: str
-    scope: str
-    title: str
-    revision: int
-    sha256: str
-    manifest: dict[str, Any]
-    uploaded_at: datetime
-    series: str | None = None
-    uploaded_by: str | None = None          # the member who uploaded it, when the config maps principals
-    approval: dict[str, Any] | None = None  # {"needed", "status": pending|approved|rejected, "by", "at", "note"}
-
-
-@dataclass(frozen=True)
-class ActiveCampaign:
-    document: dict[str, Any]
-    version: str
-    key: str
-    activated_at: datetime
-
-
-@dataclass(frozen=True)
-class ActivityEntry:
-    at: datetime
-    kind: str
-    scope: str
-    message: str
-    level: str = "info"
-    content_id: str | None = None
-    account_id: str | None = None
-    key: str | None = None
-    details: dict[str, Any] | None = None
-    entry_id: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        data = {"id": self.entry_id, "at": to_iso(self.at), "kind": self.kind, "level": self.level,
-                "scope": self.scope, "message": self.message, "content_id": self.content_id,
-                "account_id": self.account_id, "key": self.key, "details": self.details}
-        return {k: v for k, v in data.items() if v is not None}
 
 
 class Store:
@@ -149,25 +108,67 @@ class Store:
         item = self._get(f"CONTENT#{content_id}", f"POST#{account_id}")
         return _post_from(item) if item else None
 
-    def place_post(self, post: Post, replaceable: Iterable[PostStatus]) -> bool:
-        """Create the post, or replace it if it has not gone out yet; False if it already has."""
+    def place_post(self, post: Post, replaceable: Iterable[PostStatus]) -> Placement:
+        """Create the post, or give it a new revision if it has not gone out yet.
+
+        What already reached someone stays recorded (`deliveries`): a new revision goes only to the recipients
+        and thread parts that have not had the post. A post whose last call may have landed (being checked,
+        or waiting for a status webhook) is not replaced: the outcome of that call must be known first."""
         statuses = list(replaceable)
-        names = {f":r{i}": to_value(str(s)) for i, s in enumerate(statuses)}
-        condition = f"attribute_not_exists(pk) OR #status IN ({', '.join(names)})"
-        return self._put(_post_item(post), condition=condition, values=names, names={"#status": "status"})
+        move_for([None, *statuses], post.status, claimed=False)
+        item = _post_item(post)
+        values: dict[str, Any] = {f":r{i}": str(s) for i, s in enumerate(statuses)}
+        names = {"#status": "status"}
+        condition = (f"attribute_not_exists(pk) OR (#status IN ({', '.join(values)}) "
+                     "AND attribute_not_exists(check_first) AND attribute_not_exists(pending_delivery))")
+        assignments = []
+        for index, (name, value) in enumerate(item.items()):
+            if name in ("pk", "sk", "deliveries", "delivery_revisions", "attempts", "claim", "platform_post_id",
+                        "published_at", "reason"):
+                continue
+            names[f"#s{index}"] = name
+            values[f":s{index}"] = value
+            assignments.append(f"#s{index} = :s{index}")
+        values.update({":empty": {}, ":zero": 0})
+        assignments += ["deliveries = if_not_exists(deliveries, :empty)",
+                        "delivery_revisions = if_not_exists(delivery_revisions, :empty)",
+                        "attempts = if_not_exists(attempts, :zero)"]
+        removes = ["claim", "claimed_at", "reason", "silence_cleared"]
+        if post.wake_at is None:
+            removes += ["wake_pk", "wake_at"]
+        expression = "SET " + ", ".join(assignments) + " REMOVE " + ", ".join(removes)
+        try:
+            response = self._call("update_item", raise_conditional=True,
+                                  Key=to_item({"pk": item["pk"], "sk": item["sk"]}), UpdateExpression=expression,
+                                  ConditionExpression=condition,
+                                  ExpressionAttributeNames=names, ExpressionAttributeValues=_encoded(values),
+                                  ReturnValues="ALL_OLD")
+        except _ConditionFailed:
+            return Placement(placed=False, previous=self.post(post.content_id, post.account_id))
+        old = response.get("Attributes")
+        return Placement(placed=True, previous=_post_from(from_item(old)) if old else None)
 
     def move_post(self, content_id: str, account_id: str, *, expected: Iterable[PostStatus],
                   status: PostStatus, now: datetime, wake_at: datetime | None = None,
                   fields: dict[str, Any] | None = None, claim: str | None = None,
-                  increment_attempts: bool = False) -> bool:
-        """The one way a post changes state: a conditional write from an expected state (and claim)."""
+                  increment_attempts: bool = False, expected_wake_at: str | None = None,
+                  expected_revision: int | None = None) -> bool:
+        """The one way a post changes state: a conditional write from an expected state (and claim, and the
+        wake time or revision the caller read, where acting on a stale read would send or approve twice)."""
         expected = list(expected)
+        move_for(expected, status, claimed=claim is not None, fields=(fields or {}).keys())
         values: dict[str, Any] = {f":e{i}": str(s) for i, s in enumerate(expected)}
         names = {"#status": "status"}
         condition = f"#status IN ({', '.join(values)})"
         if claim is not None:
             condition += " AND claim = :claim"
             values[":claim"] = claim
+        if expected_wake_at is not None:
+            condition += " AND wake_at = :read_wake"
+            values[":read_wake"] = expected_wake_at
+        if expected_revision is not None:
+            condition += " AND revision = :read_revision"
+            values[":read_revision"] = expected_revision
         sets = {"status": str(status), "updated_at": to_iso(now), **(fields or {})}
         removes = [k for k, v in sets.items() if v is None]
         sets = {k: v for k, v in sets.items() if v is not None}
@@ -191,11 +192,13 @@ class Store:
         return self._update(f"CONTENT#{content_id}", f"POST#{account_id}", expression, condition,
                             names, _encoded(values))
 
-    def claim_post(self, content_id: str, account_id: str, claim: str, now: datetime, wake_at: datetime) -> bool:
-        """queued → publishing under our claim id; False if another worker (or a state change) got there first."""
+    def claim_post(self, content_id: str, account_id: str, claim: str, now: datetime, wake_at: datetime,
+                   revision: int) -> bool:
+        """queued → publishing under our claim id, for the revision we read; False if another worker, a state
+        change or a re-upload got there first."""
         return self.move_post(content_id, account_id, expected=[PostStatus.QUEUED], status=PostStatus.PUBLISHING,
                               now=now, wake_at=wake_at, fields={"claim": claim, "claimed_at": to_iso(now)},
-                              increment_attempts=True)
+                              increment_attempts=True, expected_revision=revision)
 
     # ---- the kill switch --------------------------------------------------------------------------
     def pause(self, key: str, by: str, reason: str, now: datetime) -> None:
@@ -210,7 +213,8 @@ class Store:
         return True
 
     def pauses(self) -> dict[str, dict[str, Any]]:
-        return {item["sk"]: item for item in self._query(KeyConditionExpression="pk = :p",
+        """Read strongly: a pause written a moment ago must stop the next call."""
+        return {item["sk"]: item for item in self._query(KeyConditionExpression="pk = :p", ConsistentRead=True,
                                                           ExpressionAttributeValues={":p": to_value("PAUSE")})}
 
     def poll_closed(self, constituency_id: str) -> bool:
@@ -222,13 +226,20 @@ class Store:
     def wake_now(self, content_id: str, account_id: str, status: PostStatus, now: datetime) -> bool:
         return self.move_post(content_id, account_id, expected=[status], status=status, now=now, wake_at=now)
 
+    def begin_delivery(self, content_id: str, account_id: str, delivery_key: str, claim: str) -> bool:
+        """Write down the call about to be made, so a worker that dies during it leaves a known question
+        (answered by the platform's status webhook) instead of an unknown one; False if the claim is lost."""
+        return self._update(f"CONTENT#{content_id}", f"POST#{account_id}", "SET pending_delivery = :d",
+                            "claim = :claim", {}, _encoded({":d": delivery_key, ":claim": claim}))
+
     def record_delivery(self, content_id: str, account_id: str, delivery_key: str, platform_id: str,
-                        claim: str) -> bool:
-        """Remember one platform call that succeeded, so a retry of the same post skips it."""
+                        claim: str, revision: int) -> bool:
+        """Remember one platform call that succeeded (and the revision it carried), so no retry or later
+        revision sends it again; False if the claim is lost (the worker must stop)."""
         return self._update(
             f"CONTENT#{content_id}", f"POST#{account_id}",
-            "SET deliveries.#d = :id", "claim = :claim",
-            {"#d": delivery_key}, {":id": to_value(platform_id), ":claim": to_value(claim)})
+            "SET deliveries.#d = :id, delivery_revisions.#d = :rev REMOVE pending_delivery", "claim = :claim",
+            {"#d": delivery_key}, _encoded({":id": platform_id, ":claim": claim, ":rev": revision}))
 
     def note_message_status(self, message_id: str, status: str, rank: int, reference: str | None,
                             now: datetime) -> bool:
@@ -239,20 +250,60 @@ class Store:
             "attribute_not_exists(pk) OR #rank < :r", {"#status": "status", "#rank": "rank", "#ref": "reference"},
             _encoded({":s": status, ":r": rank, ":ref": reference or "", ":now": to_iso(now)}))
 
-    def settle_pending_delivery(self, content_id: str, account_id: str, delivery_key: str, outcome: str,
+    def settle_pending_delivery(self, content_id: str, account_id: str, delivery_key: str, outcome: str | None,
                                 now: datetime) -> bool:
-        """An ambiguous post's in-flight delivery is settled by the platform's word: record it and queue
-        the post again so the rest of it goes out. False unless the post was waiting on exactly this."""
+        """An ambiguous post's in-flight delivery is settled by the platform's word — `outcome` is the message id,
+        a failure mark, or None for "not delivered: send it again" — and the post is queued so the rest of it goes
+        out. False unless the post was waiting on exactly this."""
+        move_for([PostStatus.AMBIGUOUS], PostStatus.QUEUED, claimed=False)
+        sets = ("#status = :queued, wake_pk = :wake, wake_at = :now, updated_at = :now, reason = :reason")
+        values: dict[str, Any] = {
+            ":queued": str(PostStatus.QUEUED), ":wake": WAKE_PARTITION, ":now": to_iso(now),
+            ":reason": "settled by the platform's status webhook", ":ambiguous": str(PostStatus.AMBIGUOUS),
+            ":key": delivery_key}
+        names = {"#status": "status"}
+        if outcome is not None:
+            sets = "deliveries.#d = :outcome, delivery_revisions.#d = revision, " + sets
+            values[":outcome"] = outcome
+            names["#d"] = delivery_key
+        return self._update(f"CONTENT#{content_id}", f"POST#{account_id}",
+                            f"SET {sets} REMOVE pending_delivery, check_first, claim",
+                            "#status = :ambiguous AND pending_delivery = :key", names, _encoded(values))
+
+    def record_in_flight_delivery(self, content_id: str, account_id: str, delivery_key: str, message_id: str) -> bool:
+        """The platform says the message being sent went out: record it now — the worker may have died after
+        the call (if it lives, it writes the same id)."""
         return self._update(
             f"CONTENT#{content_id}", f"POST#{account_id}",
-            "SET deliveries.#d = :outcome, #status = :queued, wake_pk = :wake, wake_at = :now, updated_at = :now, "
-            "reason = :reason REMOVE pending_delivery, check_first, claim",
-            "#status = :ambiguous AND pending_delivery = :key",
-            {"#d": delivery_key, "#status": "status"},
-            _encoded({
-                ":outcome": outcome, ":queued": str(PostStatus.QUEUED), ":wake": WAKE_PARTITION, ":now": to_iso(now),
-                ":reason": "settled by the platform's status webhook", ":ambiguous": str(PostStatus.AMBIGUOUS),
-                ":key": delivery_key}))
+            "SET deliveries.#d = :mid, delivery_revisions.#d = revision REMOVE pending_delivery",
+            "#status = :publishing AND pending_delivery = :key", {"#d": delivery_key, "#status": "status"},
+            _encoded({":mid": message_id, ":key": delivery_key, ":publishing": str(PostStatus.PUBLISHING)}))
+
+    def reopen_delivery(self, content_id: str, account_id: str, delivery_key: str, message_id: str, now: datetime,
+                        reason: str, waiting: Iterable[PostStatus]) -> str:
+        """The platform reported a sent message failed for a reason a later try fixes: forget that it went, so the
+        post sends it again. "reopened" — a published post is queued again for it, a waiting one will include it;
+        "busy" — a worker holds the post now, ask again later; "gone" — the post does not count it as sent."""
+        move_for([PostStatus.PUBLISHED], PostStatus.QUEUED, claimed=False)
+        key = {"#d": delivery_key, "#status": "status"}
+        common = {":mid": message_id}
+        if self._update(f"CONTENT#{content_id}", f"POST#{account_id}",
+                        "SET #status = :queued, wake_pk = :wake, wake_at = :now, updated_at = :now, reason = :reason "
+                        "REMOVE deliveries.#d, delivery_revisions.#d",
+                        "#status = :published AND deliveries.#d = :mid", key, _encoded({
+                            **common, ":queued": str(PostStatus.QUEUED), ":wake": WAKE_PARTITION,
+                            ":now": to_iso(now), ":reason": reason, ":published": str(PostStatus.PUBLISHED)})):
+            return "reopened"
+        statuses = {f":w{i}": str(s) for i, s in enumerate(waiting)}
+        if self._update(f"CONTENT#{content_id}", f"POST#{account_id}", "REMOVE deliveries.#d, delivery_revisions.#d",
+                        f"#status IN ({', '.join(statuses)}) AND deliveries.#d = :mid", key,
+                        _encoded({**common, **statuses})):
+            return "reopened"
+        post = self.post(content_id, account_id)
+        if post is not None and post.status is PostStatus.PUBLISHING and (
+                post.deliveries.get(delivery_key) == message_id or post.pending_delivery == delivery_key):
+            return "busy"
+        return "gone"
 
     def wake_due(self, now: datetime, limit: int) -> list[tuple[str, str, PostStatus, str]]:
         """(content id, account id, status, wake_at) of posts whose wake time has come, oldest first."""
@@ -415,7 +466,7 @@ def _post_item(post: Post) -> dict[str, Any]:
         "revision": post.revision, "payload": json.dumps(post.payload, ensure_ascii=False),
         "attempts": post.attempts, "claim": post.claim, "platform_post_id": post.platform_post_id,
         "published_at": to_iso(post.published_at) if post.published_at else None, "reason": post.reason,
-        "deliveries": post.deliveries,
+        "deliveries": post.deliveries, "delivery_revisions": post.delivery_revisions,
         "scope_pk": f"SCOPE#{post.scope}", "scope_sk": f"{to_iso(post.due_at)}#{post.content_id}#{post.account_id}",
     }
     if post.wake_at is not None:
@@ -432,6 +483,7 @@ def _post_from(item: dict[str, Any]) -> Post:
         platform_post_id=item.get("platform_post_id"),
         published_at=from_iso(item["published_at"]) if item.get("published_at") else None,
         reason=item.get("reason"), deliveries=dict(item.get("deliveries") or {}),
+        delivery_revisions={k: int(v) for k, v in (item.get("delivery_revisions") or {}).items()},
         check_first=bool(item.get("check_first", False)), pending_delivery=item.get("pending_delivery"),
         ambiguous_since=from_iso(item["ambiguous_since"]) if item.get("ambiguous_since") else None,
         silence_cleared=bool(item.get("silence_cleared", False)),

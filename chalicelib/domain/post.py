@@ -70,6 +70,7 @@ class Post:
     published_at: datetime | None = None
     reason: str | None = None
     deliveries: dict[str, str] = field(default_factory=dict)
+    delivery_revisions: dict[str, int] = field(default_factory=dict)  # which revision each delivery carried
     check_first: bool = False     # an earlier call may have landed: look on the platform before sending
     claimed_at: datetime | None = None
     pending_delivery: str | None = None  # the delivery whose outcome is unknown while the post is ambiguous
@@ -80,6 +81,12 @@ class Post:
     @property
     def post_id(self) -> str:
         return f"{self.content_id}.{self.account_id}"
+
+
+def claim_expired(post: Post, now: datetime) -> bool:
+    """A claim outlives any live worker (a Lambda runs a minute at most): past CLAIM_TIMEOUT its worker died.
+    Younger, it belongs to a worker still calling the platform, and nobody else may touch the post."""
+    return post.claimed_at is None or now - post.claimed_at >= CLAIM_TIMEOUT
 
 
 class WakeAction(StrEnum):

@@ -33,3 +33,22 @@ def mark_ambiguous(store: Store, activity: ActivityLog, post: Post, claim: str |
         activity.record("post.ambiguous", post.scope, f"{post.account_id}: {reason}; {then}", level="warning",
                         content_id=post.content_id, account_id=post.account_id)
     return moved
+
+
+def abandoned(store: Store, activity: ActivityLog, post: Post, now: datetime) -> bool:
+    """A claim that outlived its worker. WhatsApp names each message before sending it (`pending_delivery`):
+    with none named, the worker died between messages, nothing is in doubt, and the rest simply go out.
+    Otherwise the call in flight may have landed: `ambiguous`, never simply re-sent."""
+    if post.platform == "whatsapp" and post.pending_delivery is None:
+        moved = store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=post.claim,
+                                status=PostStatus.QUEUED, now=now, wake_at=now,
+                                fields={"claim": None, "reason": "the publisher stopped between messages; "
+                                                                 "the members not yet reached get it now"})
+        if moved:
+            activity.record("post.resumed", post.scope, f"{post.account_id}: the publisher stopped between messages; "
+                            f"{len(post.deliveries)} member(s) already reached, the rest get it now",
+                            level="warning", content_id=post.content_id, account_id=post.account_id)
+        return moved
+    return mark_ambiguous(store, activity, post, post.claim, now,
+                          "the publisher stopped mid-call; it may have gone out", can_look=True,
+                          pending=post.pending_delivery)

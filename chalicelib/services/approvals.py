@@ -21,7 +21,9 @@ class Approvals:
     activity: ActivityLog
     clock: Clock
 
-    def approve(self, content_id: str, member: Member, campaign: Campaign, note: str = "") -> dict[str, Any]:
+    def approve(self, content_id: str, member: Member, campaign: Campaign, revision: int,
+                note: str = "") -> dict[str, Any]:
+        """Approve the revision the approver saw — never wording uploaded after they looked."""
         content, posts = self._content(content_id)
         if not (content.approval or {}).get("needed"):
             states = ", ".join(sorted({str(p.status) for p in posts}))
@@ -29,21 +31,30 @@ class Approvals:
         why_not = refusal(member, content.scope, campaign, content.manifest, content.uploaded_by)
         if why_not:
             raise Forbidden(why_not)
-        waiting = [p for p in posts if p.status is PostStatus.PENDING_APPROVAL]
+        if revision != content.revision:
+            raise Conflict(f"{content.key} was uploaded again: you looked at revision {revision}, it is now revision "
+                           f"{content.revision}; look at it again before you approve")
+        waiting = [p for p in posts if p.status is PostStatus.PENDING_APPROVAL and p.revision == revision]
         if not waiting:
-            raise Conflict(f"nothing of {content.key} is waiting for approval: "
+            raise Conflict(f"nothing of {content.key} revision {revision} is waiting for approval: "
                            f"{', '.join(f'{p.account_id} {p.status}' for p in posts)}")
         now = self.clock.now()
-        if not self.store.decide(content_id, content.revision, {"needed": True, "status": "approved", "by": member.id,
-                                                                "at": to_iso(now), "note": note}):
+        if not self.store.decide(content_id, revision, {"needed": True, "status": "approved", "by": member.id,
+                                                        "at": to_iso(now), "note": note, "revision": revision}):
             raise Conflict(f"{content.key} changed while you looked at it; look again")
+        # Each post moves only if it still carries the approved revision: a re-upload racing this decision
+        # keeps its new wording waiting for its own sign-off.
         approved = [p.account_id for p in waiting if self.store.move_post(
             p.content_id, p.account_id, expected=[PostStatus.PENDING_APPROVAL], status=PostStatus.SCHEDULED,
-            now=now, wake_at=max(p.due_at, now), fields={"reason": f"approved by {member.id}"})]
-        self.activity.record("post.approved", content.scope, f"{content.title}: approved by {member.name} "
-                             f"({member.id}) for {', '.join(approved)}" + (f" — {note}" if note else ""),
-                             content_id=content_id, key=content.key, details={"by": member.id, "accounts": approved})
-        return {"id": content_id, "approved_by": member.id, "accounts": approved}
+            now=now, wake_at=max(p.due_at, now), fields={"reason": f"approved by {member.id}"},
+            expected_revision=revision)]
+        if not approved:
+            raise Conflict(f"{content.key} was uploaded again while you approved revision {revision}; look again")
+        self.activity.record("post.approved", content.scope, f"{content.title}: revision {revision} approved by "
+                             f"{member.name} ({member.id}) for {', '.join(approved)}" + (f" — {note}" if note else ""),
+                             content_id=content_id, key=content.key,
+                             details={"by": member.id, "accounts": approved, "revision": revision})
+        return {"id": content_id, "approved_by": member.id, "accounts": approved, "revision": revision}
 
     def reject(self, content_id: str, member: Member, campaign: Campaign, reason: str) -> dict[str, Any]:
         content, posts = self._content(content_id)

@@ -8,11 +8,11 @@ from datetime import datetime
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.publish_queue import PublishQueue
 from chalicelib.adapters.store import Store
-from chalicelib.domain.post import REQUEUE_AFTER, PostStatus, WakeAction, on_wake
+from chalicelib.domain.post import REQUEUE_AFTER, PostStatus, WakeAction, claim_expired, on_wake
 from chalicelib.domain.times import to_iso
 from chalicelib.observability import logger
 from chalicelib.services.activity import ActivityLog
-from chalicelib.services.ambiguity import mark_ambiguous
+from chalicelib.services.ambiguity import abandoned
 
 BATCH_LIMIT = 500
 
@@ -37,29 +37,30 @@ class Dispatcher:
         now = self.clock.now()
         result = DispatchResult()
         messages = []
-        for content_id, account_id, status, _wake_at in self.store.wake_due(now, limit):
+        for content_id, account_id, status, wake_at in self.store.wake_due(now, limit):
             action = on_wake(status)
             post_id = f"{content_id}.{account_id}"
+            # Every move is conditional on the wake time read: two clock runs (EventBridge may fire twice) or a
+            # re-upload in between then cannot both act, so a post is never queued twice nor expired when new.
             if action is WakeAction.QUEUE and self.store.move_post(
                     content_id, account_id, expected=[status], status=PostStatus.QUEUED, now=now,
-                    wake_at=now + REQUEUE_AFTER, fields={"queued_at": to_iso(now)}):
+                    wake_at=now + REQUEUE_AFTER, fields={"queued_at": to_iso(now)}, expected_wake_at=wake_at):
                 result.queued.append(post_id)
                 messages.append({"content_id": content_id, "account_id": account_id})
             elif action is WakeAction.REQUEUE and self.store.move_post(
                     content_id, account_id, expected=[PostStatus.QUEUED], status=PostStatus.QUEUED, now=now,
-                    wake_at=now + REQUEUE_AFTER):
+                    wake_at=now + REQUEUE_AFTER, expected_wake_at=wake_at):
                 result.requeued.append(post_id)
                 messages.append({"content_id": content_id, "account_id": account_id})
             elif action is WakeAction.EXPIRE and self.store.move_post(
                     content_id, account_id, expected=[PostStatus.PENDING_APPROVAL], status=PostStatus.EXPIRED,
-                    now=now, fields={"reason": "nobody approved it in time"}):
+                    now=now, fields={"reason": "nobody approved it in time"}, expected_wake_at=wake_at):
                 result.expired.append(post_id)
                 post = self.store.post(content_id, account_id)
                 self.activity.record("post.expired", post.scope if post else "unknown", f"{account_id}: expired — "
                                      "nobody approved it in time; upload it again to reschedule",
                                      level="warning", content_id=content_id, account_id=account_id)
-            elif action is WakeAction.ABANDONED:
-                self._abandoned(content_id, account_id, now)
+            elif action is WakeAction.ABANDONED and self._abandoned(content_id, account_id, now):
                 result.abandoned.append(post_id)
         if messages:
             failed = self.queue.send(messages)
@@ -69,9 +70,7 @@ class Dispatcher:
                                extra={"count": len(failed)})
         return result
 
-    def _abandoned(self, content_id: str, account_id: str, now: datetime) -> None:
-        """A claim that outlived its worker: the call may have landed; it is never simply re-sent."""
+    def _abandoned(self, content_id: str, account_id: str, now: datetime) -> bool:
         post = self.store.post(content_id, account_id)
-        if post is not None and post.status is PostStatus.PUBLISHING:
-            mark_ambiguous(self.store, self.activity, post, post.claim, now,
-                           "the publisher stopped mid-call; it may have gone out", can_look=True)
+        return (post is not None and post.status is PostStatus.PUBLISHING and claim_expired(post, now)
+                and abandoned(self.store, self.activity, post, now))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters.bucket import ContentBucket, TooLarge
 from chalicelib.adapters.clock import Clock
@@ -16,19 +16,22 @@ from chalicelib.adapters.store import ActiveCampaign, ContentRecord, Store
 from chalicelib.domain import election
 from chalicelib.domain.approval import needs_approval
 from chalicelib.domain.calendar import read_calendar
-from chalicelib.domain.campaign import Campaign
+from chalicelib.domain.campaign import Campaign, parse_campaign
 from chalicelib.domain.manifest import MANIFEST_SUFFIXES, decode_document, parse_manifest, plan_posts
 from chalicelib.domain.media_rules import media_problems
 from chalicelib.domain.post import APPROVAL_WINDOW, REPLACEABLE, Post, PostStatus, content_id_for
-from chalicelib.domain.problems import problems_from_validation
+from chalicelib.domain.problems import MAX_PROBLEMS, unexpected
 from chalicelib.domain.scope import ScopeError, split_scoped_key
 from chalicelib.domain.series import next_slot
 from chalicelib.domain.times import ist_text, to_iso
 from chalicelib.errors import InvalidContentError, PersistenceError, Problem
+from chalicelib.observability import logger
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.campaigns import CampaignSource
 
 CONFIG_KEY = "config/campaign.yaml"
+# Storage failing is not the upload's fault: these still raise, so that S3 and Lambda retry the event.
+STORAGE_ERRORS = (PersistenceError, BotoCoreError, ClientError)
 
 
 @dataclass
@@ -39,6 +42,7 @@ class IngestResult:
     scheduled: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
+    partly_reached: dict[str, dict[str, int]] = field(default_factory=dict)  # account → {recipient: revision}
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -66,12 +70,11 @@ class Ingest:
             self.activity.record("config.unchanged", "state", "campaign config re-uploaded unchanged", key=key)
             return IngestResult(key, "unchanged")
         try:
-            document = decode_document(upload.body, key, self.max_upload_bytes)
-            campaign = Campaign.model_validate(document)
+            campaign = parse_campaign(decode_document(upload.body, key, self.max_upload_bytes))
         except InvalidContentError as exc:
             return self._reject_config(key, exc.problems)
-        except ValidationError as exc:
-            return self._reject_config(key, problems_from_validation(exc))
+        except Exception as exc:  # the last line of defence: every upload gets an answer
+            return self._reject_config(key, [_unexpected(key, exc)])
         record = ActiveCampaign(document=campaign.model_dump(mode="json"), version=version, key=key,
                                 activated_at=self.clock.now())
         self.campaigns.activate(record, campaign)
@@ -88,7 +91,7 @@ class Ingest:
                                                     "the campaign config that was active stays active"))
         self.activity.record("config.rejected", "state",
                              f"campaign config rejected ({_count(problems)}); the previous one stays active",
-                             level="error", key=key, details={"problems": [p.to_dict() for p in problems]})
+                             level="error", key=key, details=_problem_details(problems))
         return IngestResult(key, "rejected", problems=problems)
 
     # ---- content/<scope>/…/<name>.yaml|.yml|.json -----------------------------------------------
@@ -126,6 +129,10 @@ class Ingest:
                                          existing)
         except InvalidContentError as exc:
             return self._reject(key, scope, exc.problems, content_id)
+        except STORAGE_ERRORS:
+            raise  # not the upload's fault: S3 and Lambda retry the event
+        except Exception as exc:  # the last line of defence: every upload gets an answer
+            return self._reject(key, scope, [_unexpected(key, exc)], content_id)
         result = self._accept(key, scope, content_id, existing, sha256, manifest.model_dump(mode="json"), plans,
                               uploader, needs_approval(scope, campaign, manifest.model_dump(mode="json")))
         self._warn_about_the_calendar(key, scope, content_id, plans, campaign)
@@ -201,16 +208,23 @@ class Ingest:
         if upload is None:
             return IngestResult(key, "gone")
         try:
-            rows, problems = read_calendar(upload.body, self.max_upload_bytes * 16)
+            sheet = read_calendar(upload.body, self.max_upload_bytes * 16)
         except InvalidContentError as exc:
             return self._reject(key, scope, exc.problems)
-        result = IngestResult(key, "accepted", problems=list(problems))
+        except Exception as exc:  # the last line of defence: every upload gets an answer
+            return self._reject(key, scope, [_unexpected(key, exc)])
+        result = IngestResult(key, "accepted", problems=list(sheet.problems))
         counts = {"accepted": 0, "unchanged": 0, "replaced": 0}
-        for row in rows:
+        for row in sheet.rows:
             outcome = self._calendar_row(key, scoped, scope, campaign, row, uploader, result)
             if outcome:
                 counts[outcome] += 1
-        withdrawn = self._withdraw_dropped_rows(key, {content_id_for(f"{key}#{r.document['title']}") for r in rows})
+        present = {content_id_for(f"{key}#{r.document['title']}") for r in sheet.rows}
+        if sheet.complete:
+            withdrawn = self._withdraw_dropped_rows(key, present)
+        else:  # rows after an unreadable one are unknown: withdraw nothing, forget nothing
+            self.store.remember_calendar_rows(key, sorted(present | set(self.store.calendar_rows(key))))
+            withdrawn = 0
         if result.problems:
             self.bucket.write_error_report(key, _report(key, result.problems, self.clock,
                                                         "the other rows went ahead"))
@@ -223,11 +237,14 @@ class Ingest:
             f"unchanged, {len(bad_rows)} rejected" + (f" (rows {', '.join(map(str, bad_rows))})" if bad_rows else "")
             + (f", {withdrawn} withdrawn" if withdrawn else ""),
             level="warning" if bad_rows else "info", key=key,
-            details={**counts, "rejected_rows": bad_rows, "problems": [p.to_dict() for p in result.problems]})
+            details={**counts, "rejected_rows": bad_rows[:MAX_PROBLEMS], **_problem_details(result.problems)})
         return result
 
     def _calendar_row(self, key: str, scoped: Any, scope: str, campaign: Campaign, row: Any, uploader: str | None,
                       result: IngestResult) -> str | None:
+        if row.problems:  # found while reading the row: reported, not planned, and not withdrawn either
+            result.problems += row.problems
+            return None
         title = row.document["title"]
         content_id = content_id_for(f"{key}#{title}")
         sha256 = hashlib.sha256(json.dumps(row.document, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
@@ -238,6 +255,11 @@ class Ingest:
             manifest, plans = self._plan(row.document, scoped, campaign, existing)
         except InvalidContentError as exc:
             result.problems += [Problem(p.field, p.message, p.fix, row=row.row) for p in exc.problems]
+            return None
+        except STORAGE_ERRORS:
+            raise  # not the upload's fault: S3 and Lambda retry the event
+        except Exception as exc:  # one row's surprise is that row's problem; the other rows go ahead
+            result.problems.append(replace(_unexpected(key, exc, "this row"), row=row.row))
             return None
         document = manifest.model_dump(mode="json")
         self._accept(key, scope, content_id, existing, sha256, document, plans, uploader,
@@ -273,7 +295,17 @@ class Ingest:
             post = Post(content_id=content_id, account_id=plan.account.id, platform=plan.account.platform,
                         scope=scope, status=first, due_at=plan.due_at, revision=revision,
                         payload=plan.payload, wake_at=wake)
-            (result.scheduled if self.store.place_post(post, REPLACEABLE) else result.kept).append(plan.account.id)
+            placement = self.store.place_post(post, REPLACEABLE)
+            previous = placement.previous
+            if not placement.placed:
+                result.kept.append(f"{plan.account.id} ({_why_kept(previous)})")
+                continue
+            result.scheduled.append(plan.account.id)
+            reached = sorted(k for k, v in (previous.deliveries if previous else {}).items()
+                             if not v.startswith("failed:"))
+            if reached:
+                result.partly_reached[plan.account.id] = {
+                    key: previous.delivery_revisions.get(key, previous.revision) for key in reached}
         if existing:
             _, current = self.store.content_with_posts(content_id)
             for post in current:
@@ -294,12 +326,16 @@ class Ingest:
         if approval:
             message += f"; waiting for approval ({_approvers(scope)})"
         if result.kept:
-            message += f"; already published to {', '.join(result.kept)}, not sent again"
+            message += f"; not replaced for {', '.join(result.kept)}"
+        for account_id, reached in result.partly_reached.items():
+            message += (f"; {account_id} already reached {', '.join(reached)} — revision {revision} goes only to "
+                        "the others")
         if result.withdrawn:
             message += f"; withdrawn from {', '.join(result.withdrawn)}"
         self.activity.record(f"upload.{verb}", scope, message, content_id=content_id, key=key, details={
             "revision": revision, "due_at": to_iso(plans[0].due_at), "scheduled": result.scheduled,
             "kept": result.kept, "withdrawn": result.withdrawn, "uploaded_by": uploaded_by,
+            "already_reached": result.partly_reached or None,
             "will_send": {plan.account.id: _preview(plan.payload) for plan in plans}})
         return result
 
@@ -309,7 +345,7 @@ class Ingest:
                                                     "version of it, if any, stays in effect"))
         self.activity.record("upload.rejected", scope, f"{key} rejected ({_count(problems)}): "
                              f"{problems[0].field}: {problems[0].message}", level="error", content_id=content_id,
-                             key=key, details={"problems": [p.to_dict() for p in problems]})
+                             key=key, details=_problem_details(problems))
         return IngestResult(key, "rejected", content_id=content_id, problems=problems)
 
 
@@ -330,6 +366,17 @@ def _uploader(campaign: Campaign, principal: str | None, scope: str) -> tuple[st
     return member.id, None
 
 
+def _why_kept(post: Post | None) -> str:
+    """Why a re-upload could not give a post its new revision."""
+    if post is None:
+        return "it changed meanwhile"
+    if post.status is PostStatus.PUBLISHED:
+        return "already published, not sent again"
+    if post.status in REPLACEABLE:
+        return "the outcome of an earlier send is still being checked; upload again once it is settled"
+    return f"it is {post.status}"
+
+
 def _approvers(scope: str) -> str:
     level = scope.split("/")[0]
     return {"constituency": "its district lead or a coordinator", "district": "a lead of the district or state, "
@@ -339,6 +386,21 @@ def _approvers(scope: str) -> str:
 def _report(key: str, problems: list[Problem], clock: Clock, effect: str) -> dict[str, Any]:
     return {"key": key, "rejected_at": to_iso(clock.now()), "summary": f"{_count(problems)}; {effect}",
             "problems": [p.to_dict() for p in problems]}
+
+
+def _problem_details(problems: list[Problem]) -> dict[str, Any]:
+    """Problems for an activity entry: the first MAX_PROBLEMS (the error report in the bucket has them all), so
+    that a calendar of a thousand bad rows still fits one DynamoDB item."""
+    details: dict[str, Any] = {"problems": [p.to_dict() for p in problems[:MAX_PROBLEMS]]}
+    if len(problems) > MAX_PROBLEMS:
+        details["more_problems"] = len(problems) - MAX_PROBLEMS
+    return details
+
+
+def _unexpected(key: str, exc: Exception, subject: str = "the file") -> Problem:
+    logger.exception("an upload met an error no check foresaw", extra={"key": key})
+    return unexpected(exc, "check it against the documented format (README: Uploading content) and upload it "
+                      "again; if it looks right, tell the campaign's ops team, with this report", subject)
 
 
 def _count(problems: list[Problem]) -> str:

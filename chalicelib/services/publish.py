@@ -18,18 +18,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.bucket import ContentBucket
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.platforms.base import CannotCheck, Delivery, Media, PlatformClient, PublishRequest
+from chalicelib.adapters.publish_queue import backoff_seconds
 from chalicelib.adapters.secrets import SecretStore
 from chalicelib.adapters.store import Store
 from chalicelib.domain import election
-from chalicelib.domain.account_state import DEFAULT_THROTTLE, RECHECK_UNHEALTHY
+from chalicelib.domain.account_state import RECHECK_UNHEALTHY
 from chalicelib.domain.campaign import Account, Campaign
-from chalicelib.domain.post import CLAIM_TIMEOUT, PAUSE_RECHECK, REQUEUE_AFTER, Post, PostStatus
+from chalicelib.domain.post import CLAIM_TIMEOUT, PAUSE_RECHECK, REQUEUE_AFTER, Post, PostStatus, claim_expired
+from chalicelib.domain.rate_limits import hold_until
 from chalicelib.domain.times import ist_text, to_iso
 from chalicelib.domain.whatsapp_webhook import delivery_reference
 from chalicelib.errors import (
@@ -40,8 +42,9 @@ from chalicelib.errors import (
     PlatformRateLimitedError,
     PracharError,
 )
+from chalicelib.observability import logger
 from chalicelib.services.activity import ActivityLog
-from chalicelib.services.ambiguity import mark_ambiguous
+from chalicelib.services.ambiguity import abandoned, mark_ambiguous
 from chalicelib.services.campaigns import CampaignSource
 
 MAX_ATTEMPTS = 8
@@ -50,7 +53,16 @@ LOOKBACK = timedelta(minutes=5)  # how far before the ambiguous call to look for
 
 
 class RetryLater(PracharError):
-    """A retryable failure: the record fails so SQS delivers it again later."""
+    """A retryable failure: the record fails so SQS delivers it again later — after `delay_seconds` when the
+    publisher knows how long to wait, else after the queue's backoff for the message's receive count."""
+
+    def __init__(self, reason: str, delay_seconds: int | None = None) -> None:
+        super().__init__(reason)
+        self.delay_seconds = delay_seconds
+
+
+class _LostClaim(Exception):
+    """The post is no longer ours (the clock found our claim expired): stop at once and touch nothing."""
 
 
 class _Held(Exception):
@@ -69,6 +81,7 @@ class Publisher:
     activity: ActivityLog
     clock: Clock
     secret_name: Callable[[str], str]  # the account's secret template → this stage's parameter name
+    retry_base_seconds: float = 10.0
 
     def publish(self, message: dict[str, Any]) -> str:
         content_id, account_id = message["content_id"], message["account_id"]
@@ -77,36 +90,53 @@ class Publisher:
             return "missing"
         now = self.clock.now()
         if post.status is PostStatus.PUBLISHING:
-            # Our visibility timeout outlasts a Lambda, so a claim we can see belongs to a worker that died.
-            self._ambiguous(post, post.claim, now, "the publisher stopped mid-call; it may have gone out")
-            return "ambiguous"
+            if not claim_expired(post, now):
+                # A second message (SQS delivers at least once; the clock re-sends) while a worker is mid-call.
+                raise RetryLater(f"{post.post_id} is being published by another worker right now")
+            return "abandoned" if abandoned(self.store, self.activity, post, now) else "lost-race"
         if post.status is not PostStatus.QUEUED:
             return f"skipped:{post.status}"  # a duplicate or stale message: the post has moved on
         campaign = self.campaigns.active()
         account = campaign.account(account_id) if campaign else None
         if account is None or campaign is None:
-            self._settle(post, None, PostStatus.FAILED, now, f"account {account_id} is not in the active campaign",
-                         expected=PostStatus.QUEUED)
+            if not self._settle(post, None, PostStatus.FAILED, now, f"account {account_id} is not in the active "
+                                "campaign", expected=PostStatus.QUEUED):
+                return "lost-race"
             return "failed"
         gate = self._gate(post, campaign, now)
         if gate is not None:
             return self._stop_at_gate(post, gate, now)
         claim = uuid.uuid4().hex
-        if not self.store.claim_post(content_id, account_id, claim, now, now + CLAIM_TIMEOUT):
+        # The claim is for the revision read above: a re-upload in between makes it fail, never send old text.
+        if not self.store.claim_post(content_id, account_id, claim, now, now + CLAIM_TIMEOUT, post.revision):
             return "lost-race"
         # Look at the kill switch again once the claim is ours: a pause committed before the claim is always
         # seen here, so no post claimed after a pause goes out; one paused later was already on its way.
         pause = self._pause_gate(post, campaign, now)
         if pause is not None:
-            self._hold(post, claim, pause, now)
-            return "held"
+            return "held" if self._hold(post, claim, pause, now) else "lost-claim"
         post.attempts += 1
         post.claimed_at = now
-        return self._send(post, account, campaign, claim, now)
+        try:
+            return self._send(post, account, campaign, claim, now)
+        except _LostClaim:
+            logger.warning("lost the claim mid-post; stopped", extra={"post_id": post.post_id})
+            return "lost-claim"
 
     def _gate(self, post: Post, campaign: Campaign, now: datetime) -> _Held | None:
         """What stops a queued post before any platform call: the kill switch, the election calendar, and
         the account's state — checked again here, however long the message waited in the queue."""
+        calendar = self._calendar_gate(post, campaign, now)
+        if calendar is not None:
+            return calendar
+        state = self.store.account_state(post.account_id)
+        if state.blocks(now):
+            status = PostStatus.HELD_THROTTLED if state.until and state.until > now else PostStatus.HELD_ACCOUNT
+            return _Held(status, state.wait_until(now), _state_reason(state))
+        return None
+
+    def _calendar_gate(self, post: Post, campaign: Campaign, now: datetime) -> _Held | None:
+        """The kill switch and the election calendar: checked before a post and between the calls of one."""
         pause = self._pause_gate(post, campaign, now)
         if pause is not None:
             return pause
@@ -115,10 +145,6 @@ class Publisher:
             return _Held(PostStatus.CANCELLED_CAMPAIGN_OVER, now, ruling.reason)
         if ruling.action is election.Action.HOLD and ruling.until:
             return _Held(PostStatus.HELD_SILENCE, ruling.until, ruling.reason)
-        state = self.store.account_state(post.account_id)
-        if state.blocks(now):
-            status = PostStatus.HELD_THROTTLED if state.until and state.until > now else PostStatus.HELD_ACCOUNT
-            return _Held(status, state.wait_until(now), _state_reason(state))
         return None
 
     def _pause_gate(self, post: Post, campaign: Campaign, now: datetime) -> _Held | None:
@@ -130,12 +156,23 @@ class Publisher:
         return _Held(PostStatus.PAUSED, now + PAUSE_RECHECK, f"publishing is paused for {covering[0]} "
                      f"by {pause.get('by')}: {pause.get('reason')}")
 
-    def _stop_at_gate(self, post: Post, gate: _Held, now: datetime) -> str:
+    def _stop_at_gate(self, post: Post, gate: _Held, now: datetime, claim: str | None = None) -> str:
+        """Stop before a call: from `queued` (no claim yet), or mid-post under our claim (the calls already
+        made stay recorded, and the rest go out when the wait is over)."""
+        expected = PostStatus.QUEUED if claim is None else PostStatus.PUBLISHING
         if gate.status is PostStatus.CANCELLED_CAMPAIGN_OVER:
-            self._settle(post, None, gate.status, now, gate.reason, expected=PostStatus.QUEUED, level="warning")
+            if not self._settle(post, claim, gate.status, now, gate.reason, expected=expected, level="warning"):
+                return self._lost(claim)
             return "cancelled"
-        self._hold(post, None, gate, now, expected=PostStatus.QUEUED)
+        if not self._hold(post, claim, gate, now, expected=expected):
+            return self._lost(claim)
         return "held"
+
+    @staticmethod
+    def _lost(claim: str | None) -> str:
+        if claim is not None:
+            raise _LostClaim()
+        return "lost-race"
 
     def _send(self, post: Post, account: Account, campaign: Campaign, claim: str, now: datetime) -> str:
         client = self.platforms[post.platform]
@@ -146,13 +183,18 @@ class Publisher:
             token = self.secrets.token(self.secret_name(account.secret))
             media = [Media(self.bucket.media_url(m["key"]), m["content_type"]) for m in post.payload.get("media", [])]
         except Exception as exc:  # nothing was sent: give the post back to the queue, or give up in the end
-            self._release(post, claim, now, f"could not prepare the call ({type(exc).__name__}; "
-                          f"check the account's secret {self.secret_name(account.secret)})")
-            return "failed"
+            return self._release(post, claim, now, f"could not prepare the call ({type(exc).__name__}; "
+                                 f"check the account's secret {self.secret_name(account.secret)})")
+        calls = 0
         try:
             for delivery in deliveries_for(post, campaign):
                 if delivery.key in delivered or delivery.key in failures:
                     continue
+                if calls:
+                    # A kit or a thread takes many calls: a pause or a silence that starts meanwhile stops the rest.
+                    gate = self._calendar_gate(post, campaign, self.clock.now())
+                    if gate is not None:
+                        return self._stop_at_gate(post, gate, now, claim)
                 in_flight = delivery.key
                 request = PublishRequest(target_id=account.target_id, token=token,
                                          text=delivery.text or post.payload.get("text"),
@@ -162,15 +204,26 @@ class Publisher:
                                          reference=delivery_reference(post.content_id, post.account_id, delivery.key))
                 platform_id = self._found_earlier(client, request, post) if post.check_first else None
                 if platform_id is None:
+                    # A message cannot be looked up afterwards: name it before the call, so a worker that dies
+                    # during it leaves a question its status webhook answers.
+                    if delivery.recipient is not None and not self.store.begin_delivery(
+                            post.content_id, post.account_id, delivery.key, claim):
+                        raise _LostClaim()
+                    calls += 1
                     try:
                         platform_id = client.publish(request)
                     except PlatformError as exc:
                         if not self._recipient_failed(exc, delivery):
                             raise
-                        failures[delivery.key] = exc.message  # one unreachable member does not stop the team kit
-                        continue
-                self.store.record_delivery(post.content_id, post.account_id, delivery.key, platform_id, claim)
-                delivered[delivery.key] = platform_id
+                        # One unreachable member does not stop the team kit; no retry will try them again.
+                        platform_id = f"{FAILED_MARK}{exc.message}"
+                        failures[delivery.key] = exc.message
+                if not self.store.record_delivery(post.content_id, post.account_id, delivery.key, platform_id,
+                                                  claim, post.revision):
+                    raise _LostClaim()
+                post.delivery_revisions[delivery.key] = post.revision
+                if not platform_id.startswith(FAILED_MARK):
+                    delivered[delivery.key] = platform_id
         except (PlatformAmbiguousError, CannotCheck) as exc:
             self._ambiguous(post, claim, now, str(exc), check_again=not isinstance(exc, CannotCheck), pending=in_flight)
             return "ambiguous"
@@ -179,7 +232,8 @@ class Publisher:
         if not delivered:
             reason = ("no recipient could be reached: " + "; ".join(sorted(set(failures.values())))
                       if failures else "no recipients")
-            self._settle(post, claim, PostStatus.FAILED, now, reason)
+            if not self._settle(post, claim, PostStatus.FAILED, now, reason):
+                raise _LostClaim()
             return "failed"
         return self._published(post, claim, now, delivered, failures)
 
@@ -194,30 +248,30 @@ class Publisher:
 
     def _failed_call(self, post: Post, account: Account, claim: str, now: datetime, exc: PlatformError) -> str:
         if isinstance(exc, PlatformRateLimitedError) and not exc.per_recipient:
-            until = _reset_time(exc, now)
+            until, capped = hold_until(exc, now)
             if self.store.throttle_account(account.id, until, exc.message, now):
                 self.activity.record("account.throttled", post.scope, f"{account.id}: {post.platform} rate limit; "
-                                     f"its posts wait until {ist_text(until)} — {exc.message}", level="warning",
-                                     account_id=account.id)
-            self._hold(post, claim, _Held(PostStatus.HELD_THROTTLED, until, f"{account.id} is rate-limited until "
-                                          f"{ist_text(until)}: {exc.message}"), now)
-            return "held"
+                                     f"its posts wait until {ist_text(until)} — {exc.message}"
+                                     + (f" ({capped})" if capped else ""), level="warning", account_id=account.id)
+            held = _Held(PostStatus.HELD_THROTTLED, until, f"{account.id} is rate-limited until {ist_text(until)}: "
+                         f"{exc.message}")
+            return "held" if self._hold(post, claim, held, now) else self._lost(claim)
         if isinstance(exc, PlatformAuthError):
             reason = f"{post.platform} refused {account.id}'s token or blocked it: {exc.message}"
             if self.store.mark_account_unhealthy(account.id, reason, now):
                 self.activity.record("account.unhealthy", post.scope, f"ALERT {account.id} needs a person: {reason}. "
                                      f"Fix the token in {self.secret_name(account.secret)}; its posts wait.",
                                      level="error", account_id=account.id)
-            self._hold(post, claim, _Held(PostStatus.HELD_ACCOUNT, now + RECHECK_UNHEALTHY, reason), now)
-            return "held"
+            held = _Held(PostStatus.HELD_ACCOUNT, now + RECHECK_UNHEALTHY, reason)
+            return "held" if self._hold(post, claim, held, now) else self._lost(claim)
         if isinstance(exc, PlatformDuplicateError) and (post.attempts > 1 or post.check_first):
             # After an earlier attempt, "duplicate" means that attempt landed: find it rather than fail.
             self._ambiguous(post, claim, now, f"{exc.message} (an earlier attempt probably went out)")
             return "ambiguous"
         if exc.retryable:
-            self._release(post, claim, now, exc.message)
-            return "failed"
-        self._settle(post, claim, PostStatus.FAILED, now, f"{post.platform}: {exc.message}")
+            return self._release(post, claim, now, exc.message)
+        if not self._settle(post, claim, PostStatus.FAILED, now, f"{post.platform}: {exc.message}"):
+            raise _LostClaim()
         return "failed"
 
     def _published(self, post: Post, claim: str, now: datetime, delivered: dict[str, str],
@@ -227,40 +281,56 @@ class Publisher:
                   "check_first": None, "pending_delivery": None, "ambiguous_since": None,
                   "reason": f"{len(failures)} recipient(s) unreachable: " + "; ".join(sorted(set(failures.values())))
                   if failures else None}
-        self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
-                             status=PostStatus.PUBLISHED, now=now, fields=fields)
+        if not self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
+                                    status=PostStatus.PUBLISHED, now=now, fields=fields):
+            raise _LostClaim()
         summary = (f"to {len(delivered)} team member(s)" if post.platform == "whatsapp"
                    else f"as {platform_post_id}" + (f" (thread of {len(delivered)})" if len(delivered) > 1 else ""))
+        earlier = {key: revision for key, revision in post.delivery_revisions.items()
+                   if key in delivered and revision != post.revision}
+        if earlier:
+            summary += (f"; revision {post.revision} went to the rest — "
+                        + ", ".join(f"{key} had revision {revision}" for key, revision in sorted(earlier.items())))
         self.activity.record("post.published", post.scope, f"{post.account_id}: published {summary} — "
                              f"{post.payload.get('title')}", content_id=post.content_id, account_id=post.account_id,
                              details={"platform_post_id": platform_post_id, "attempts": post.attempts,
-                                      "unreachable": failures or None})
+                                      "revision": post.revision, "unreachable": failures or None,
+                                      "revisions": {key: post.delivery_revisions.get(key, post.revision)
+                                                    for key in delivered}})
         return "published"
 
-    def _release(self, post: Post, claim: str, now: datetime, reason: str) -> None:
-        """Nothing went out: queue the post again and raise RetryLater so SQS redelivers — or, after
-        MAX_ATTEMPTS, fail it for good and return."""
+    def _release(self, post: Post, claim: str, now: datetime, reason: str) -> str:
+        """Nothing went out: queue the post again and raise RetryLater so SQS redelivers after a growing
+        backoff — or, after MAX_ATTEMPTS, fail it for good. The clock's re-send waits past that backoff."""
         if post.attempts >= MAX_ATTEMPTS:
-            self._settle(post, claim, PostStatus.FAILED, now, f"gave up after {post.attempts} attempts: {reason}")
-            return
-        self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
-                             status=PostStatus.QUEUED, now=now, wake_at=now + REQUEUE_AFTER,
-                             fields={"claim": None, "reason": f"attempt {post.attempts}: {reason}"})
+            if not self._settle(post, claim, PostStatus.FAILED, now, f"gave up after {post.attempts} attempts: "
+                                f"{reason}"):
+                raise _LostClaim()
+            return "failed"
+        delay = backoff_seconds(post.attempts, self.retry_base_seconds)
+        if not self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
+                                    status=PostStatus.QUEUED, now=now,
+                                    wake_at=now + timedelta(seconds=delay) + REQUEUE_AFTER,
+                                    fields={"claim": None, "pending_delivery": None,
+                                            "reason": f"attempt {post.attempts}: {reason}"}):
+            raise _LostClaim()
         self.activity.record("post.retry", post.scope, f"{post.account_id}: {reason}; will retry "
                              f"(attempt {post.attempts} of {MAX_ATTEMPTS})", level="warning",
                              content_id=post.content_id, account_id=post.account_id)
-        raise RetryLater(reason)
+        raise RetryLater(reason, delay)
 
     def _hold(self, post: Post, claim: str | None, held: _Held, now: datetime, *,
-              expected: PostStatus = PostStatus.PUBLISHING) -> None:
-        fields: dict[str, Any] = {"claim": None, "reason": held.reason}
+              expected: PostStatus = PostStatus.PUBLISHING) -> bool:
+        fields: dict[str, Any] = {"claim": None, "pending_delivery": None, "reason": held.reason}
         if held.status is PostStatus.HELD_SILENCE:
             fields["held_by_silence"] = True
-        if self.store.move_post(post.content_id, post.account_id, expected=[expected], claim=claim,
-                                status=held.status, now=now, wake_at=held.until, fields=fields):
-            self.activity.record(f"post.{held.status}", post.scope, f"{post.account_id}: waits until "
-                                 f"{ist_text(held.until)} — {held.reason}", level="warning",
-                                 content_id=post.content_id, account_id=post.account_id)
+        if not self.store.move_post(post.content_id, post.account_id, expected=[expected], claim=claim,
+                                    status=held.status, now=now, wake_at=held.until, fields=fields):
+            return False
+        self.activity.record(f"post.{held.status}", post.scope, f"{post.account_id}: waits until "
+                             f"{ist_text(held.until)} — {held.reason}", level="warning",
+                             content_id=post.content_id, account_id=post.account_id)
+        return True
 
     def _ambiguous(self, post: Post, claim: str | None, now: datetime, reason: str, *,
                    check_again: bool = True, pending: str | None = None) -> None:
@@ -268,11 +338,14 @@ class Publisher:
         mark_ambiguous(self.store, self.activity, post, claim, now, reason, can_look=can_look, pending=pending)
 
     def _settle(self, post: Post, claim: str | None, status: PostStatus, now: datetime, reason: str, *,
-                expected: PostStatus = PostStatus.PUBLISHING, level: str = "error") -> None:
-        if self.store.move_post(post.content_id, post.account_id, expected=[expected], claim=claim, status=status,
-                                now=now, fields={"reason": reason, "claim": None}):
-            self.activity.record(f"post.{status}", post.scope, f"{post.account_id}: {status} — {reason}",
-                                 level=level, content_id=post.content_id, account_id=post.account_id)
+                expected: PostStatus = PostStatus.PUBLISHING, level: str = "error") -> bool:
+        if not self.store.move_post(post.content_id, post.account_id, expected=[expected], claim=claim,
+                                    status=status, now=now,
+                                    fields={"reason": reason, "claim": None, "pending_delivery": None}):
+            return False
+        self.activity.record(f"post.{status}", post.scope, f"{post.account_id}: {status} — {reason}",
+                             level=level, content_id=post.content_id, account_id=post.account_id)
+        return True
 
 
 def deliveries_for(post: Post, campaign: Campaign) -> list[Delivery]:
@@ -285,14 +358,6 @@ def deliveries_for(post: Post, campaign: Campaign) -> list[Delivery]:
     if post.platform != "whatsapp":
         return [Delivery("page")]
     return [Delivery(member.id, member.phone) for member in campaign.team_members(post.scope) if member.phone]
-
-
-def _reset_time(exc: PlatformRateLimitedError, now: datetime) -> datetime:
-    if exc.reset_at:
-        return max(datetime.fromtimestamp(exc.reset_at, UTC), now + timedelta(seconds=1))
-    if exc.retry_after:
-        return now + timedelta(seconds=exc.retry_after)
-    return now + DEFAULT_THROTTLE
 
 
 def _state_reason(state: Any) -> str:

@@ -45,6 +45,7 @@ class Queries:
                     continue
                 entry = contents.setdefault(post.content_id, {"id": post.content_id, "scope": post.scope,
                                                               "title": post.payload.get("title"),
+                                                              "revision": post.revision,
                                                               "due_at": to_iso(post.due_at), "accounts": {}})
                 entry["accounts"][post.account_id] = str(post.status)
         ordered = sorted(contents.values(), key=lambda c: (c["due_at"], c["id"]))

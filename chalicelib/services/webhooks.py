@@ -1,14 +1,31 @@
-"""WhatsApp status webhooks: each sent message's fate, and the settling of an ambiguous send."""
+"""WhatsApp status webhooks: each sent message's fate, and what it changes for its post.
+
+- `sent`, `delivered`, `read`: recorded; an ambiguous send waiting for exactly this message is settled.
+- `failed`, by its error code (graph_errors.whatsapp_status_error_class):
+  - a reason a later try fixes (131000, 130429, 131056, …): the member is sent to again — the post forgets
+    the message went (a published kit is queued again for that member only);
+  - the account's problem (token, block, payment): the account is marked unhealthy with one alert, and the
+    member is sent to again once a person has fixed it;
+  - the member's own (outside the window, opted out, undeliverable): final, recorded and named.
+A post a worker is publishing right now cannot be changed under it: the webhook is answered 503 and Meta
+delivers it again later (every step here is conditional, so a second delivery changes nothing twice).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from chalicelib.adapters.clock import Clock
+from chalicelib.adapters.platforms.graph_errors import whatsapp_status_error_class
 from chalicelib.adapters.store import Store
-from chalicelib.domain.whatsapp_webhook import STATUS_ORDER, WebhookBatch, parse_reference
+from chalicelib.domain.post import REPLACEABLE
+from chalicelib.domain.whatsapp_webhook import STATUS_ORDER, MessageStatus, WebhookBatch, parse_reference
+from chalicelib.errors import Unavailable
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.publish import FAILED_MARK
+
+# Where a post's recorded message can simply be forgotten so it goes again: waiting, not mid-call.
+REOPENABLE = REPLACEABLE
 
 
 @dataclass
@@ -19,7 +36,8 @@ class WhatsAppWebhooks:
 
     def handle(self, batch: WebhookBatch) -> dict[str, int]:
         now = self.clock.now()
-        counts = {"statuses": len(batch.statuses), "settled": 0, "failed": 0, "inbound": batch.inbound_messages}
+        counts = {"statuses": len(batch.statuses), "settled": 0, "failed": 0, "resent": 0, "deferred": 0,
+                  "inbound": batch.inbound_messages}
         for status in batch.statuses:
             if status.status not in STATUS_ORDER:
                 continue
@@ -28,20 +46,50 @@ class WhatsAppWebhooks:
             reference = parse_reference(status.reference)
             if reference is None:
                 continue
-            content_id, account_id, member = reference
-            outcome = f"{FAILED_MARK}{status.error}" if status.status == "failed" else status.message_id
-            if self.store.settle_pending_delivery(content_id, account_id, member, outcome, now):
-                counts["settled"] += 1
-                self.activity.record("post.settled", self._scope(content_id, account_id),
-                                     f"{account_id}: WhatsApp reported the message to {member} {status.status}; "
-                                     "the rest of the team kit goes out now", content_id=content_id,
-                                     account_id=account_id)
             if status.status == "failed":
                 counts["failed"] += 1
-                self.activity.record("message.failed", self._scope(content_id, account_id),
-                                     f"{account_id}: WhatsApp could not deliver to {member}: {status.error}",
-                                     level="warning", content_id=content_id, account_id=account_id)
+                outcome = self._failed(status, *reference)
+                counts[outcome] = counts.get(outcome, 0) + 1
+            elif self.store.settle_pending_delivery(*reference, status.message_id, now):
+                counts["settled"] += 1
+                self._settled(status, *reference)
+            else:
+                self.store.record_in_flight_delivery(*reference, status.message_id)
+        if counts["deferred"]:
+            raise Unavailable(f"{counts['deferred']} status(es) concern a post being published right now; "
+                              "deliver them again")
         return counts
+
+    def _failed(self, status: MessageStatus, content_id: str, account_id: str, member: str) -> str:
+        now = self.clock.now()
+        kind = whatsapp_status_error_class(status.error_code)
+        scope = self._scope(content_id, account_id)
+        if kind == "account" and self.store.mark_account_unhealthy(account_id, f"WhatsApp: {status.error}", now):
+            self.activity.record("account.unhealthy", scope, f"ALERT {account_id} needs a person: WhatsApp reported "
+                                 f"{status.error} for a sent message; its posts wait", level="error",
+                                 account_id=account_id)
+        again = kind != "final_member"
+        if self.store.settle_pending_delivery(content_id, account_id, member,
+                                              None if again else f"{FAILED_MARK}{status.error}", now):
+            self._settled(status, content_id, account_id, member)
+            return "settled"
+        outcome = "reached-no-one"
+        if again:
+            reopened = self.store.reopen_delivery(content_id, account_id, member, status.message_id, now,
+                                                  f"WhatsApp could not deliver to {member} ({status.error}); "
+                                                  "sending to them again", REOPENABLE)
+            if reopened == "busy":
+                return "deferred"
+            outcome = "resent" if reopened == "reopened" else outcome
+        self.activity.record("message.failed", scope, f"{account_id}: WhatsApp could not deliver to {member}: "
+                             f"{status.error}" + ("; it will be sent again" if outcome == "resent" else ""),
+                             level="warning", content_id=content_id, account_id=account_id)
+        return outcome
+
+    def _settled(self, status: MessageStatus, content_id: str, account_id: str, member: str) -> None:
+        self.activity.record("post.settled", self._scope(content_id, account_id),
+                             f"{account_id}: WhatsApp reported the message to {member} {status.status}; "
+                             "the rest of the team kit goes out now", content_id=content_id, account_id=account_id)
 
     def _scope(self, content_id: str, account_id: str) -> str:
         post = self.store.post(content_id, account_id)

@@ -41,6 +41,8 @@ X_WINDOW_LIMIT = 100
 PAIR_RATE = timedelta(seconds=6)
 WHATSAPP_THROUGHPUT = 80
 WEBHOOK_BATCH = 50
+WEBHOOK_ATTEMPTS = 5  # the app answers 503 while a post it concerns is mid-send
+WEBHOOK_RETRY_SECONDS = 0.2
 CUSTOMER_WINDOW = timedelta(hours=24)
 DUPLICATE_WINDOW = timedelta(hours=24)
 X_MEDIA_LIMITS = {"image/jpeg": 5 << 20, "image/png": 5 << 20, "image/webp": 5 << 20, "image/gif": 15 << 20,
@@ -111,6 +113,7 @@ class PlatformSandbox:
             return len(self.outbox) + self._posting if self.webhook_url else 0
 
     def _post_webhooks(self) -> None:
+        import urllib.error
         import urllib.request
 
         while True:
@@ -121,11 +124,18 @@ class PlatformSandbox:
                 self._posting += len(batch)
             try:
                 body, headers = self._signed(batch)
-                request = urllib.request.Request(self.webhook_url or "", data=body, method="POST",
-                                                 headers={**headers, "Content-Type": "application/json"})
-                urllib.request.urlopen(request, timeout=10).close()
-            except OSError:
-                pass  # Meta retries for days; the sandbox does not
+                for attempt in range(WEBHOOK_ATTEMPTS):  # Meta redelivers what was not answered 2xx (for days)
+                    request = urllib.request.Request(self.webhook_url or "", data=body, method="POST",
+                                                     headers={**headers, "Content-Type": "application/json"})
+                    try:
+                        urllib.request.urlopen(request, timeout=10).close()
+                        break
+                    except urllib.error.HTTPError as exc:
+                        if exc.code < 500:
+                            break  # refused (a bad signature): sending it again changes nothing
+                        time.sleep(WEBHOOK_RETRY_SECONDS * (attempt + 1))
+                    except OSError:
+                        time.sleep(WEBHOOK_RETRY_SECONDS * (attempt + 1))
             finally:
                 with self._lock:
                     self._posting -= len(batch)

@@ -51,7 +51,8 @@ class RunningStack:
             return any(a["status"] == "pending_approval" for a in post["accounts"])
 
         self.wait_for(lambda: _exists(self, content_id) and waiting(), timeout=60)
-        request = urllib.request.Request(f"{self.api}/api/posts/{content_id}/approve", method="POST", data=b"{}",
+        seen = json.dumps({"revision": self.get(f"{self.api}/api/posts/{content_id}")["revision"]}).encode()
+        request = urllib.request.Request(f"{self.api}/api/posts/{content_id}/approve", method="POST", data=seen,
                                          headers={"Content-Type": "application/json", "X-Prachar-Member": member})
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())

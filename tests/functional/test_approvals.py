@@ -33,7 +33,10 @@ def upload(world, client, key=KEY, body=None, principal="AWS:AIDASAHADA02"):
 
 
 def act(client, action, member, body=None, key=KEY):
-    return client.http.post(f"/api/posts/{content_id_for(key)}/{action}", body=json.dumps(body or {}),
+    body = dict(body or {})
+    if action == "approve" and "revision" not in body:  # the approver approves what they see now
+        body["revision"] = client.http.get(f"/api/posts/{content_id_for(key)}").json_body["revision"]
+    return client.http.post(f"/api/posts/{content_id_for(key)}/{action}", body=json.dumps(body),
                             headers={"X-Prachar-Member": member, "Content-Type": "application/json"})
 
 
@@ -56,7 +59,8 @@ def test_constituency_content_waits_for_its_district_lead_then_goes_out(signing,
     refused = act(client, "approve", "sahada-01")
     assert refused.status_code == 403 and "a lead of state or district/bhilwara" in refused.json_body["Message"]
     approved = act(client, "approve", "bhilwara-01", {"note": "तथ्य जाँचे"})
-    assert approved.json_body == {"id": content_id_for(KEY), "approved_by": "bhilwara-01", "accounts": ["fb-sahada"]}
+    assert approved.json_body == {"id": content_id_for(KEY), "approved_by": "bhilwara-01", "accounts": ["fb-sahada"],
+                                  "revision": 1}
     view = client.http.get(f"/api/posts/{content_id_for(KEY)}").json_body
     assert view["accounts"][0]["status"] == "scheduled"
     tick(signing, client, "2021-03-05T09:00:00+05:30")
@@ -150,3 +154,37 @@ def test_content_without_a_time_goes_out_once_approved_and_expires_after_a_day(s
     upload(signing, client, key=late, body="title: t\ntext: भूला हुआ\nplatforms: [facebook]\n")
     tick(signing, client, "2021-03-04T12:02:00+05:30")
     assert status(signing, late) is PostStatus.EXPIRED
+
+
+def test_an_approval_names_the_revision_it_approves(signing, client):
+    upload(signing, client)
+    response = act(client, "approve", "bhilwara-01", {"revision": None})
+    assert response.status_code == 400 and "revision" in response.json_body["Message"]
+    assert status(signing) is PostStatus.PENDING_APPROVAL
+
+
+def test_an_approval_of_wording_replaced_since_is_refused(signing, client):
+    upload(signing, client)
+    upload(signing, client, body="title: बजट\ntext: बदली हुई बात\nplatforms: [facebook]\n"
+                                 "publish_at: 2021-03-05T09:00:00+05:30\n")
+    response = act(client, "approve", "bhilwara-01", {"revision": 1})
+    assert response.status_code == 409 and "revision 2" in response.json_body["Message"]
+    assert status(signing) is PostStatus.PENDING_APPROVAL
+
+
+def test_an_approval_racing_a_re_upload_never_releases_the_new_wording(signing, client):
+    """The re-upload has placed its new posts but not yet saved the content record when the approval of
+    the old revision lands: the decision must not move the new wording."""
+    from dataclasses import replace
+
+    from chalicelib.domain.post import REPLACEABLE
+
+    upload(signing, client)
+    store = signing.container.store
+    old = store.post(content_id_for(KEY), "fb-sahada")
+    newer = replace(old, revision=2, payload={**old.payload, "text": "किसी ने नहीं देखी"})
+    assert store.place_post(newer, REPLACEABLE).placed
+    response = act(client, "approve", "bhilwara-01", {"revision": 1})
+    assert response.status_code == 409
+    post = store.post(content_id_for(KEY), "fb-sahada")
+    assert (post.status, post.revision) == (PostStatus.PENDING_APPROVAL, 2)

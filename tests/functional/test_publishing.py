@@ -111,14 +111,14 @@ def test_an_unreachable_platform_is_retried_later_and_then_published(scheduled, 
 
 
 def test_a_platform_refusal_fails_the_post_with_the_reason(scheduled, client):
-    scheduled.sandbox.inject(Fault("facebook", "permission", account_id="fb-sahada"))
+    scheduled.sandbox.inject(Fault("facebook", "bad_request", account_id="fb-sahada"))
     scheduled.at("2021-03-05T09:01:00+05:30")
     tick(client, scheduled)
     assert deliver(client, scheduled, scheduled.receive()) == {"batchItemFailures": []}
     view = scheduled.container.queries().post(content_id_for(KEY))
     fb = next(a for a in view["accounts"] if a["account_id"] == "fb-sahada")
     assert fb["status"] == "failed"
-    assert "[code 200]" in fb["reason"]
+    assert "[code 100]" in fb["reason"]
     assert "sandbox-fb-sahada" not in json.dumps(view), "no token in what users see"
 
 

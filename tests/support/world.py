@@ -44,6 +44,20 @@ class World:
         data = self.read(f"errors/{key}.json")
         return json.loads(data) if data else None
 
+    # ---- staging a state the state machine would not reach this way ----------------------------------
+    def force_post(self, content_id: str, account_id: str, status: Any, **fields: Any) -> None:
+        """Put a post in `status` directly in the table (a dead worker's claim, say), bypassing the state
+        machine the system itself must go through."""
+        from chalicelib.adapters.dynamo_codec import to_value
+
+        sets = {"status": str(status), **fields}
+        aws.client("dynamodb").update_item(
+            TableName="prachar-test", Key={"pk": {"S": f"CONTENT#{content_id}"}, "sk": {"S": f"POST#{account_id}"}},
+            UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(sets))),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={f"#f{i}": name for i, name in enumerate(sets)},
+            ExpressionAttributeValues={f":v{i}": to_value(value) for i, value in enumerate(sets.values())})
+
     # ---- events as Lambda delivers them ---------------------------------------------------------
     @staticmethod
     def s3_event(key: str, principal: str = "AWS:AIDAEXAMPLE") -> dict[str, Any]:

@@ -1,0 +1,761 @@
+"""In-memory twins of the AWS adapters, for fast service tests and the chaos run.
+
+`InMemoryStore` keeps the same items under the same keys as the DynamoDB `Store` and checks the same condition
+on every write, under one lock; what it returns is always a copy. tests/contract/test_store_contract.py runs one
+suite against both, so where they differ the fake is wrong. `InMemoryQueue`, `InMemoryBucket` and
+`InMemorySecrets` do the same for the publish queue, the content bucket and the account secrets, plus the
+helpers a test needs to play SQS, S3 or SSM (receive with a visibility timeout, put an object, seed a token).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from chalicelib.adapters.bucket import TooLarge, Upload, error_report_key
+from chalicelib.adapters.clock import Clock, SystemClock
+from chalicelib.domain.account_state import AccountState, Health
+from chalicelib.domain.post import Post, PostStatus
+from chalicelib.domain.post_states import move_for
+from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentRecord, Placement
+from chalicelib.domain.times import from_iso, local_date, to_iso
+from chalicelib.errors import PersistenceError
+
+WAKE_PARTITION = "WAKE"
+# What a re-upload never overwrites on a post (Store.place_post leaves these out of its SET).
+_KEPT_ON_PLACE = frozenset({"pk", "sk", "deliveries", "delivery_revisions", "attempts", "claim", "platform_post_id",
+                            "published_at", "reason"})
+_ABSENT = object()  # an attribute the item does not have (unlike one holding NULL)
+
+Item = dict[str, Any]
+Key = tuple[str, str]
+
+
+class InMemoryStore:
+    """Store's twin: one dict of items keyed (pk, sk), every conditional write checked as DynamoDB would."""
+
+    def __init__(self) -> None:
+        self._items: dict[Key, Item] = {}
+        self._lock = threading.RLock()
+        self._last_entry_ns = 0
+
+    # ---- campaign -------------------------------------------------------------------------------
+    def active_campaign(self) -> ActiveCampaign | None:
+        item = self._get("CAMPAIGN", "ACTIVE")
+        if item is None:
+            return None
+        return ActiveCampaign(document=json.loads(item["document"]), version=item["version"],
+                              key=item["key"], activated_at=from_iso(item["activated_at"]))
+
+    def activate_campaign(self, campaign: ActiveCampaign) -> None:
+        self._put({"pk": "CAMPAIGN", "sk": "ACTIVE", "document": json.dumps(campaign.document),
+                   "version": campaign.version, "key": campaign.key,
+                   "activated_at": to_iso(campaign.activated_at)})
+
+    # ---- content --------------------------------------------------------------------------------
+    def content(self, content_id: str) -> ContentRecord | None:
+        item = self._get(f"CONTENT#{content_id}", "#CONTENT")
+        return _content_from(item) if item else None
+
+    def save_content(self, record: ContentRecord, previous_revision: int | None) -> bool:
+        item = {
+            "pk": f"CONTENT#{record.content_id}", "sk": "#CONTENT", "kind": "content",
+            "content_id": record.content_id, "key": record.key, "scope": record.scope, "title": record.title,
+            "revision": record.revision, "sha256": record.sha256, "manifest": json.dumps(record.manifest),
+            "uploaded_at": to_iso(record.uploaded_at), "series": record.series, "uploaded_by": record.uploaded_by,
+            "approval": json.dumps(record.approval) if record.approval else None,
+        }
+        with self._lock:
+            old = self._items.get((item["pk"], item["sk"]))
+            if previous_revision is None:
+                allowed = old is None
+            else:
+                allowed = old is not None and _equal(_attr(old, "revision"), previous_revision)
+            if allowed:
+                self._put(item)
+            return allowed
+
+    def decide(self, content_id: str, revision: int, decision: dict[str, Any]) -> bool:
+        approval = json.dumps(decision)
+        return self._update((f"CONTENT#{content_id}", "#CONTENT"),
+                            lambda old: _equal(_attr(old, "revision"), revision),
+                            lambda new: new.update(approval=approval))
+
+    def series_cursor(self, scope: str, series: str) -> datetime | None:
+        item = self._get(f"SERIES#{scope}", series)
+        return from_iso(item["last_slot"]) if item else None
+
+    def take_series_slot(self, scope: str, series: str, previous: datetime | None, slot: datetime) -> bool:
+        key = (f"SERIES#{scope}", series)
+        with self._lock:
+            old = self._items.get(key)
+            allowed = old is None if previous is None else (
+                old is not None and _equal(_attr(old, "last_slot"), to_iso(previous)))
+            if allowed:
+                self._put({"pk": key[0], "sk": key[1], "last_slot": to_iso(slot)})
+            return allowed
+
+    def calendar_rows(self, key: str) -> list[str]:
+        item = self._get(f"CALENDAR#{key}", "ROWS")
+        return list(item.get("content_ids", [])) if item else []
+
+    def remember_calendar_rows(self, key: str, content_ids: list[str]) -> None:
+        self._put({"pk": f"CALENDAR#{key}", "sk": "ROWS", "content_ids": content_ids})
+
+    def content_with_posts(self, content_id: str) -> tuple[ContentRecord | None, list[Post]]:
+        content, posts = None, []
+        for item in self._partition(f"CONTENT#{content_id}"):
+            if item["sk"] == "#CONTENT":
+                content = _content_from(item)
+            elif item["sk"].startswith("POST#"):
+                posts.append(_post_from(item))
+        return content, posts
+
+    # ---- posts ----------------------------------------------------------------------------------
+    def post(self, content_id: str, account_id: str) -> Post | None:
+        item = self._get(f"CONTENT#{content_id}", f"POST#{account_id}")
+        return _post_from(item) if item else None
+
+    def place_post(self, post: Post, replaceable: Iterable[PostStatus]) -> Placement:
+        statuses = list(replaceable)
+        move_for([None, *statuses], post.status, claimed=False)
+        _refuse_empty_in(statuses)
+        placed = {name: _stored(value) for name, value in _post_item(post).items()}
+        key = (placed["pk"], placed["sk"])
+        with self._lock:
+            old = self._items.get(key)
+            if old is not None and not (_status_in(old, statuses) and "check_first" not in old
+                                        and "pending_delivery" not in old):
+                return Placement(placed=False, previous=_post_from(_stored(old)))
+            new = _stored(old) if old is not None else {"pk": key[0], "sk": key[1]}
+            new.update({name: value for name, value in placed.items() if name not in _KEPT_ON_PLACE})
+            new.setdefault("deliveries", {})
+            new.setdefault("delivery_revisions", {})
+            new.setdefault("attempts", 0)
+            removes = ["claim", "claimed_at", "reason", "silence_cleared"]
+            if post.wake_at is None:
+                removes += ["wake_pk", "wake_at"]
+            for name in removes:
+                new.pop(name, None)
+            self._items[key] = new
+            return Placement(placed=True, previous=_post_from(_stored(old)) if old is not None else None)
+
+    def move_post(self, content_id: str, account_id: str, *, expected: Iterable[PostStatus],
+                  status: PostStatus, now: datetime, wake_at: datetime | None = None,
+                  fields: dict[str, Any] | None = None, claim: str | None = None,
+                  increment_attempts: bool = False, expected_wake_at: str | None = None,
+                  expected_revision: int | None = None) -> bool:
+        expected = list(expected)
+        move_for(expected, status, claimed=claim is not None, fields=(fields or {}).keys())
+        _refuse_empty_in(expected)
+        sets = {"status": str(status), "updated_at": to_iso(now), **(fields or {})}
+        removes = [name for name, value in sets.items() if value is None]
+        sets = {name: _stored(value) for name, value in sets.items() if value is not None}
+        if wake_at is None:
+            removes += ["wake_pk", "wake_at"]
+        else:
+            sets.update(wake_pk=WAKE_PARTITION, wake_at=to_iso(wake_at))
+
+        def allowed(old: Item) -> bool:
+            return (_status_in(old, expected)
+                    and (claim is None or _equal(_attr(old, "claim"), claim))
+                    and (expected_wake_at is None or _equal(_attr(old, "wake_at"), expected_wake_at))
+                    and (expected_revision is None or _equal(_attr(old, "revision"), expected_revision)))
+
+        def change(new: Item) -> None:
+            if increment_attempts:
+                new["attempts"] = new.get("attempts", 0) + 1
+            new.update(sets)
+            for name in removes:
+                new.pop(name, None)
+
+        return self._update(_post_key(content_id, account_id), allowed, change)
+
+    def claim_post(self, content_id: str, account_id: str, claim: str, now: datetime, wake_at: datetime,
+                   revision: int) -> bool:
+        return self.move_post(content_id, account_id, expected=[PostStatus.QUEUED], status=PostStatus.PUBLISHING,
+                              now=now, wake_at=wake_at, fields={"claim": claim, "claimed_at": to_iso(now)},
+                              increment_attempts=True, expected_revision=revision)
+
+    # ---- the kill switch --------------------------------------------------------------------------
+    def pause(self, key: str, by: str, reason: str, now: datetime) -> None:
+        self._put({"pk": "PAUSE", "sk": key, "by": by, "reason": reason, "since": to_iso(now)})
+
+    def resume(self, key: str) -> bool:
+        with self._lock:
+            return self._items.pop(("PAUSE", key), None) is not None
+
+    def pauses(self) -> dict[str, dict[str, Any]]:
+        return {item["sk"]: item for item in self._partition("PAUSE")}
+
+    def poll_closed(self, constituency_id: str) -> bool:
+        return self._get("POLL", constituency_id) is not None
+
+    def mark_poll_closed(self, constituency_id: str, now: datetime) -> None:
+        self._put({"pk": "POLL", "sk": constituency_id, "closed_at": to_iso(now)})
+
+    def wake_now(self, content_id: str, account_id: str, status: PostStatus, now: datetime) -> bool:
+        return self.move_post(content_id, account_id, expected=[status], status=status, now=now, wake_at=now)
+
+    def begin_delivery(self, content_id: str, account_id: str, delivery_key: str, claim: str) -> bool:
+        return self._update(_post_key(content_id, account_id), lambda old: _equal(_attr(old, "claim"), claim),
+                            lambda new: new.update(pending_delivery=delivery_key))
+
+    def record_delivery(self, content_id: str, account_id: str, delivery_key: str, platform_id: str,
+                        claim: str, revision: int) -> bool:
+        def change(new: Item) -> None:
+            _set_in_map(new, "deliveries", delivery_key, platform_id)
+            _set_in_map(new, "delivery_revisions", delivery_key, revision)
+            new.pop("pending_delivery", None)
+
+        return self._update(_post_key(content_id, account_id), lambda old: _equal(_attr(old, "claim"), claim),
+                            change)
+
+    def note_message_status(self, message_id: str, status: str, rank: int, reference: str | None,
+                            now: datetime) -> bool:
+        return self._update(
+            (f"WAMSG#{message_id}", "STATUS"), lambda old: _less(_attr(old, "rank"), rank),
+            lambda new: new.update(status=status, rank=rank, reference=reference or "", updated_at=to_iso(now)),
+            create=True)
+
+    def settle_pending_delivery(self, content_id: str, account_id: str, delivery_key: str, outcome: str | None,
+                                now: datetime) -> bool:
+        move_for([PostStatus.AMBIGUOUS], PostStatus.QUEUED, claimed=False)
+
+        def change(new: Item) -> None:
+            if outcome is not None:
+                _set_in_map(new, "deliveries", delivery_key, outcome)
+                _set_in_map(new, "delivery_revisions", delivery_key, _required(new, "revision"))
+            new.update(status=str(PostStatus.QUEUED), wake_pk=WAKE_PARTITION, wake_at=to_iso(now),
+                       updated_at=to_iso(now), reason="settled by the platform's status webhook")
+            for name in ("pending_delivery", "check_first", "claim"):
+                new.pop(name, None)
+
+        return self._update(_post_key(content_id, account_id),
+                            lambda old: (_status_in(old, [PostStatus.AMBIGUOUS])
+                                         and _equal(_attr(old, "pending_delivery"), delivery_key)), change)
+
+    def record_in_flight_delivery(self, content_id: str, account_id: str, delivery_key: str, message_id: str) -> bool:
+        def change(new: Item) -> None:
+            _set_in_map(new, "deliveries", delivery_key, message_id)
+            _set_in_map(new, "delivery_revisions", delivery_key, _required(new, "revision"))
+            new.pop("pending_delivery", None)
+
+        return self._update(_post_key(content_id, account_id),
+                            lambda old: (_status_in(old, [PostStatus.PUBLISHING])
+                                         and _equal(_attr(old, "pending_delivery"), delivery_key)), change)
+
+    def reopen_delivery(self, content_id: str, account_id: str, delivery_key: str, message_id: str, now: datetime,
+                        reason: str, waiting: Iterable[PostStatus]) -> str:
+        move_for([PostStatus.PUBLISHED], PostStatus.QUEUED, claimed=False)
+        key = _post_key(content_id, account_id)
+
+        def sent(old: Item) -> bool:
+            return _equal(_map_attr(old, "deliveries", delivery_key), message_id)
+
+        def forget(new: Item) -> None:
+            for name in ("deliveries", "delivery_revisions"):
+                _remove_from_map(new, name, delivery_key)
+
+        def requeue(new: Item) -> None:
+            forget(new)
+            new.update(status=str(PostStatus.QUEUED), wake_pk=WAKE_PARTITION, wake_at=to_iso(now),
+                       updated_at=to_iso(now), reason=reason)
+
+        with self._lock:
+            if self._update(key, lambda old: _status_in(old, [PostStatus.PUBLISHED]) and sent(old), requeue):
+                return "reopened"
+            waiting = list(waiting)
+            _refuse_empty_in(waiting)
+            if self._update(key, lambda old: _status_in(old, waiting) and sent(old), forget):
+                return "reopened"
+            post = self.post(content_id, account_id)
+        if post is not None and post.status is PostStatus.PUBLISHING and (
+                post.deliveries.get(delivery_key) == message_id or post.pending_delivery == delivery_key):
+            return "busy"
+        return "gone"
+
+    def wake_due(self, now: datetime, limit: int) -> list[tuple[str, str, PostStatus, str]]:
+        if limit < 1:  # boto3 refuses Limit=0 before any call
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        moment = to_iso(now)
+        due = [item for item in self._wake_index() if item["wake_at"] <= moment][:limit]
+        return [(item["pk"].removeprefix("CONTENT#"), item["sk"].removeprefix("POST#"), PostStatus(item["status"]),
+                 item["wake_at"]) for item in due]
+
+    def next_wake_at(self) -> datetime | None:
+        index = self._wake_index()
+        return from_iso(index[0]["wake_at"]) if index else None
+
+    def posts_in_scope(self, scope: str) -> Iterator[Post]:
+        partition = f"SCOPE#{scope}"
+        with self._lock:
+            items = [_stored(item) for item in self._items.values()
+                     if item.get("scope_pk") == partition and isinstance(item.get("scope_sk"), str)]
+        for item in sorted(items, key=lambda i: (i["scope_sk"], i["pk"], i["sk"])):
+            yield _post_from(item)
+
+    # ---- account state --------------------------------------------------------------------------
+    def account_state(self, account_id: str) -> AccountState:
+        item = self._get(f"ACCOUNT#{account_id}", "STATE")
+        if item is None:
+            return AccountState(account_id)
+        return AccountState(account_id, Health(item["health"]),
+                            from_iso(item["until"]) if item.get("until") else None, item.get("reason"),
+                            from_iso(item["checked_at"]) if item.get("checked_at") else None)
+
+    def throttle_account(self, account_id: str, until: datetime, reason: str, now: datetime) -> bool:
+        until_text = to_iso(until)
+        return self._update(
+            (f"ACCOUNT#{account_id}", "STATE"),
+            lambda old: (not _equal(_attr(old, "health"), str(Health.UNHEALTHY))
+                         and (_attr(old, "until") is _ABSENT or _less(old["until"], until_text))),
+            lambda new: new.update(health=str(Health.THROTTLED), until=until_text, reason=reason,
+                                   updated_at=to_iso(now)),
+            create=True)
+
+    def mark_account_unhealthy(self, account_id: str, reason: str, now: datetime) -> bool:
+        def change(new: Item) -> None:
+            new.update(health=str(Health.UNHEALTHY), reason=reason, updated_at=to_iso(now))
+            new.pop("until", None)
+
+        return self._update((f"ACCOUNT#{account_id}", "STATE"),
+                            lambda old: not _equal(_attr(old, "health"), str(Health.UNHEALTHY)), change, create=True)
+
+    def mark_account_healthy(self, account_id: str, now: datetime) -> bool:
+        with self._lock:
+            before = self.account_state(account_id)
+            if before.health is Health.THROTTLED and before.until and before.until > now:
+                self._update((f"ACCOUNT#{account_id}", "STATE"), lambda old: True,
+                             lambda new: new.update(checked_at=to_iso(now)))  # a good token does not lift a limit
+                return False
+            self._put({"pk": f"ACCOUNT#{account_id}", "sk": "STATE", "health": str(Health.HEALTHY),
+                       "checked_at": to_iso(now), "updated_at": to_iso(now)})
+            return before.health is Health.UNHEALTHY
+
+    # ---- activity -------------------------------------------------------------------------------
+    def add_activity(self, entry: ActivityEntry) -> ActivityEntry:
+        with self._lock:
+            # Never the same nanosecond twice: entries written in one call order stay in that order.
+            self._last_entry_ns = max(time.time_ns(), self._last_entry_ns + 1)
+            entry_id = f"{to_iso(entry.at)}#{self._last_entry_ns:016x}{secrets.token_hex(2)}"
+            self._put({"pk": f"ACTIVITY#{local_date(entry.at).isoformat()}", "sk": entry_id, "kind": "activity",
+                       "at": to_iso(entry.at), "event": entry.kind, "level": entry.level, "scope": entry.scope,
+                       "message": entry.message, "content_id": entry.content_id, "account_id": entry.account_id,
+                       "key": entry.key, "details": json.dumps(entry.details) if entry.details else None})
+        return ActivityEntry(**{**entry.__dict__, "entry_id": entry_id})
+
+    def activity_on(self, day: date, *, scope_prefix: str | None = None, after: str | None = None,
+                    limit: int = 200, newest_first: bool = True) -> list[ActivityEntry]:
+        child = scope_prefix.rstrip("/") + "/" if scope_prefix else ""
+        entries = []
+        for item in self._partition(f"ACTIVITY#{day.isoformat()}", descending=newest_first):
+            if after and not item["sk"] > after:
+                continue
+            scope = item.get("scope")
+            if scope_prefix and not (scope == scope_prefix or (isinstance(scope, str) and scope.startswith(child))):
+                continue
+            entries.append(ActivityEntry(
+                at=from_iso(item["at"]), kind=item["event"], scope=item["scope"], message=item["message"],
+                level=item.get("level", "info"), content_id=item.get("content_id"),
+                account_id=item.get("account_id"), key=item.get("key"),
+                details=json.loads(item["details"]) if item.get("details") else None, entry_id=item["sk"]))
+            if len(entries) >= limit:
+                break
+        return entries
+
+    # ---- plumbing -------------------------------------------------------------------------------
+    def _get(self, pk: str, sk: str) -> Item | None:
+        with self._lock:
+            item = self._items.get((pk, sk))
+            return _stored(item) if item is not None else None
+
+    def _put(self, item: Item) -> None:
+        stored = {name: _stored(value) for name, value in item.items() if value is not None}
+        with self._lock:
+            self._items[(stored["pk"], stored["sk"])] = stored
+
+    def _update(self, key: Key, allowed: Callable[[Item], bool], change: Callable[[Item], None], *,
+                create: bool = False) -> bool:
+        """An UpdateItem: `allowed` sees the item as it is (a missing one passes only `attribute_not_exists(pk)`
+        conditions, i.e. when `create`); `change` edits a copy, which replaces it only if nothing raised."""
+        with self._lock:
+            old = self._items.get(key)
+            if old is None and not create:
+                return False
+            if old is not None and not allowed(old):
+                return False
+            new = _stored(old) if old is not None else {"pk": key[0], "sk": key[1]}
+            change(new)
+            self._items[key] = _stored(new)
+            return True
+
+    def _partition(self, pk: str, *, descending: bool = False) -> list[Item]:
+        with self._lock:
+            items = [_stored(item) for (partition, _), item in self._items.items() if partition == pk]
+        return sorted(items, key=lambda item: item["sk"], reverse=descending)
+
+    def _wake_index(self) -> list[Item]:
+        """The sparse `wake` index: posts with a wake time, soonest first (ties in table-key order)."""
+        with self._lock:
+            items = [{name: item[name] for name in ("pk", "sk", "wake_at", "status") if name in item}
+                     for item in self._items.values()
+                     if item.get("wake_pk") == WAKE_PARTITION and isinstance(item.get("wake_at"), str)]
+        return sorted(items, key=lambda item: (item["wake_at"], item["pk"], item["sk"]))
+
+
+# ---- DynamoDB's rules, as the fake applies them ---------------------------------------------------
+def _stored(value: Any) -> Any:
+    """A value as the table would hand it back (a fresh copy): str/int/bool/None/bytes, lists and maps of them."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {str(name): _stored(inner) for name, inner in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_stored(inner) for inner in value]
+    if isinstance(value, float):
+        raise TypeError("Float types are not supported. Use Decimal types instead.")
+    raise TypeError(f'Unsupported type "{type(value)}" for value "{value}"')
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, (int, float)):
+        return "N"
+    return {str: "S", bytes: "B", dict: "M"}.get(type(value), "L")
+
+
+def _attr(item: Item, name: str) -> Any:
+    return item.get(name, _ABSENT)
+
+
+def _map_attr(item: Item, name: str, key: str) -> Any:
+    holder = item.get(name)
+    return holder.get(key, _ABSENT) if isinstance(holder, dict) else _ABSENT
+
+
+def _equal(stored: Any, operand: Any) -> bool:
+    """`a = :v`: false when `a` is missing or of another type."""
+    operand = _stored(operand)
+    return stored is not _ABSENT and _kind(stored) == _kind(operand) and stored == operand
+
+
+def _less(stored: Any, operand: Any) -> bool:
+    """`a < :v`: only numbers with numbers and strings with strings; false when `a` is missing."""
+    operand = _stored(operand)
+    if stored is _ABSENT or _kind(stored) != _kind(operand) or _kind(stored) not in ("N", "S"):
+        return False
+    return stored < operand
+
+
+def _status_in(item: Item, statuses: Iterable[PostStatus]) -> bool:
+    return any(_equal(_attr(item, "status"), str(status)) for status in statuses)
+
+
+def _refuse_empty_in(values: list[Any]) -> None:
+    if not values:  # DynamoDB cannot parse "status IN ()"
+        raise PersistenceError("DynamoDB update_item failed: ValidationException")
+
+
+def _required(item: Item, name: str) -> Any:
+    if name not in item:  # `SET x = name` with no such attribute
+        raise PersistenceError("DynamoDB update_item failed: ValidationException")
+    return item[name]
+
+
+def _set_in_map(item: Item, name: str, key: str, value: Any) -> None:
+    if not isinstance(item.get(name), dict):  # `SET name.key = …` needs the map to exist
+        raise PersistenceError("DynamoDB update_item failed: ValidationException")
+    item[name][key] = _stored(value)
+
+
+def _remove_from_map(item: Item, name: str, key: str) -> None:
+    if not isinstance(item.get(name), dict):  # `REMOVE name.key` needs the map to exist too
+        raise PersistenceError("DynamoDB update_item failed: ValidationException")
+    item[name].pop(key, None)
+
+
+# ---- items ↔ records (the same layout as adapters/store.py) ---------------------------------------
+def _post_key(content_id: str, account_id: str) -> Key:
+    return f"CONTENT#{content_id}", f"POST#{account_id}"
+
+
+def _post_item(post: Post) -> Item:
+    item = {
+        "pk": f"CONTENT#{post.content_id}", "sk": f"POST#{post.account_id}", "kind": "post",
+        "content_id": post.content_id, "account_id": post.account_id, "platform": post.platform,
+        "scope": post.scope, "status": str(post.status), "due_at": to_iso(post.due_at),
+        "revision": post.revision, "payload": json.dumps(post.payload, ensure_ascii=False),
+        "scope_pk": f"SCOPE#{post.scope}", "scope_sk": f"{to_iso(post.due_at)}#{post.content_id}#{post.account_id}",
+    }
+    if post.wake_at is not None:
+        item.update(wake_pk=WAKE_PARTITION, wake_at=to_iso(post.wake_at))
+    return item
+
+
+def _post_from(item: Item) -> Post:
+    return Post(
+        content_id=item["content_id"], account_id=item["account_id"], platform=item["platform"],
+        scope=item["scope"], status=PostStatus(item["status"]), due_at=from_iso(item["due_at"]),
+        revision=int(item["revision"]), payload=json.loads(item["payload"]), attempts=int(item.get("attempts", 0)),
+        wake_at=from_iso(item["wake_at"]) if item.get("wake_at") else None, claim=item.get("claim"),
+        platform_post_id=item.get("platform_post_id"),
+        published_at=from_iso(item["published_at"]) if item.get("published_at") else None,
+        reason=item.get("reason"), deliveries=dict(item.get("deliveries") or {}),
+        delivery_revisions={k: int(v) for k, v in (item.get("delivery_revisions") or {}).items()},
+        check_first=bool(item.get("check_first", False)), pending_delivery=item.get("pending_delivery"),
+        ambiguous_since=from_iso(item["ambiguous_since"]) if item.get("ambiguous_since") else None,
+        silence_cleared=bool(item.get("silence_cleared", False)),
+        held_by_silence=bool(item.get("held_by_silence", False)),
+        claimed_at=from_iso(item["claimed_at"]) if item.get("claimed_at") else None)
+
+
+def _content_from(item: Item) -> ContentRecord:
+    return ContentRecord(
+        content_id=item["content_id"], key=item["key"], scope=item["scope"], title=item["title"],
+        revision=int(item["revision"]), sha256=item["sha256"], manifest=json.loads(item["manifest"]),
+        uploaded_at=from_iso(item["uploaded_at"]), series=item.get("series"), uploaded_by=item.get("uploaded_by"),
+        approval=json.loads(item["approval"]) if item.get("approval") else None)
+
+
+# ---- the publish queue ----------------------------------------------------------------------------
+SQS_BATCH_SIZE = 10
+SQS_MAX_BATCH_CHARACTERS = 1_048_576
+SQS_MAX_VISIBILITY_SECONDS = 43_200
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int
+
+    def json_body(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+    def lambda_record(self, queue_arn: str = "arn:aws:sqs:ap-south-1:000000000000:prachar-memory-publish",
+                      ) -> dict[str, Any]:
+        """The record an SQS-triggered Lambda would get for this message."""
+        return {"messageId": self.message_id, "receiptHandle": self.receipt_handle, "body": self.body,
+                "attributes": {"ApproximateReceiveCount": str(self.receive_count)}, "messageAttributes": {},
+                "md5OfBody": hashlib.md5(self.body.encode("utf-8")).hexdigest(), "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn, "awsRegion": queue_arn.split(":")[3]}
+
+
+@dataclass
+class _Message:
+    message_id: str
+    body: str
+    visible_at: datetime
+    receive_count: int = 0
+    receipt_handle: str | None = None
+
+
+class InMemoryQueue:
+    """PublishQueue's contract (send in batches of ten, return what was not taken; delay a received message) and
+    SQS's behaviour for tests: receive hides a message for the visibility timeout on `clock`, counts receives,
+    and after `max_receive_count` receives moves it to `dead_letters`. `refuse` picks messages to report failed;
+    `available = False` fails every send, as an SQS outage would."""
+
+    def __init__(self, clock: Clock | None = None, *, visibility_timeout_seconds: int = 30,
+                 max_receive_count: int | None = None,
+                 refuse: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        self._clock = clock or SystemClock()
+        self._visibility = timedelta(seconds=visibility_timeout_seconds)
+        self._max_receive_count = max_receive_count
+        self._refuse = refuse
+        self._messages: dict[str, _Message] = {}
+        self._lock = threading.RLock()
+        self.available = True
+        self.batch_sizes: list[int] = []
+        self.dead_letters: list[ReceivedMessage] = []
+
+    def send(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        failed: list[dict[str, Any]] = []
+        for start in range(0, len(messages), SQS_BATCH_SIZE):
+            batch = messages[start:start + SQS_BATCH_SIZE]
+            bodies = [json.dumps(message) for message in batch]
+            with self._lock:
+                if not self.available or sum(map(len, bodies)) > SQS_MAX_BATCH_CHARACTERS:
+                    raise PersistenceError("SQS send_message_batch failed")
+                self.batch_sizes.append(len(batch))
+                now = self._clock.now()
+                for message, body in zip(batch, bodies, strict=True):
+                    if self._refuse is not None and self._refuse(message):
+                        failed.append(message)
+                        continue
+                    message_id = str(uuid.uuid4())
+                    self._messages[message_id] = _Message(message_id, body, visible_at=now)
+        return failed
+
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        with self._lock:
+            message = self._in_flight(receipt_handle)
+            seconds = max(0, min(int(seconds), SQS_MAX_VISIBILITY_SECONDS))
+            message.visible_at = self._clock.now() + timedelta(seconds=seconds)
+
+    # ---- what SQS and Lambda do, for tests ------------------------------------------------------
+    def receive(self, max_messages: int = SQS_BATCH_SIZE) -> list[ReceivedMessage]:
+        now = self._clock.now()
+        received: list[ReceivedMessage] = []
+        with self._lock:
+            for message in list(self._messages.values()):
+                if len(received) >= max_messages:
+                    break
+                if message.visible_at > now:
+                    continue
+                if self._max_receive_count is not None and message.receive_count >= self._max_receive_count:
+                    del self._messages[message.message_id]
+                    self.dead_letters.append(ReceivedMessage(message.message_id, "", message.body,
+                                                             message.receive_count))
+                    continue
+                message.receive_count += 1
+                message.receipt_handle = uuid.uuid4().hex
+                message.visible_at = now + self._visibility
+                received.append(ReceivedMessage(message.message_id, message.receipt_handle, message.body,
+                                                message.receive_count))
+        return received
+
+    def delete(self, receipt_handle: str) -> bool:
+        """Gone for good; False for a handle that is not the message's latest (SQS then keeps the message)."""
+        with self._lock:
+            for message in self._messages.values():
+                if message.receipt_handle == receipt_handle:
+                    del self._messages[message.message_id]
+                    return True
+        return False
+
+    def redeliver(self, receipt_handle: str | None = None) -> int:
+        """Make one received message (or every one) visible again now, as if its visibility timeout ran out
+        while its worker was still busy: the at-least-once delivery a consumer must survive."""
+        now = self._clock.now()
+        with self._lock:
+            hidden = [m for m in self._messages.values() if m.receipt_handle is not None and m.visible_at > now
+                      and receipt_handle in (None, m.receipt_handle)]
+            for message in hidden:
+                message.visible_at = now
+        return len(hidden)
+
+    def visible_count(self) -> int:
+        now = self._clock.now()
+        with self._lock:
+            return sum(1 for m in self._messages.values() if m.visible_at <= now)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._messages)
+
+    def _in_flight(self, receipt_handle: str) -> _Message:
+        for message in self._messages.values():
+            if message.receipt_handle == receipt_handle:
+                return message
+        raise LookupError(f"no message in flight has receipt handle {receipt_handle}")  # SQS: ReceiptHandleIsInvalid
+
+
+# ---- the content bucket ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Object:
+    body: bytes
+    metadata: dict[str, str]
+    content_type: str
+
+
+class InMemoryBucket:
+    """ContentBucket's contract, plus put/get/keys for tests to play the uploader and read the reports."""
+
+    def __init__(self, name: str = "prachar-memory-content") -> None:
+        self.name = name
+        self._objects: dict[str, _Object] = {}
+        self._lock = threading.Lock()
+
+    def read(self, key: str, max_bytes: int) -> Upload | None:
+        with self._lock:
+            stored = self._objects.get(key)
+        if stored is None:
+            return None
+        if len(stored.body) > max_bytes:
+            raise TooLarge(len(stored.body))
+        return Upload(key=key, body=stored.body, size=len(stored.body), etag=hashlib.md5(stored.body).hexdigest(),
+                      uploaded_by=stored.metadata.get("uploaded-by"))
+
+    def size_of(self, key: str) -> int | None:
+        with self._lock:
+            stored = self._objects.get(key)
+        return len(stored.body) if stored is not None else None
+
+    def write_error_report(self, key: str, report: dict[str, Any]) -> str:
+        report_key = error_report_key(key)
+        self.put(report_key, json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"),
+                 content_type="application/json; charset=utf-8")
+        return report_key
+
+    def clear_error_report(self, key: str) -> None:
+        self.delete(error_report_key(key))
+
+    def media_url(self, key: str, expires_seconds: int = 3600) -> str:
+        return f"https://{self.name}.s3.amazonaws.com/{quote(key)}?X-Amz-Expires={expires_seconds}"
+
+    # ---- what an uploader and a reader of reports do, for tests -----------------------------------
+    def put(self, key: str, body: bytes | str, *, uploaded_by: str | None = None,
+            content_type: str = "binary/octet-stream") -> None:
+        data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        metadata = {"uploaded-by": uploaded_by} if uploaded_by else {}
+        with self._lock:
+            self._objects[key] = _Object(data, metadata, content_type)
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            stored = self._objects.get(key)
+        return stored.body if stored is not None else None
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._objects.pop(key, None)
+
+    def keys(self, prefix: str = "") -> list[str]:
+        with self._lock:
+            return sorted(key for key in self._objects if key.startswith(prefix))
+
+
+# ---- account secrets ------------------------------------------------------------------------------
+class InMemorySecrets:
+    """SecretStore's contract: the token stored under a name, or Powertools' GetParameterError as SSM would."""
+
+    def __init__(self, tokens: Mapping[str, str] | None = None) -> None:
+        self._tokens = dict(tokens or {})
+        self._lock = threading.Lock()
+
+    def put(self, name: str, token: str) -> None:
+        with self._lock:
+            self._tokens[name] = token
+
+    def token(self, name: str) -> str:
+        with self._lock:
+            found = self._tokens.get(name)
+        if found is None:
+            from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+            raise GetParameterError(f"no parameter or secret named {name}")
+        return found
