@@ -52,7 +52,8 @@ def answers(view):
     return answered
 
 
-@app.on_s3_event(bucket=CONTENT_BUCKET, prefix="config/", suffix=".yaml", events=["s3:ObjectCreated:*"])
+# By prefix only: S3's suffix filters are case-sensitive and exact, and an upload they skip would get no answer.
+@app.on_s3_event(bucket=CONTENT_BUCKET, prefix="config/", events=["s3:ObjectCreated:*"])
 def on_config_upload(event):
     entry.ingest_config(event.to_dict())
 
@@ -62,7 +63,7 @@ def on_content_upload(event):
     entry.ingest_content(event.to_dict())
 
 
-@app.on_s3_event(bucket=CONTENT_BUCKET, prefix="calendar/", suffix=".csv", events=["s3:ObjectCreated:*"])
+@app.on_s3_event(bucket=CONTENT_BUCKET, prefix="calendar/", events=["s3:ObjectCreated:*"])
 def on_calendar_upload(event):
     entry.ingest_calendar(event.to_dict())
 
@@ -175,4 +176,4 @@ def whatsapp_events():
 
 def _caller_request():
     request = app.current_request
-    return request.json_body or {}, request.headers, request.context
+    return entry.request_body(request.json_body), request.headers, request.context

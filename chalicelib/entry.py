@@ -139,6 +139,24 @@ def caller(headers: dict[str, str], context: dict[str, Any]) -> Any:
     return campaign, member
 
 
+MAX_REASON_CHARACTERS = 1000  # a reason is shown on every paused or rejected post: a sentence, not a file
+
+
+def request_body(body: Any) -> dict[str, Any]:
+    """A JSON request body must be an object of fields; anything else is the caller's mistake (400)."""
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise BadRequest(f"the body must be a JSON object of fields, not a {type(body).__name__}")
+    for name in ("scope", "reason", "note"):
+        value = body.get(name)
+        if value is not None and not isinstance(value, str):
+            raise BadRequest(f"{name} must be text, not a {type(value).__name__}")
+        if isinstance(value, str) and len(value) > MAX_REASON_CHARACTERS:
+            raise BadRequest(f"{name} is {len(value):,} characters; keep it under {MAX_REASON_CHARACTERS:,}")
+    return body
+
+
 def control(action: str, body: dict[str, Any], headers: dict[str, str], context: dict[str, Any]) -> dict[str, Any]:
     campaign, member = caller(headers, context)
     scope = body.get("scope") or "state"

@@ -135,7 +135,8 @@ class InMemoryStore:
         with self._lock:
             old = self._items.get(key)
             if old is not None and not (_status_in(old, statuses) and "check_first" not in old
-                                        and "pending_delivery" not in old):
+                                        and "pending_delivery" not in old
+                                        and ("revision" not in old or _less(old["revision"], post.revision))):
                 return Placement(placed=False, previous=_post_from(_stored(old)))
             new = _stored(old) if old is not None else {"pk": key[0], "sk": key[1]}
             new.update({name: value for name, value in placed.items() if name not in _KEPT_ON_PLACE})
@@ -182,10 +183,12 @@ class InMemoryStore:
         return self._update(_post_key(content_id, account_id), allowed, change)
 
     def claim_post(self, content_id: str, account_id: str, claim: str, now: datetime, wake_at: datetime,
-                   revision: int) -> bool:
-        return self.move_post(content_id, account_id, expected=[PostStatus.QUEUED], status=PostStatus.PUBLISHING,
-                              now=now, wake_at=wake_at, fields={"claim": claim, "claimed_at": to_iso(now)},
-                              increment_attempts=True, expected_revision=revision)
+                   revision: int) -> Post | None:
+        with self._lock:
+            moved = self.move_post(content_id, account_id, expected=[PostStatus.QUEUED], status=PostStatus.PUBLISHING,
+                                   now=now, wake_at=wake_at, fields={"claim": claim, "claimed_at": to_iso(now)},
+                                   increment_attempts=True, expected_revision=revision)
+            return self.post(content_id, account_id) if moved else None
 
     # ---- the kill switch --------------------------------------------------------------------------
     def pause(self, key: str, by: str, reason: str, now: datetime) -> None:
@@ -228,6 +231,11 @@ class InMemoryStore:
             lambda new: new.update(status=status, rank=rank, reference=reference or "", updated_at=to_iso(now)),
             create=True)
 
+    def message_status(self, message_id: str) -> str | None:
+        with self._lock:
+            item = self._items.get((f"WAMSG#{message_id}", "STATUS"))
+            return item.get("status") if item else None
+
     def settle_pending_delivery(self, content_id: str, account_id: str, delivery_key: str, outcome: str | None,
                                 now: datetime) -> bool:
         move_for([PostStatus.AMBIGUOUS], PostStatus.QUEUED, claimed=False)
@@ -263,9 +271,8 @@ class InMemoryStore:
         def sent(old: Item) -> bool:
             return _equal(_map_attr(old, "deliveries", delivery_key), message_id)
 
-        def forget(new: Item) -> None:
-            for name in ("deliveries", "delivery_revisions"):
-                _remove_from_map(new, name, delivery_key)
+        def forget(new: Item) -> None:  # the revision it carried stays until a new send overwrites it
+            _remove_from_map(new, "deliveries", delivery_key)
 
         def requeue(new: Item) -> None:
             forget(new)

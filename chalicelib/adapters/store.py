@@ -119,8 +119,12 @@ class Store:
         item = _post_item(post)
         values: dict[str, Any] = {f":r{i}": str(s) for i, s in enumerate(statuses)}
         names = {"#status": "status"}
+        # Only a newer revision replaces a post: two uploads of one key processed at once cannot both write
+        # revision N (the loser's save of the content record then fails and S3 retries it as N + 1).
         condition = (f"attribute_not_exists(pk) OR (#status IN ({', '.join(values)}) "
-                     "AND attribute_not_exists(check_first) AND attribute_not_exists(pending_delivery))")
+                     "AND attribute_not_exists(check_first) AND attribute_not_exists(pending_delivery) "
+                     "AND (attribute_not_exists(revision) OR revision < :new_revision))")
+        values[":new_revision"] = post.revision
         assignments = []
         for index, (name, value) in enumerate(item.items()):
             if name in ("pk", "sk", "deliveries", "delivery_revisions", "attempts", "claim", "platform_post_id",
@@ -155,6 +159,14 @@ class Store:
                   expected_revision: int | None = None) -> bool:
         """The one way a post changes state: a conditional write from an expected state (and claim, and the
         wake time or revision the caller read, where acting on a stale read would send or approve twice)."""
+        return self._move(content_id, account_id, expected=expected, status=status, now=now, wake_at=wake_at,
+                          fields=fields, claim=claim, increment_attempts=increment_attempts,
+                          expected_wake_at=expected_wake_at, expected_revision=expected_revision) is not None
+
+    def _move(self, content_id: str, account_id: str, *, expected: Iterable[PostStatus], status: PostStatus,
+              now: datetime, wake_at: datetime | None, fields: dict[str, Any] | None, claim: str | None,
+              increment_attempts: bool, expected_wake_at: str | None, expected_revision: int | None) -> Post | None:
+        """move_post, returning the post as the write left it (None when its condition failed)."""
         expected = list(expected)
         move_for(expected, status, claimed=claim is not None, fields=(fields or {}).keys())
         values: dict[str, Any] = {f":e{i}": str(s) for i, s in enumerate(expected)}
@@ -182,23 +194,27 @@ class Store:
             values[f":s{index}"] = value
             assignments.append(f"#s{index} = :s{index}")
         expression = "SET " + ", ".join(assignments)
-        if increment_attempts:
-            expression += ", attempts = if_not_exists(attempts, :zero) + :one"
-            values.update({":zero": 0, ":one": 1})
+        if increment_attempts:  # a claim: also make sure the maps its deliveries go into exist (older items)
+            expression += (", attempts = if_not_exists(attempts, :zero) + :one, "
+                           "deliveries = if_not_exists(deliveries, :empty), "
+                           "delivery_revisions = if_not_exists(delivery_revisions, :empty)")
+            values.update({":zero": 0, ":one": 1, ":empty": {}})
         if removes:
             for index, name in enumerate(removes):
                 names[f"#r{index}"] = name
             expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
-        return self._update(f"CONTENT#{content_id}", f"POST#{account_id}", expression, condition,
-                            names, _encoded(values))
+        item = self._update_returning(f"CONTENT#{content_id}", f"POST#{account_id}", expression, condition, names,
+                                      _encoded(values))
+        return _post_from(item) if item is not None else None
 
     def claim_post(self, content_id: str, account_id: str, claim: str, now: datetime, wake_at: datetime,
-                   revision: int) -> bool:
-        """queued → publishing under our claim id, for the revision we read; False if another worker, a state
-        change or a re-upload got there first."""
-        return self.move_post(content_id, account_id, expected=[PostStatus.QUEUED], status=PostStatus.PUBLISHING,
-                              now=now, wake_at=wake_at, fields={"claim": claim, "claimed_at": to_iso(now)},
-                              increment_attempts=True, expected_revision=revision)
+                   revision: int) -> Post | None:
+        """queued → publishing under our claim id, for the revision we read: the post as the claim found it (its
+        deliveries as they are now — another worker may have sent some since our read), or None if another
+        worker, a state change or a re-upload got there first."""
+        return self._move(content_id, account_id, expected=[PostStatus.QUEUED], status=PostStatus.PUBLISHING,
+                          now=now, wake_at=wake_at, fields={"claim": claim, "claimed_at": to_iso(now)}, claim=None,
+                          increment_attempts=True, expected_wake_at=None, expected_revision=revision)
 
     # ---- the kill switch --------------------------------------------------------------------------
     def pause(self, key: str, by: str, reason: str, now: datetime) -> None:
@@ -250,6 +266,11 @@ class Store:
             "attribute_not_exists(pk) OR #rank < :r", {"#status": "status", "#rank": "rank", "#ref": "reference"},
             _encoded({":s": status, ":r": rank, ":ref": reference or "", ":now": to_iso(now)}))
 
+    def message_status(self, message_id: str) -> str | None:
+        """The latest status recorded for one sent message, if any."""
+        item = self._get(f"WAMSG#{message_id}", "STATUS")
+        return item.get("status") if item else None
+
     def settle_pending_delivery(self, content_id: str, account_id: str, delivery_key: str, outcome: str | None,
                                 now: datetime) -> bool:
         """An ambiguous post's in-flight delivery is settled by the platform's word — `outcome` is the message id,
@@ -289,13 +310,13 @@ class Store:
         common = {":mid": message_id}
         if self._update(f"CONTENT#{content_id}", f"POST#{account_id}",
                         "SET #status = :queued, wake_pk = :wake, wake_at = :now, updated_at = :now, reason = :reason "
-                        "REMOVE deliveries.#d, delivery_revisions.#d",
+                        "REMOVE deliveries.#d",
                         "#status = :published AND deliveries.#d = :mid", key, _encoded({
                             **common, ":queued": str(PostStatus.QUEUED), ":wake": WAKE_PARTITION,
                             ":now": to_iso(now), ":reason": reason, ":published": str(PostStatus.PUBLISHED)})):
             return "reopened"
         statuses = {f":w{i}": str(s) for i, s in enumerate(waiting)}
-        if self._update(f"CONTENT#{content_id}", f"POST#{account_id}", "REMOVE deliveries.#d, delivery_revisions.#d",
+        if self._update(f"CONTENT#{content_id}", f"POST#{account_id}", "REMOVE deliveries.#d",
                         f"#status IN ({', '.join(statuses)}) AND deliveries.#d = :mid", key,
                         _encoded({**common, **statuses})):
             return "reopened"
@@ -356,15 +377,23 @@ class Store:
             _encoded({":bad": str(Health.UNHEALTHY), ":r": reason, ":now": to_iso(now)}))
 
     def mark_account_healthy(self, account_id: str, now: datetime) -> bool:
-        """Record a good check; True when it was unhealthy before."""
-        before = self.account_state(account_id)
-        if before.health is Health.THROTTLED and before.until and before.until > now:
+        """Record a good check; True when it was unhealthy before. One conditional write: a throttle that a
+        publisher records at the same moment is never wiped (a good token does not lift a rate limit)."""
+        try:
+            response = self._call(
+                "update_item", raise_conditional=True, Key=to_item({"pk": f"ACCOUNT#{account_id}", "sk": "STATE"}),
+                UpdateExpression="SET health = :ok, checked_at = :now, updated_at = :now REMOVE #until, reason",
+                ConditionExpression="attribute_not_exists(pk) OR health <> :throttled OR attribute_not_exists(#until) "
+                                    "OR #until <= :now",
+                ExpressionAttributeNames={"#until": "until"}, ReturnValues="ALL_OLD",
+                ExpressionAttributeValues=_encoded({":ok": str(Health.HEALTHY), ":now": to_iso(now),
+                                                    ":throttled": str(Health.THROTTLED)}))
+        except _ConditionFailed:
             self._update(f"ACCOUNT#{account_id}", "STATE", "SET checked_at = :now", "attribute_exists(pk)", {},
-                         {":now": to_value(to_iso(now))})  # a good token does not lift a rate limit
+                         {":now": to_value(to_iso(now))})
             return False
-        self._put({"pk": f"ACCOUNT#{account_id}", "sk": "STATE", "health": str(Health.HEALTHY),
-                   "checked_at": to_iso(now), "updated_at": to_iso(now)})
-        return before.health is Health.UNHEALTHY
+        before = from_item(response.get("Attributes") or {})
+        return before.get("health") == str(Health.UNHEALTHY)
 
     # ---- activity -------------------------------------------------------------------------------
     def add_activity(self, entry: ActivityEntry) -> ActivityEntry:
@@ -430,15 +459,20 @@ class Store:
 
     def _update(self, pk: str, sk: str, expression: str, condition: str, names: dict[str, str],
                 values: dict[str, Any]) -> bool:
+        return self._update_returning(pk, sk, expression, condition, names, values) is not None
+
+    def _update_returning(self, pk: str, sk: str, expression: str, condition: str, names: dict[str, str],
+                          values: dict[str, Any]) -> dict[str, Any] | None:
+        """The item as the update left it, or None when the condition failed."""
         request = {"Key": to_item({"pk": pk, "sk": sk}), "UpdateExpression": expression,
-                   "ConditionExpression": condition, "ExpressionAttributeValues": values}
+                   "ConditionExpression": condition, "ExpressionAttributeValues": values, "ReturnValues": "ALL_NEW"}
         if names:
             request["ExpressionAttributeNames"] = names
         try:
-            self._call("update_item", raise_conditional=True, **request)
+            response = self._call("update_item", raise_conditional=True, **request)
         except _ConditionFailed:
-            return False
-        return True
+            return None
+        return from_item(response.get("Attributes") or {})
 
     def _call(self, operation: str, raise_conditional: bool = False, **kwargs: Any) -> dict[str, Any]:
         try:

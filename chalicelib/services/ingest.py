@@ -58,7 +58,8 @@ class Ingest:
     # ---- config/campaign.yaml -------------------------------------------------------------------
     def config(self, key: str) -> IngestResult:
         if key != CONFIG_KEY:
-            return IngestResult(key, "ignored")
+            return self._reject_config(key, [Problem("(key)", f"{key} is not the campaign config",
+                                                     f"upload the campaign as {CONFIG_KEY} (exactly that name)")])
         try:
             upload = self.bucket.read(key, self.max_upload_bytes)
         except TooLarge as exc:
@@ -188,7 +189,9 @@ class Ingest:
     def calendar(self, key: str, uploaded_by: str | None = None) -> IngestResult:
         """Every good row goes ahead; bad rows are reported by row and column; nothing is duplicated."""
         if not key.lower().endswith(".csv"):
-            return IngestResult(key, "ignored")
+            return self._reject(key, "unknown", [Problem("(file)", f"{key.rsplit('/', 1)[-1]} is not a CSV calendar",
+                                                         "save the calendar as CSV (Excel: Save As → CSV UTF-8) and "
+                                                         "upload the .csv file")])
         try:
             scoped = split_scoped_key(key)
         except ScopeError as exc:
@@ -277,7 +280,7 @@ class Ingest:
             _, posts = self.store.content_with_posts(content_id)
             withdrawn += sum(self.store.move_post(
                 content_id, p.account_id, expected=REPLACEABLE, status=PostStatus.WITHDRAWN, now=self.clock.now(),
-                fields={"reason": "its row was removed from the calendar"}) for p in posts)
+                fields={"reason": "its row was removed from the calendar"}) for p in posts if not _in_doubt(p))
         return withdrawn
 
     def _accept(self, key: str, scope: str, content_id: str, existing: ContentRecord | None, sha256: str,
@@ -286,6 +289,10 @@ class Ingest:
         revision = existing.revision + 1 if existing else 1
         result = IngestResult(key, "accepted", content_id=content_id)
         planned = {plan.account.id for plan in plans}
+        current = self.store.content_with_posts(content_id)[1] if existing else []
+        busy = [p.account_id for p in current if p.status is PostStatus.PUBLISHING]
+        if busy:  # placed now, the new wording would be refused for these and the old one go out on a retry
+            raise PersistenceError(f"{key}: {', '.join(busy)} being published right now; the upload is retried")
         # Changed content needs a new sign-off: its posts wait for approval again.
         first = PostStatus.PENDING_APPROVAL if approval else PostStatus.SCHEDULED
         for plan in plans:
@@ -307,9 +314,8 @@ class Ingest:
                 result.partly_reached[plan.account.id] = {
                     key: previous.delivery_revisions.get(key, previous.revision) for key in reached}
         if existing:
-            _, current = self.store.content_with_posts(content_id)
             for post in current:
-                if post.account_id not in planned and self.store.move_post(
+                if post.account_id not in planned and not _in_doubt(post) and self.store.move_post(
                         content_id, post.account_id, expected=REPLACEABLE, status=PostStatus.WITHDRAWN, now=now,
                         fields={"reason": "a re-upload no longer targets this account"}):
                     result.withdrawn.append(post.account_id)
@@ -364,6 +370,11 @@ def _uploader(campaign: Campaign, principal: str | None, scope: str) -> tuple[st
         return member.id, Problem("(key)", f"{member.id} uploads for {team.id if team else 'no team'}, which owns "
                                   f"{owned}, not content/{scope}/", f"upload under {owned}")
     return member.id, None
+
+
+def _in_doubt(post: Post) -> bool:
+    """Its last call may have landed: it is settled first, never withdrawn as if nothing went out."""
+    return post.check_first or post.pending_delivery is not None
 
 
 def _why_kept(post: Post | None) -> str:

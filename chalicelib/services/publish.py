@@ -99,24 +99,26 @@ class Publisher:
         campaign = self.campaigns.active()
         account = campaign.account(account_id) if campaign else None
         if account is None or campaign is None:
-            if not self._settle(post, None, PostStatus.FAILED, now, f"account {account_id} is not in the active "
-                                "campaign", expected=PostStatus.QUEUED):
-                return "lost-race"
-            return "failed"
+            # A config edit may have dropped the account for a while: wait for it to come back, never fail for good.
+            held = _Held(PostStatus.HELD_ACCOUNT, now + RECHECK_UNHEALTHY, f"account {account_id} is not in the "
+                         "active campaign config; restore it there, or re-upload the content without it")
+            return "held" if self._hold(post, None, held, now, expected=PostStatus.QUEUED) else "lost-race"
         gate = self._gate(post, campaign, now)
         if gate is not None:
             return self._stop_at_gate(post, gate, now)
         claim = uuid.uuid4().hex
         # The claim is for the revision read above: a re-upload in between makes it fail, never send old text.
-        if not self.store.claim_post(content_id, account_id, claim, now, now + CLAIM_TIMEOUT, post.revision):
+        claimed = self.store.claim_post(content_id, account_id, claim, now, now + CLAIM_TIMEOUT, post.revision)
+        if claimed is None:
             return "lost-race"
+        # From here on, the post as the claim found it: since our read another worker may have claimed it, sent to
+        # some members and released it (same status, same revision), or a webhook reopened a member.
+        post = claimed
         # Look at the kill switch again once the claim is ours: a pause committed before the claim is always
         # seen here, so no post claimed after a pause goes out; one paused later was already on its way.
         pause = self._pause_gate(post, campaign, now)
         if pause is not None:
             return "held" if self._hold(post, claim, pause, now) else "lost-claim"
-        post.attempts += 1
-        post.claimed_at = now
         try:
             return self._send(post, account, campaign, claim, now)
         except _LostClaim:
@@ -212,6 +214,11 @@ class Publisher:
                     calls += 1
                     try:
                         platform_id = client.publish(request)
+                    except PlatformAmbiguousError:
+                        # The message's status webhook may have come back before our call gave up: then it is sent.
+                        platform_id = self._recorded_meanwhile(post, delivery)
+                        if platform_id is None:
+                            raise
                     except PlatformError as exc:
                         if not self._recipient_failed(exc, delivery):
                             raise
@@ -236,6 +243,13 @@ class Publisher:
                 raise _LostClaim()
             return "failed"
         return self._published(post, claim, now, delivered, failures)
+
+    def _recorded_meanwhile(self, post: Post, delivery: Delivery) -> str | None:
+        if delivery.recipient is None:
+            return None
+        fresh = self.store.post(post.content_id, post.account_id)
+        recorded = fresh.deliveries.get(delivery.key) if fresh else None
+        return recorded if recorded and not recorded.startswith(FAILED_MARK) else None
 
     def _found_earlier(self, client: PlatformClient, request: PublishRequest, post: Post) -> str | None:
         since = (post.ambiguous_since or post.claimed_at or self.clock.now()) - LOOKBACK
@@ -351,8 +365,10 @@ class Publisher:
 def deliveries_for(post: Post, campaign: Campaign) -> list[Delivery]:
     """Facebook: one call. X: one per part of the thread, each replying to the one before.
     WhatsApp 'team': one message per team member with a phone number."""
-    thread = post.payload.get("thread") or []
-    if post.platform == "x" and len(thread) > 1:
+    if post.platform == "x":
+        # A single post is part 1 of a thread of one: whatever shape a re-upload gives the text, a part that went
+        # out is never posted again (a shortened text is not a new post beside the thread already there).
+        thread = post.payload.get("thread") or [post.payload.get("text")]
         return [Delivery(f"part-{i}", text=part, reply_to_key=f"part-{i - 1}" if i > 1 else None)
                 for i, part in enumerate(thread, start=1)]
     if post.platform != "whatsapp":

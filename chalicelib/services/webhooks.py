@@ -18,14 +18,15 @@ from dataclasses import dataclass
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.platforms.graph_errors import whatsapp_status_error_class
 from chalicelib.adapters.store import Store
-from chalicelib.domain.post import REPLACEABLE
+from chalicelib.domain.post import REPLACEABLE, PostStatus
 from chalicelib.domain.whatsapp_webhook import STATUS_ORDER, MessageStatus, WebhookBatch, parse_reference
 from chalicelib.errors import Unavailable
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.publish import FAILED_MARK
 
-# Where a post's recorded message can simply be forgotten so it goes again: waiting, not mid-call.
-REOPENABLE = REPLACEABLE
+# Where a post's recorded message can simply be forgotten so it goes again: waiting (or waiting on another
+# member's message), not mid-call.
+REOPENABLE = (*REPLACEABLE, PostStatus.AMBIGUOUS)
 
 
 @dataclass
@@ -39,22 +40,28 @@ class WhatsAppWebhooks:
         counts = {"statuses": len(batch.statuses), "settled": 0, "failed": 0, "resent": 0, "deferred": 0,
                   "inbound": batch.inbound_messages}
         for status in batch.statuses:
-            if status.status not in STATUS_ORDER:
+            rank = STATUS_ORDER.get(status.status)
+            if rank is None:
                 continue
-            self.store.note_message_status(status.message_id, status.status, STATUS_ORDER[status.status],
-                                           status.reference, now)
+            # Meta redelivers and does not order webhooks: a status no newer than the one recorded for the message
+            # (a repeat, or a late `sent` after `failed`) has already had its effect, or must not have one.
+            known = self.store.message_status(status.message_id)
+            if known is not None and STATUS_ORDER.get(known, 0) >= rank:
+                counts["repeated"] = counts.get("repeated", 0) + 1
+                continue
             reference = parse_reference(status.reference)
-            if reference is None:
-                continue
-            if status.status == "failed":
+            outcome = None
+            if reference is not None and status.status == "failed":
                 counts["failed"] += 1
                 outcome = self._failed(status, *reference)
                 counts[outcome] = counts.get(outcome, 0) + 1
-            elif self.store.settle_pending_delivery(*reference, status.message_id, now):
+            elif reference is not None and self.store.settle_pending_delivery(*reference, status.message_id, now):
                 counts["settled"] += 1
                 self._settled(status, *reference)
-            else:
+            elif reference is not None:
                 self.store.record_in_flight_delivery(*reference, status.message_id)
+            if outcome != "deferred":  # recorded only once acted on: a redelivered 503 must act again
+                self.store.note_message_status(status.message_id, status.status, rank, status.reference, now)
         if counts["deferred"]:
             raise Unavailable(f"{counts['deferred']} status(es) concern a post being published right now; "
                               "deliver them again")

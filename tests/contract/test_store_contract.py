@@ -465,7 +465,9 @@ def test_a_failed_message_of_a_published_post_is_sent_again(store):
     after = reload(store, a_post())
     assert outcome == "reopened"
     assert (after.status, after.wake_at, after.reason) == (S.QUEUED, LATER, "131000: try again")
-    assert (after.deliveries, after.delivery_revisions) == ({"m-1": "wamid.1"}, {"m-1": 1})
+    # the revision it carried stays until the new send overwrites it (REMOVE of a path in a map some older items
+    # lack is an error in DynamoDB)
+    assert (after.deliveries, after.delivery_revisions) == ({"m-1": "wamid.1"}, {"m-1": 1, "m-2": 1})
     assert after.platform_post_id == "wamid.1"  # what the first send published stays on record
 
 
@@ -473,7 +475,7 @@ def test_a_failed_message_of_a_waiting_post_is_forgotten_without_moving_it(store
     before = held(store, S.HELD_THROTTLED, deliveries={"m-1": "wamid.1", "m-2": "wamid.2"})
     outcome = store.reopen_delivery(KIT, "wa-sahada", "m-1", "wamid.1", LATER, "again", REPLACEABLE)
     assert outcome == "reopened"
-    assert reload(store, before) == replace(before, deliveries={"m-2": "wamid.2"}, delivery_revisions={"m-2": 1})
+    assert reload(store, before) == replace(before, deliveries={"m-2": "wamid.2"})
 
 
 def test_a_failed_message_of_a_post_being_published_is_busy(store):

@@ -65,7 +65,7 @@ class FacebookClient:
         response = call(self.platform, "GET", f"{self._base}/{request.target_id}/feed",
                         token_header=f"Bearer {request.token}", timeout=self._timeout,
                         query={"fields": "id,message,created_time", "since": str(int(since.timestamp())),
-                               "limit": "50"})
+                               "limit": "100"})
         _ok(response)
         return next((p["id"] for p in response.body.get("data", []) if same_text(p.get("message", ""), text)), None)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import unicodedata
 from dataclasses import dataclass
@@ -29,12 +30,16 @@ def _pool() -> urllib3.PoolManager:
 
 
 def same_text(published: str, ours: str) -> bool:
-    """Platforms shorten links (t.co) and trim: compare the words, with every URL counted as one token."""
+    """Platforms shorten links (t.co), escape &, < and > as HTML entities, trim, and X appends a link to attached
+    media: compare the words, every URL counted as one token, ignoring links the platform added at the end."""
     def words(text: str) -> list[str]:
         return [("<url>" if w.startswith(("http://", "https://")) else w)
-                for w in unicodedata.normalize("NFC", text).split()]
+                for w in unicodedata.normalize("NFC", html.unescape(text)).split()]
 
-    return words(published) == words(ours)
+    theirs, mine = words(published), words(ours)
+    while len(theirs) > len(mine) and theirs[-1] == "<url>":
+        theirs.pop()
+    return theirs == mine
 
 
 def call(platform: str, method: str, url: str, *, token_header: str, timeout: float,

@@ -90,7 +90,7 @@ class XClient:
         """X has no idempotency key: look at the user's posts since the ambiguous call."""
         response = self._call("GET", f"/2/users/{request.target_id}/tweets", request.token, query={
             "start_time": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "max_results": "20", "tweet.fields": "created_at"})
+            "max_results": "100", "tweet.fields": "created_at"})  # the most X returns a page
         if response.status != 200:
             raise x_error(response)
         text = "\n\n".join(part for part in (request.text, request.link) if part)
