@@ -380,6 +380,38 @@ def test_two_uploads_racing_to_the_same_revision_let_an_approval_release_the_wor
         f"the approver approved A's wording; {sent['body']['message']!r} went out")
 
 
+@pytest.mark.xfail(strict=True, reason="open finding: clear-silence must be bound to the revision the coordinator saw, like approve")  # noqa: E501
+def test_a_silence_clearance_applies_to_wording_uploaded_after_the_coordinator_looked(active, client):
+    """ELECTION SILENCE IGNORED. `POST /api/posts/<id>/clear-silence` takes no revision (unlike `approve`): it clears
+    whatever the posts carry when the request lands. The coordinator reads the state post (`GET /api/posts/<id>`,
+    revision 1: a statewide message that does not touch Vallabhnagar) and decides to clear it; meanwhile the post is
+    re-uploaded with wording that asks Vallabhnagar's voters for their vote. The clearance lands on revision 2 —
+    and it goes out inside Vallabhnagar's 72-hour silence. (The same holds inside the service: `clear_silence`
+    reads the posts, then writes `silence_cleared` conditional on the status only.)
+
+    Fix (entry.decide, approvals.clear_silence): require `{"revision": n}` as `approve` does, 409 when it is not the
+    current one, and make each move conditional on it (`expected_revision`)."""
+    key = "content/state/rally.yaml"
+    seen = ("title: रैली\ntext: राज्य भर में किसान सम्मेलन\nplatforms: [facebook]\n"
+            "publish_at: 2021-10-29T10:00:00+05:30\n")
+    unseen = ("title: रैली\ntext: वल्लभनगर के मतदाता कल हमें वोट दें\nplatforms: [facebook]\n"
+              "publish_at: 2021-10-29T10:00:00+05:30\n")
+    active.put(key, seen)
+    client.lambda_.invoke("on_content_upload", active.s3_event(key))
+    content_id = content_id_for(key)
+    looked = client.http.get(f"/api/posts/{content_id}").json_body
+    assert (looked["revision"], looked["manifest"]["text"]) == (1, "राज्य भर में किसान सम्मेलन")
+    active.put(key, unseen)  # re-uploaded while the coordinator decides
+    client.lambda_.invoke("on_content_upload", active.s3_event(key))
+    answer = client.http.post(f"/api/posts/{content_id}/clear-silence", body="{}", headers={
+        "X-Prachar-Member": "state-01", "Content-Type": "application/json"})
+    run_clock(active, client, "2021-10-29T10:00:00+05:30")  # inside Vallabhnagar's 72-hour silence
+    sent = [r["body"]["message"] for r in accepted(active, "facebook")]
+    assert not any("वल्लभनगर" in text for text in sent), (
+        f"the clearance ({answer.status_code}) was for revision 1; revision 2, which the coordinator never saw, "
+        "went out during Vallabhnagar's silence")
+
+
 # ---- 4. a re-upload after part of a thread went out ---------------------------------------------------------------
 
 
@@ -796,6 +828,7 @@ class LookUpRefused(CallsThrough):
             "need a different access level."}))
 
 
+@pytest.mark.xfail(strict=True, reason="open finding: a refused look-up must not mark the account unhealthy")
 def test_a_look_up_the_app_may_not_make_stops_every_post_of_the_x_account(active, client):
     """LOST POSTS (the whole X account stops). The look-up after an ambiguous call goes through the same error table
     as a post: a refusal of the *read* endpoint is taken for the account's own state. On X's Free tier (write-only)
