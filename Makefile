@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: run demo test lint unit functional e2e bench deploy examples clean
+.PHONY: run demo test lint unit functional e2e bench deploy examples clean chaos
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench: $(STAMP)
 
 deploy: $(STAMP)
 	$(PY) -m infra.deploy --stage $(STAGE) $(if $(CAMPAIGN),--campaign $(CAMPAIGN))
+
+chaos: $(STAMP)
+	$(PY) -m chaos --backend fakes --posts 1000
+	$(PY) -m chaos --backend stack --posts 100
+	PRACHAR_FUZZ_EXAMPLES=10000 $(PY) -m pytest -q --hypothesis-show-statistics tests/unit/test_parser_fuzz.py tests/unit/test_whatsapp_webhook.py
 
 examples: $(STAMP)
 	$(PY) -m tools.example_campaign
