@@ -30,7 +30,7 @@ def emulator() -> Iterator[Emulator]:
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[PlatformSandbox]:
-    server = PlatformSandbox(port=free_port(), slow_seconds=1.5).start()
+    server = PlatformSandbox(port=free_port(), slow_seconds=2.6).start()  # past every client timeout used here
     yield server
     server.stop()
 
@@ -43,7 +43,7 @@ def world(emulator: Emulator, sandbox: PlatformSandbox) -> Iterator[World]:
                        "PRACHAR_PUBLISH_QUEUE": "prachar-test-publish", "PRACHAR_TABLE": "prachar-test",
                        "PRACHAR_FACEBOOK_API_BASE": sandbox.url, "PRACHAR_X_API_BASE": sandbox.url,
                        "PRACHAR_WHATSAPP_API_BASE": sandbox.url, "PRACHAR_RETRY_BASE_SECONDS": "0",
-                       "PRACHAR_PLATFORM_TIMEOUT": "1",
+                       "PRACHAR_PLATFORM_TIMEOUT": "2",
                        "PRACHAR_FACEBOOK_APP_ID": "900000000000001",
                        "PRACHAR_WHATSAPP_APP_SECRET": sandbox.app_secret,
                        "PRACHAR_WHATSAPP_VERIFY_TOKEN": "test-verify-token", "PRACHAR_TRUST_MEMBER_HEADER": "true"})
