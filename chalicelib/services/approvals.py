@@ -76,22 +76,33 @@ class Approvals:
                              details={"by": member.id, "accounts": rejected})
         return {"id": content_id, "rejected_by": member.id, "accounts": rejected, "reason": reason}
 
-    def clear_silence(self, content_id: str, member: Member) -> dict[str, Any]:
-        """A coordinator clears a state post whose content does not reach the silent polling areas."""
+    def clear_silence(self, content_id: str, member: Member, revision: int) -> dict[str, Any]:
+        """A coordinator clears a state post whose content does not reach the silent polling areas — the revision
+        they read, never wording uploaded after they looked."""
         if member.role != "coordinator":
             raise Forbidden(f"only a coordinator may clear a post for a silence; {member.id} is a {member.role}")
         content, posts = self._content(content_id)
         if content.scope != "state":
             raise Forbidden("only state posts can be cleared: constituency and district accounts reach the "
                              "polling area itself")
+        if revision != content.revision:
+            raise Conflict(f"{content.key} was uploaded again: you looked at revision {revision}, it is now revision "
+                           f"{content.revision}; look at it again before you clear it for the silence")
         now = self.clock.now()
-        cleared = [p.account_id for p in posts if p.status in REPLACEABLE and self.store.move_post(
+        waiting = [p for p in posts if p.status in REPLACEABLE and p.revision == revision]
+        # Each post is cleared only if it still carries the revision the coordinator read: a re-upload racing
+        # this clearance keeps its new wording held in the silence.
+        cleared = [p.account_id for p in waiting if self.store.move_post(
             p.content_id, p.account_id, expected=[p.status], status=p.status, now=now,
-            wake_at=now if p.status is PostStatus.HELD_SILENCE else p.wake_at, fields={"silence_cleared": True})]
-        self.activity.record("post.cleared", "state", f"{content.title}: cleared by {member.name} ({member.id}) to "
-                             "go out during election silences", level="warning", content_id=content_id,
-                             details={"by": member.id, "accounts": cleared})
-        return {"id": content_id, "cleared_by": member.id, "accounts": cleared}
+            wake_at=now if p.status is PostStatus.HELD_SILENCE else p.wake_at, fields={"silence_cleared": True},
+            expected_revision=revision)]
+        if waiting and not cleared:
+            raise Conflict(f"{content.key} was uploaded again while you cleared revision {revision}; look again")
+        self.activity.record("post.cleared", "state", f"{content.title}: revision {revision} cleared by {member.name} "
+                             f"({member.id}) to go out during election silences", level="warning",
+                             content_id=content_id, details={"by": member.id, "accounts": cleared,
+                                                             "revision": revision})
+        return {"id": content_id, "cleared_by": member.id, "accounts": cleared, "revision": revision}
 
     def _content(self, content_id: str) -> tuple[Any, list]:
         content, posts = self.store.content_with_posts(content_id)

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from chalicelib.domain.post import PostStatus, content_id_for
+from chalicelib.errors import Conflict
 
 KEY = "content/constituency/sahada/approval.yaml"
 
@@ -34,7 +35,7 @@ def upload(world, client, key=KEY, body=None, principal="AWS:AIDASAHADA02"):
 
 def act(client, action, member, body=None, key=KEY):
     body = dict(body or {})
-    if action == "approve" and "revision" not in body:  # the approver approves what they see now
+    if action in ("approve", "clear-silence") and "revision" not in body:  # they decide on what they see now
         body["revision"] = client.http.get(f"/api/posts/{content_id_for(key)}").json_body["revision"]
     return client.http.post(f"/api/posts/{content_id_for(key)}/{action}", body=json.dumps(body),
                             headers={"X-Prachar-Member": member, "Content-Type": "application/json"})
@@ -137,9 +138,37 @@ def test_a_coordinator_can_clear_a_state_post_for_the_silence(signing, client):
     tick(signing, client, "2021-04-16T10:00:00+05:30")
     assert status(signing, key, "fb-state") is PostStatus.HELD_SILENCE
     assert act(client, "clear-silence", "sahada-01", key=key).status_code == 403
-    assert act(client, "clear-silence", "state-01", key=key).json_body["accounts"] == ["fb-state"]
+    answer = act(client, "clear-silence", "state-01", body={"revision": 1}, key=key)  # the current revision
+    assert answer.status_code == 200
+    assert (answer.json_body["accounts"], answer.json_body["revision"]) == (["fb-state"], 1)
     tick(signing, client, "2021-04-16T10:01:00+05:30")
-    assert status(signing, key, "fb-state") is PostStatus.PUBLISHED
+    assert status(signing, key, "fb-state") is PostStatus.PUBLISHED, "cleared: it goes out inside the silence"
+
+
+@pytest.mark.parametrize("body, words", [({}, "say which revision you clear for the silence"),
+                                         ({"revision": None}, "say which revision you clear for the silence"),
+                                         ({"revision": True}, "say which revision you clear for the silence"),
+                                         ({"revision": "one"}, "revision must be a whole number")])
+def test_a_silence_clearance_names_the_revision_it_clears(signing, client, body, words):
+    key = "content/state/neutral.yaml"
+    upload(signing, client, key=key, principal="AWS:AIDASTATE01", body=(
+        "title: t\ntext: जयपुर में बजट संवाद\nplatforms: [facebook]\npublish_at: 2021-04-16T10:00:00+05:30\n"))
+    answer = client.http.post(f"/api/posts/{content_id_for(key)}/clear-silence", body=json.dumps(body),
+                              headers={"X-Prachar-Member": "state-01", "Content-Type": "application/json"})
+    assert answer.status_code == 400 and words in answer.json_body["Message"]
+    assert not signing.container.store.post(content_id_for(key), "fb-state").silence_cleared
+
+
+def test_a_silence_clearance_of_an_older_revision_is_refused(signing, client):
+    key = "content/state/neutral.yaml"
+    for text in ("जयपुर में बजट संवाद", "जयपुर में बजट संवाद, नया पाठ"):
+        upload(signing, client, key=key, principal="AWS:AIDASTATE01", body=(
+            f"title: t\ntext: {text}\nplatforms: [facebook]\npublish_at: 2021-04-16T10:00:00+05:30\n"))
+    answer = act(client, "clear-silence", "state-01", body={"revision": 1}, key=key)
+    assert answer.status_code == 409 and "revision 2" in answer.json_body["Message"]
+    assert not signing.container.store.post(content_id_for(key), "fb-state").silence_cleared
+    assert act(client, "clear-silence", "state-01", body={"revision": 2}, key=key).status_code == 200
+    assert signing.container.store.post(content_id_for(key), "fb-state").silence_cleared
 
 
 def test_content_without_a_time_goes_out_once_approved_and_expires_after_a_day(signing, client):
@@ -188,3 +217,20 @@ def test_an_approval_racing_a_re_upload_never_releases_the_new_wording(signing, 
     assert response.status_code == 409
     post = store.post(content_id_for(KEY), "fb-sahada")
     assert (post.status, post.revision) == (PostStatus.PENDING_APPROVAL, 2)
+
+
+def test_a_silence_clearance_racing_a_re_upload_clears_nothing(signing, client, monkeypatch):
+    """The coordinator's revision was current when the clearance read the post, but a re-upload landed before it
+    wrote: each move is conditional on that revision, so the new wording is not cleared (409)."""
+    key = "content/state/neutral.yaml"
+    body = "title: t\ntext: {}\nplatforms: [facebook]\npublish_at: 2021-04-16T10:00:00+05:30\n"
+    upload(signing, client, key=key, principal="AWS:AIDASTATE01", body=body.format("जयपुर में बजट संवाद"))
+    store = signing.container.store
+    stale = store.content_with_posts(content_id_for(key))  # what the clearance reads: revision 1
+    upload(signing, client, key=key, principal="AWS:AIDASTATE01", body=body.format("वल्लभनगर के मतदाता वोट दें"))
+    assert store.post(content_id_for(key), "fb-state").revision == 2
+    monkeypatch.setattr(store, "content_with_posts", lambda content_id: stale)
+    coordinator = signing.container.campaigns.active().member("state-01")
+    with pytest.raises(Conflict, match="uploaded again while you cleared revision 1"):
+        signing.container.approvals().clear_silence(content_id_for(key), coordinator, 1)
+    assert not store.post(content_id_for(key), "fb-state").silence_cleared
