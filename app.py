@@ -123,6 +123,12 @@ def clear_silence(content_id):
     return entry.decide("clear", content_id, *_caller_request())
 
 
+@app.route("/api/posts/{content_id}/settle", methods=["POST"], authorizer=IAMAuthorizer())
+@answers
+def settle(content_id):
+    return entry.settle(content_id, *_caller_request())
+
+
 @app.route("/api/pause", methods=["POST"], authorizer=IAMAuthorizer())
 @answers
 def pause():

@@ -101,6 +101,11 @@ class Container:
 
         return Approvals(self.store, self.activity, self.clock)
 
+    def settlement(self):
+        from chalicelib.services.settlement import Settlement
+
+        return Settlement(self.store, self.activity, self.clock)
+
     def controls(self):
         from chalicelib.services.controls import Controls
 

@@ -188,18 +188,33 @@ def decide(action: str, content_id: str, body: dict[str, Any], headers: dict[str
         if not reason:
             raise BadRequest("say why: {\"reason\": \"…\"} (the team sees it on the post)")
         return service.reject(content_id, member, campaign, reason)
-    return service.clear_silence(content_id, member)
+    return service.clear_silence(content_id, member, _revision_seen(body, "clear for the silence"))
 
 
-def _revision_seen(body: dict[str, Any]) -> int:
-    """An approval names the revision the approver looked at (GET /api/posts/<id> shows it)."""
+def _revision_seen(body: dict[str, Any], verb: str = "approve") -> int:
+    """An approval (or a clearance for the silence) names the revision its maker looked at (GET /api/posts/<id>
+    shows it)."""
     revision = body.get("revision")
     if isinstance(revision, bool) or not isinstance(revision, int | str):
-        raise BadRequest("say which revision you approve: {\"revision\": 2} (GET /api/posts/<id> shows it)")
+        raise BadRequest(f"say which revision you {verb}: {{\"revision\": 2}} (GET /api/posts/<id> shows it)")
     try:
         return int(revision)
     except ValueError:
         raise BadRequest(f"revision must be a whole number, got {revision!r}") from None
+
+
+def settle(content_id: str, body: dict[str, Any], headers: dict[str, str], context: dict[str, Any]) -> dict[str, Any]:
+    """A coordinator's answer for a call in doubt: {"account_id": "wa-sahada", "went_out": true|false} (and, for X,
+    the tweet's "platform_id" when it went out)."""
+    _, member = caller(headers, context)
+    account_id, went_out, platform_id = body.get("account_id"), body.get("went_out"), body.get("platform_id")
+    if not isinstance(account_id, str) or not account_id:
+        raise BadRequest("say which account's post: {\"account_id\": \"wa-sahada\", \"went_out\": false}")
+    if not isinstance(went_out, bool):
+        raise BadRequest("say whether it went out: {\"went_out\": true} or {\"went_out\": false}")
+    if platform_id is not None and (not isinstance(platform_id, str) or len(platform_id) > 200):
+        raise BadRequest("platform_id must be the post's id on the platform, as text")
+    return container().settlement().settle(content_id, account_id, member, went_out, platform_id)
 
 
 def pauses() -> dict[str, Any]:

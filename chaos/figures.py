@@ -63,8 +63,8 @@ def accepted_deliveries(received: list[dict[str, Any]]) -> dict[str, Counter[Del
     marker_of_tweet: dict[str, str] = {}
     for request in sorted(received, key=lambda r: r["seq"]):
         platform = request["platform"]
-        if request["method"] != "POST" or not 200 <= request["status"] < 300:
-            continue
+        if request["method"] != "POST" or not (200 <= request["status"] < 300 or request.get("created")):
+            continue  # a 5xx that still created the post (server_error_after_send) counts as accepted
         if not request["path"].endswith(PUBLISH_PATHS.get(platform, ())):
             continue
         body = request["body"] if isinstance(request["body"], dict) else {}
@@ -73,7 +73,7 @@ def accepted_deliveries(received: list[dict[str, Any]]) -> dict[str, Counter[Del
         if platform == "x":
             if marker is None:  # a thread part cut between sentences: it replies to a part that has the marker
                 marker = marker_of_tweet.get(str((body.get("reply") or {}).get("in_reply_to_tweet_id")))
-            tweet_id = str(((request.get("response") or {}).get("data") or {}).get("id"))
+            tweet_id = str(request.get("created") or ((request.get("response") or {}).get("data") or {}).get("id"))
             if marker:
                 marker_of_tweet[tweet_id] = marker
             part = THREAD_PART.search(body.get("text") or "")

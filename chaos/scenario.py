@@ -35,6 +35,9 @@ from local.sandbox import Fault, PlatformSandbox
 
 STEP = timedelta(minutes=1)
 FAULT_RATES = {"server_error": 0.10, "rate_limit": 0.05, "timeout_after_send": 0.02}
+# A platform that creates the post and still answers 5xx (Facebook and X: a message cannot be looked up, and the
+# sandbox's WhatsApp answers a 5xx with Meta's error body, which means nothing was sent).
+AFTER_SEND_5XX_RATE = {"facebook": 0.01, "x": 0.01}
 KILL_RATE = 0.01
 REUPLOAD_SHARE = 0.05
 PLATFORM_TIMEOUT_SECONDS = 1.0
@@ -100,7 +103,9 @@ class Scenario:
         self.backend.seed_secrets(self.campaign.accounts, self.sandbox)
         self.open_windows()
         for platform in ("facebook", "x", "whatsapp"):
-            for kind, rate in FAULT_RATES.items():
+            rates = {**FAULT_RATES, **({"server_error_after_send": AFTER_SEND_5XX_RATE[platform]}
+                                       if platform in AFTER_SEND_5XX_RATE else {})}
+            for kind, rate in rates.items():
                 self.faults.append(self.sandbox.inject(Fault(platform, kind, times=None, rate=rate,
                                                              _random=random.Random(self.rng.random()))))
         self.schedule_world()

@@ -24,6 +24,15 @@ from urllib.parse import quote
 
 from chalicelib.adapters.bucket import TooLarge, Upload, error_report_key
 from chalicelib.adapters.clock import Clock, SystemClock
+from chalicelib.adapters.post_items import (
+    KEPT_ON_PLACE,
+    WAKE_PARTITION,
+    Item,
+    content_from,
+    post_from,
+    post_item,
+    post_key,
+)
 from chalicelib.domain.account_state import AccountState, Health
 from chalicelib.domain.post import Post, PostStatus
 from chalicelib.domain.post_states import move_for
@@ -31,13 +40,8 @@ from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentReco
 from chalicelib.domain.times import from_iso, local_date, to_iso
 from chalicelib.errors import PersistenceError
 
-WAKE_PARTITION = "WAKE"
-# What a re-upload never overwrites on a post (Store.place_post leaves these out of its SET).
-_KEPT_ON_PLACE = frozenset({"pk", "sk", "deliveries", "delivery_revisions", "attempts", "claim", "platform_post_id",
-                            "published_at", "reason"})
 _ABSENT = object()  # an attribute the item does not have (unlike one holding NULL)
 
-Item = dict[str, Any]
 Key = tuple[str, str]
 
 
@@ -65,7 +69,7 @@ class InMemoryStore:
     # ---- content --------------------------------------------------------------------------------
     def content(self, content_id: str) -> ContentRecord | None:
         item = self._get(f"CONTENT#{content_id}", "#CONTENT")
-        return _content_from(item) if item else None
+        return content_from(item) if item else None
 
     def save_content(self, record: ContentRecord, previous_revision: int | None) -> bool:
         item = {
@@ -116,30 +120,30 @@ class InMemoryStore:
         content, posts = None, []
         for item in self._partition(f"CONTENT#{content_id}"):
             if item["sk"] == "#CONTENT":
-                content = _content_from(item)
+                content = content_from(item)
             elif item["sk"].startswith("POST#"):
-                posts.append(_post_from(item))
+                posts.append(post_from(item))
         return content, posts
 
     # ---- posts ----------------------------------------------------------------------------------
     def post(self, content_id: str, account_id: str) -> Post | None:
         item = self._get(f"CONTENT#{content_id}", f"POST#{account_id}")
-        return _post_from(item) if item else None
+        return post_from(item) if item else None
 
     def place_post(self, post: Post, replaceable: Iterable[PostStatus]) -> Placement:
         statuses = list(replaceable)
         move_for([None, *statuses], post.status, claimed=False)
         _refuse_empty_in(statuses)
-        placed = {name: _stored(value) for name, value in _post_item(post).items()}
+        placed = {name: _stored(value) for name, value in post_item(post).items()}
         key = (placed["pk"], placed["sk"])
         with self._lock:
             old = self._items.get(key)
             if old is not None and not (_status_in(old, statuses) and "check_first" not in old
                                         and "pending_delivery" not in old
                                         and ("revision" not in old or _less(old["revision"], post.revision))):
-                return Placement(placed=False, previous=_post_from(_stored(old)))
+                return Placement(placed=False, previous=post_from(_stored(old)))
             new = _stored(old) if old is not None else {"pk": key[0], "sk": key[1]}
-            new.update({name: value for name, value in placed.items() if name not in _KEPT_ON_PLACE})
+            new.update({name: value for name, value in placed.items() if name not in KEPT_ON_PLACE})
             new.setdefault("deliveries", {})
             new.setdefault("delivery_revisions", {})
             new.setdefault("attempts", 0)
@@ -149,7 +153,7 @@ class InMemoryStore:
             for name in removes:
                 new.pop(name, None)
             self._items[key] = new
-            return Placement(placed=True, previous=_post_from(_stored(old)) if old is not None else None)
+            return Placement(placed=True, previous=post_from(_stored(old)) if old is not None else None)
 
     def move_post(self, content_id: str, account_id: str, *, expected: Iterable[PostStatus],
                   status: PostStatus, now: datetime, wake_at: datetime | None = None,
@@ -176,11 +180,12 @@ class InMemoryStore:
         def change(new: Item) -> None:
             if increment_attempts:
                 new["attempts"] = new.get("attempts", 0) + 1
+                new.setdefault("first_claimed_at", to_iso(now))
             new.update(sets)
             for name in removes:
                 new.pop(name, None)
 
-        return self._update(_post_key(content_id, account_id), allowed, change)
+        return self._update(post_key(content_id, account_id), allowed, change)
 
     def claim_post(self, content_id: str, account_id: str, claim: str, now: datetime, wake_at: datetime,
                    revision: int) -> Post | None:
@@ -211,7 +216,7 @@ class InMemoryStore:
         return self.move_post(content_id, account_id, expected=[status], status=status, now=now, wake_at=now)
 
     def begin_delivery(self, content_id: str, account_id: str, delivery_key: str, claim: str) -> bool:
-        return self._update(_post_key(content_id, account_id), lambda old: _equal(_attr(old, "claim"), claim),
+        return self._update(post_key(content_id, account_id), lambda old: _equal(_attr(old, "claim"), claim),
                             lambda new: new.update(pending_delivery=delivery_key))
 
     def record_delivery(self, content_id: str, account_id: str, delivery_key: str, platform_id: str,
@@ -221,7 +226,7 @@ class InMemoryStore:
             _set_in_map(new, "delivery_revisions", delivery_key, revision)
             new.pop("pending_delivery", None)
 
-        return self._update(_post_key(content_id, account_id), lambda old: _equal(_attr(old, "claim"), claim),
+        return self._update(post_key(content_id, account_id), lambda old: _equal(_attr(old, "claim"), claim),
                             change)
 
     def note_message_status(self, message_id: str, status: str, rank: int, reference: str | None,
@@ -237,7 +242,7 @@ class InMemoryStore:
             return item.get("status") if item else None
 
     def settle_pending_delivery(self, content_id: str, account_id: str, delivery_key: str, outcome: str | None,
-                                now: datetime) -> bool:
+                                now: datetime, reason: str = "settled by the platform's status webhook") -> bool:
         move_for([PostStatus.AMBIGUOUS], PostStatus.QUEUED, claimed=False)
 
         def change(new: Item) -> None:
@@ -245,11 +250,11 @@ class InMemoryStore:
                 _set_in_map(new, "deliveries", delivery_key, outcome)
                 _set_in_map(new, "delivery_revisions", delivery_key, _required(new, "revision"))
             new.update(status=str(PostStatus.QUEUED), wake_pk=WAKE_PARTITION, wake_at=to_iso(now),
-                       updated_at=to_iso(now), reason="settled by the platform's status webhook")
+                       updated_at=to_iso(now), reason=reason)
             for name in ("pending_delivery", "check_first", "claim"):
                 new.pop(name, None)
 
-        return self._update(_post_key(content_id, account_id),
+        return self._update(post_key(content_id, account_id),
                             lambda old: (_status_in(old, [PostStatus.AMBIGUOUS])
                                          and _equal(_attr(old, "pending_delivery"), delivery_key)), change)
 
@@ -259,14 +264,14 @@ class InMemoryStore:
             _set_in_map(new, "delivery_revisions", delivery_key, _required(new, "revision"))
             new.pop("pending_delivery", None)
 
-        return self._update(_post_key(content_id, account_id),
+        return self._update(post_key(content_id, account_id),
                             lambda old: (_status_in(old, [PostStatus.PUBLISHING])
                                          and _equal(_attr(old, "pending_delivery"), delivery_key)), change)
 
     def reopen_delivery(self, content_id: str, account_id: str, delivery_key: str, message_id: str, now: datetime,
                         reason: str, waiting: Iterable[PostStatus]) -> str:
         move_for([PostStatus.PUBLISHED], PostStatus.QUEUED, claimed=False)
-        key = _post_key(content_id, account_id)
+        key = post_key(content_id, account_id)
 
         def sent(old: Item) -> bool:
             return _equal(_map_attr(old, "deliveries", delivery_key), message_id)
@@ -310,7 +315,7 @@ class InMemoryStore:
             items = [_stored(item) for item in self._items.values()
                      if item.get("scope_pk") == partition and isinstance(item.get("scope_sk"), str)]
         for item in sorted(items, key=lambda i: (i["scope_sk"], i["pk"], i["sk"])):
-            yield _post_from(item)
+            yield post_from(item)
 
     # ---- account state --------------------------------------------------------------------------
     def account_state(self, account_id: str) -> AccountState:
@@ -501,49 +506,6 @@ def _remove_from_map(item: Item, name: str, key: str) -> None:
     if not isinstance(item.get(name), dict):  # `REMOVE name.key` needs the map to exist too
         raise PersistenceError("DynamoDB update_item failed: ValidationException")
     item[name].pop(key, None)
-
-
-# ---- items ↔ records (the same layout as adapters/store.py) ---------------------------------------
-def _post_key(content_id: str, account_id: str) -> Key:
-    return f"CONTENT#{content_id}", f"POST#{account_id}"
-
-
-def _post_item(post: Post) -> Item:
-    item = {
-        "pk": f"CONTENT#{post.content_id}", "sk": f"POST#{post.account_id}", "kind": "post",
-        "content_id": post.content_id, "account_id": post.account_id, "platform": post.platform,
-        "scope": post.scope, "status": str(post.status), "due_at": to_iso(post.due_at),
-        "revision": post.revision, "payload": json.dumps(post.payload, ensure_ascii=False),
-        "scope_pk": f"SCOPE#{post.scope}", "scope_sk": f"{to_iso(post.due_at)}#{post.content_id}#{post.account_id}",
-    }
-    if post.wake_at is not None:
-        item.update(wake_pk=WAKE_PARTITION, wake_at=to_iso(post.wake_at))
-    return item
-
-
-def _post_from(item: Item) -> Post:
-    return Post(
-        content_id=item["content_id"], account_id=item["account_id"], platform=item["platform"],
-        scope=item["scope"], status=PostStatus(item["status"]), due_at=from_iso(item["due_at"]),
-        revision=int(item["revision"]), payload=json.loads(item["payload"]), attempts=int(item.get("attempts", 0)),
-        wake_at=from_iso(item["wake_at"]) if item.get("wake_at") else None, claim=item.get("claim"),
-        platform_post_id=item.get("platform_post_id"),
-        published_at=from_iso(item["published_at"]) if item.get("published_at") else None,
-        reason=item.get("reason"), deliveries=dict(item.get("deliveries") or {}),
-        delivery_revisions={k: int(v) for k, v in (item.get("delivery_revisions") or {}).items()},
-        check_first=bool(item.get("check_first", False)), pending_delivery=item.get("pending_delivery"),
-        ambiguous_since=from_iso(item["ambiguous_since"]) if item.get("ambiguous_since") else None,
-        silence_cleared=bool(item.get("silence_cleared", False)),
-        held_by_silence=bool(item.get("held_by_silence", False)),
-        claimed_at=from_iso(item["claimed_at"]) if item.get("claimed_at") else None)
-
-
-def _content_from(item: Item) -> ContentRecord:
-    return ContentRecord(
-        content_id=item["content_id"], key=item["key"], scope=item["scope"], title=item["title"],
-        revision=int(item["revision"]), sha256=item["sha256"], manifest=json.loads(item["manifest"]),
-        uploaded_at=from_iso(item["uploaded_at"]), series=item.get("series"), uploaded_by=item.get("uploaded_by"),
-        approval=json.loads(item["approval"]) if item.get("approval") else None)
 
 
 # ---- the publish queue ----------------------------------------------------------------------------

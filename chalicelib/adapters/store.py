@@ -23,6 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo_codec import from_item, to_item, to_value
+from chalicelib.adapters.post_items import KEPT_ON_PLACE, WAKE_PARTITION, content_from, post_from, post_item
 from chalicelib.domain.account_state import AccountState, Health
 from chalicelib.domain.post import Post, PostStatus
 from chalicelib.domain.post_states import move_for
@@ -32,7 +33,6 @@ from chalicelib.errors import PersistenceError
 
 WAKE_INDEX = "wake"
 SCOPE_INDEX = "by_scope"
-WAKE_PARTITION = "WAKE"
 
 
 class Store:
@@ -56,7 +56,7 @@ class Store:
     # ---- content --------------------------------------------------------------------------------
     def content(self, content_id: str) -> ContentRecord | None:
         item = self._get(f"CONTENT#{content_id}", "#CONTENT")
-        return _content_from(item) if item else None
+        return content_from(item) if item else None
 
     def save_content(self, record: ContentRecord, previous_revision: int | None) -> bool:
         """Write a new revision; False if another writer got there first."""
@@ -98,15 +98,15 @@ class Store:
         for item in self._query(KeyConditionExpression="pk = :pk",
                                 ExpressionAttributeValues={":pk": to_value(f"CONTENT#{content_id}")}):
             if item["sk"] == "#CONTENT":
-                content = _content_from(item)
+                content = content_from(item)
             elif item["sk"].startswith("POST#"):
-                posts.append(_post_from(item))
+                posts.append(post_from(item))
         return content, posts
 
     # ---- posts ----------------------------------------------------------------------------------
     def post(self, content_id: str, account_id: str) -> Post | None:
         item = self._get(f"CONTENT#{content_id}", f"POST#{account_id}")
-        return _post_from(item) if item else None
+        return post_from(item) if item else None
 
     def place_post(self, post: Post, replaceable: Iterable[PostStatus]) -> Placement:
         """Create the post, or give it a new revision if it has not gone out yet.
@@ -116,7 +116,7 @@ class Store:
         or waiting for a status webhook) is not replaced: the outcome of that call must be known first."""
         statuses = list(replaceable)
         move_for([None, *statuses], post.status, claimed=False)
-        item = _post_item(post)
+        item = post_item(post)
         values: dict[str, Any] = {f":r{i}": str(s) for i, s in enumerate(statuses)}
         names = {"#status": "status"}
         # Only a newer revision replaces a post: two uploads of one key processed at once cannot both write
@@ -127,8 +127,7 @@ class Store:
         values[":new_revision"] = post.revision
         assignments = []
         for index, (name, value) in enumerate(item.items()):
-            if name in ("pk", "sk", "deliveries", "delivery_revisions", "attempts", "claim", "platform_post_id",
-                        "published_at", "reason"):
+            if name in KEPT_ON_PLACE:
                 continue
             names[f"#s{index}"] = name
             values[f":s{index}"] = value
@@ -150,7 +149,7 @@ class Store:
         except _ConditionFailed:
             return Placement(placed=False, previous=self.post(post.content_id, post.account_id))
         old = response.get("Attributes")
-        return Placement(placed=True, previous=_post_from(from_item(old)) if old else None)
+        return Placement(placed=True, previous=post_from(from_item(old)) if old else None)
 
     def move_post(self, content_id: str, account_id: str, *, expected: Iterable[PostStatus],
                   status: PostStatus, now: datetime, wake_at: datetime | None = None,
@@ -196,16 +195,17 @@ class Store:
         expression = "SET " + ", ".join(assignments)
         if increment_attempts:  # a claim: also make sure the maps its deliveries go into exist (older items)
             expression += (", attempts = if_not_exists(attempts, :zero) + :one, "
+                           "first_claimed_at = if_not_exists(first_claimed_at, :now_claimed), "
                            "deliveries = if_not_exists(deliveries, :empty), "
                            "delivery_revisions = if_not_exists(delivery_revisions, :empty)")
-            values.update({":zero": 0, ":one": 1, ":empty": {}})
+            values.update({":zero": 0, ":one": 1, ":empty": {}, ":now_claimed": to_iso(now)})
         if removes:
             for index, name in enumerate(removes):
                 names[f"#r{index}"] = name
             expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
         item = self._update_returning(f"CONTENT#{content_id}", f"POST#{account_id}", expression, condition, names,
                                       _encoded(values))
-        return _post_from(item) if item is not None else None
+        return post_from(item) if item is not None else None
 
     def claim_post(self, content_id: str, account_id: str, claim: str, now: datetime, wake_at: datetime,
                    revision: int) -> Post | None:
@@ -272,7 +272,7 @@ class Store:
         return item.get("status") if item else None
 
     def settle_pending_delivery(self, content_id: str, account_id: str, delivery_key: str, outcome: str | None,
-                                now: datetime) -> bool:
+                                now: datetime, reason: str = "settled by the platform's status webhook") -> bool:
         """An ambiguous post's in-flight delivery is settled by the platform's word — `outcome` is the message id,
         a failure mark, or None for "not delivered: send it again" — and the post is queued so the rest of it goes
         out. False unless the post was waiting on exactly this."""
@@ -280,7 +280,7 @@ class Store:
         sets = ("#status = :queued, wake_pk = :wake, wake_at = :now, updated_at = :now, reason = :reason")
         values: dict[str, Any] = {
             ":queued": str(PostStatus.QUEUED), ":wake": WAKE_PARTITION, ":now": to_iso(now),
-            ":reason": "settled by the platform's status webhook", ":ambiguous": str(PostStatus.AMBIGUOUS),
+            ":reason": reason, ":ambiguous": str(PostStatus.AMBIGUOUS),
             ":key": delivery_key}
         names = {"#status": "status"}
         if outcome is not None:
@@ -349,7 +349,7 @@ class Store:
     def posts_in_scope(self, scope: str) -> Iterator[Post]:
         for item in self._query(IndexName=SCOPE_INDEX, KeyConditionExpression="scope_pk = :p",
                                 ExpressionAttributeValues={":p": to_value(f"SCOPE#{scope}")}):
-            yield _post_from(item)
+            yield post_from(item)
 
     # ---- account state --------------------------------------------------------------------------
     def account_state(self, account_id: str) -> AccountState:
@@ -490,44 +490,3 @@ class _ConditionFailed(Exception):
 
 def _encoded(values: dict[str, Any]) -> dict[str, Any]:
     return {name: to_value(value) for name, value in values.items()}
-
-
-def _post_item(post: Post) -> dict[str, Any]:
-    item = {
-        "pk": f"CONTENT#{post.content_id}", "sk": f"POST#{post.account_id}", "kind": "post",
-        "content_id": post.content_id, "account_id": post.account_id, "platform": post.platform,
-        "scope": post.scope, "status": str(post.status), "due_at": to_iso(post.due_at),
-        "revision": post.revision, "payload": json.dumps(post.payload, ensure_ascii=False),
-        "attempts": post.attempts, "claim": post.claim, "platform_post_id": post.platform_post_id,
-        "published_at": to_iso(post.published_at) if post.published_at else None, "reason": post.reason,
-        "deliveries": post.deliveries, "delivery_revisions": post.delivery_revisions,
-        "scope_pk": f"SCOPE#{post.scope}", "scope_sk": f"{to_iso(post.due_at)}#{post.content_id}#{post.account_id}",
-    }
-    if post.wake_at is not None:
-        item.update(wake_pk=WAKE_PARTITION, wake_at=to_iso(post.wake_at))
-    return item
-
-
-def _post_from(item: dict[str, Any]) -> Post:
-    return Post(
-        content_id=item["content_id"], account_id=item["account_id"], platform=item["platform"],
-        scope=item["scope"], status=PostStatus(item["status"]), due_at=from_iso(item["due_at"]),
-        revision=int(item["revision"]), payload=json.loads(item["payload"]), attempts=int(item.get("attempts", 0)),
-        wake_at=from_iso(item["wake_at"]) if item.get("wake_at") else None, claim=item.get("claim"),
-        platform_post_id=item.get("platform_post_id"),
-        published_at=from_iso(item["published_at"]) if item.get("published_at") else None,
-        reason=item.get("reason"), deliveries=dict(item.get("deliveries") or {}),
-        delivery_revisions={k: int(v) for k, v in (item.get("delivery_revisions") or {}).items()},
-        check_first=bool(item.get("check_first", False)), pending_delivery=item.get("pending_delivery"),
-        ambiguous_since=from_iso(item["ambiguous_since"]) if item.get("ambiguous_since") else None,
-        silence_cleared=bool(item.get("silence_cleared", False)),
-        held_by_silence=bool(item.get("held_by_silence", False)),
-        claimed_at=from_iso(item["claimed_at"]) if item.get("claimed_at") else None)
-
-
-def _content_from(item: dict[str, Any]) -> ContentRecord:
-    return ContentRecord(
-        content_id=item["content_id"], key=item["key"], scope=item["scope"], title=item["title"],
-        revision=int(item["revision"]), sha256=item["sha256"], manifest=json.loads(item["manifest"]),
-        uploaded_at=from_iso(item["uploaded_at"]), series=item.get("series"), uploaded_by=item.get("uploaded_by"),
-        approval=json.loads(item["approval"]) if item.get("approval") else None)

@@ -42,6 +42,9 @@ APPROVAL_WINDOW = timedelta(hours=24)
 PAUSE_RECHECK = timedelta(minutes=5)
 # How long after an ambiguous call the platform is asked whether it went out.
 CHECK_AMBIGUOUS_AFTER = timedelta(minutes=2)
+# How long a WhatsApp message in doubt waits for its status webhook (Meta sends `sent` within seconds of accepting
+# one) before a coordinator is alerted to decide whether it went out.
+WHATSAPP_STATUS_WAIT = timedelta(minutes=30)
 # How long a queued post may wait for its message before the clock sends another one,
 # and how long a worker's claim lasts before the post counts as abandoned mid-call.
 REQUEUE_AFTER = timedelta(minutes=10)
@@ -73,8 +76,10 @@ class Post:
     delivery_revisions: dict[str, int] = field(default_factory=dict)  # which revision each delivery carried
     check_first: bool = False     # an earlier call may have landed: look on the platform before sending
     claimed_at: datetime | None = None
+    first_claimed_at: datetime | None = None  # the first attempt's claim: any attempt since may have landed
     pending_delivery: str | None = None  # the delivery whose outcome is unknown while the post is ambiguous
-    ambiguous_since: datetime | None = None  # when the call that may have landed was made: look from there
+    ambiguous_since: datetime | None = None  # when the first call that may have landed was made: look from there
+    ambiguous_until: datetime | None = None  # when the last such call was answered (or found dead): look until then
     silence_cleared: bool = False  # a coordinator cleared this state post to go out during a silence
     held_by_silence: bool = False  # it waited out an election silence at least once (for reports)
 

@@ -50,17 +50,21 @@ MOVES = (
           sets=("claim", "claimed_at")),
     _move("publish", (S.PUBLISHING,), (S.PUBLISHED,), "the worker holding the claim", needs_claim=True,
           sets=("platform_post_id", "published_at", "claim", "check_first", "pending_delivery", "ambiguous_since",
-                "reason")),
+                "ambiguous_until", "reason")),
     _move("fail", (S.PUBLISHING,), (S.FAILED,), "the worker holding the claim", needs_claim=True,
           sets=("reason", "claim", "pending_delivery")),
     _move("release", (S.PUBLISHING,), (S.QUEUED,), "the worker (retryable failure) or the clock (a worker that "
-          "died between WhatsApp messages)", needs_claim=True, sets=("reason", "claim", "pending_delivery")),
+          "died between WhatsApp messages)", needs_claim=True,
+          sets=("reason", "claim", "pending_delivery", "check_first", "ambiguous_since", "ambiguous_until")),
     _move("hold", (S.PUBLISHING,), GATES, "the worker holding the claim (a gate between calls, a throttle, "
           "a refused token)", needs_claim=True, sets=("reason", "claim", "pending_delivery", "held_by_silence")),
     _move("in doubt", (S.PUBLISHING,), (S.AMBIGUOUS,), "the worker (a call that may have landed) or the clock "
           "(a claim past its timeout)", needs_claim=True,
-          sets=("reason", "claim", "check_first", "pending_delivery", "ambiguous_since")),
-    _move("settle", (S.AMBIGUOUS,), (S.QUEUED,), "WhatsApp's status webhook for the message in doubt"),
+          sets=("reason", "claim", "check_first", "pending_delivery", "ambiguous_since", "ambiguous_until")),
+    _move("settle", (S.AMBIGUOUS,), (S.QUEUED,), "WhatsApp's status webhook for the message in doubt, or a "
+          "coordinator's decision"),
+    _move("escalate", (S.AMBIGUOUS,), (S.AMBIGUOUS,), "the clock, when no status came for a WhatsApp message in "
+          "doubt: a coordinator is alerted", sets=("reason",)),
     _move("reopen", (S.PUBLISHED,), (S.QUEUED,), "WhatsApp's `failed` status with a passing reason"),
     _move("close poll", UNFINISHED, (S.CANCELLED_CAMPAIGN_OVER,), "the campaign closer, after the poll closes",
           sets=("reason",)),

@@ -12,7 +12,7 @@ from chalicelib.domain.post import REQUEUE_AFTER, PostStatus, WakeAction, claim_
 from chalicelib.domain.times import to_iso
 from chalicelib.observability import logger
 from chalicelib.services.activity import ActivityLog
-from chalicelib.services.ambiguity import abandoned
+from chalicelib.services.ambiguity import LOOKUP_PLATFORMS, abandoned, escalate
 
 BATCH_LIMIT = 500
 
@@ -23,6 +23,7 @@ class DispatchResult:
     requeued: list[str] = field(default_factory=list)
     abandoned: list[str] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
+    escalated: list[str] = field(default_factory=list)
     send_failures: int = 0
 
 
@@ -40,6 +41,9 @@ class Dispatcher:
         for content_id, account_id, status, wake_at in self.store.wake_due(now, limit):
             action = on_wake(status)
             post_id = f"{content_id}.{account_id}"
+            if status is PostStatus.AMBIGUOUS and self._escalated(content_id, account_id, now, wake_at):
+                result.escalated.append(post_id)
+                continue
             # Every move is conditional on the wake time read: two clock runs (EventBridge may fire twice) or a
             # re-upload in between then cannot both act, so a post is never queued twice nor expired when new.
             if action is WakeAction.QUEUE and self.store.move_post(
@@ -69,6 +73,12 @@ class Dispatcher:
                 logger.warning("some publish messages were not sent; the clock will resend them",
                                extra={"count": len(failed)})
         return result
+
+    def _escalated(self, content_id: str, account_id: str, now: datetime, wake_at: str) -> bool:
+        """An ambiguous post that cannot be looked up (WhatsApp) wakes only to alert a person, never to be re-sent."""
+        post = self.store.post(content_id, account_id)
+        return (post is not None and post.status is PostStatus.AMBIGUOUS and post.platform not in LOOKUP_PLATFORMS
+                and escalate(self.store, self.activity, post, now, wake_at))
 
     def _abandoned(self, content_id: str, account_id: str, now: datetime) -> bool:
         post = self.store.post(content_id, account_id)

@@ -28,6 +28,7 @@ from chalicelib.errors import InvalidContentError, PersistenceError, Problem
 from chalicelib.observability import logger
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.campaigns import CampaignSource
+from chalicelib.services.publish import FAILED_MARK, deliveries_for
 
 CONFIG_KEY = "config/campaign.yaml"
 # Storage failing is not the upload's fault: these still raise, so that S3 and Lambda retry the event.
@@ -135,7 +136,7 @@ class Ingest:
         except Exception as exc:  # the last line of defence: every upload gets an answer
             return self._reject(key, scope, [_unexpected(key, exc)], content_id)
         result = self._accept(key, scope, content_id, existing, sha256, manifest.model_dump(mode="json"), plans,
-                              uploader, needs_approval(scope, campaign, manifest.model_dump(mode="json")))
+                              uploader, needs_approval(scope, campaign, manifest.model_dump(mode="json")), campaign)
         self._warn_about_the_calendar(key, scope, content_id, plans, campaign)
         return result
 
@@ -266,7 +267,7 @@ class Ingest:
             return None
         document = manifest.model_dump(mode="json")
         self._accept(key, scope, content_id, existing, sha256, document, plans, uploader,
-                     needs_approval(scope, campaign, document))
+                     needs_approval(scope, campaign, document), campaign)
         self._warn_about_the_calendar(key, scope, content_id, plans, campaign)
         result.scheduled.append(content_id)
         return "replaced" if existing else "accepted"
@@ -284,13 +285,15 @@ class Ingest:
         return withdrawn
 
     def _accept(self, key: str, scope: str, content_id: str, existing: ContentRecord | None, sha256: str,
-                manifest: dict[str, Any], plans: list, uploaded_by: str | None, approval: bool) -> IngestResult:
+                manifest: dict[str, Any], plans: list, uploaded_by: str | None, approval: bool,
+                campaign: Campaign) -> IngestResult:
         now = self.clock.now()
         revision = existing.revision + 1 if existing else 1
         result = IngestResult(key, "accepted", content_id=content_id)
         planned = {plan.account.id for plan in plans}
         current = self.store.content_with_posts(content_id)[1] if existing else []
         busy = [p.account_id for p in current if p.status is PostStatus.PUBLISHING]
+        posts_before = {p.account_id: p for p in current}
         if busy:  # placed now, the new wording would be refused for these and the old one go out on a retry
             raise PersistenceError(f"{key}: {', '.join(busy)} being published right now; the upload is retried")
         # Changed content needs a new sign-off: its posts wait for approval again.
@@ -302,6 +305,13 @@ class Ingest:
             post = Post(content_id=content_id, account_id=plan.account.id, platform=plan.account.platform,
                         scope=scope, status=first, due_at=plan.due_at, revision=revision,
                         payload=plan.payload, wake_at=wake)
+            before = posts_before.get(plan.account.id)
+            spent = _nothing_left(before, [d.key for d in deliveries_for(post, campaign)]) if before else None
+            if spent:
+                # Every call the new revision would make was made with an earlier one: given the new revision, the
+                # post would send nothing and still be called published. It stays as it is, and the uploader is told.
+                result.kept.append(f"{plan.account.id} ({spent})")
+                continue
             placement = self.store.place_post(post, REPLACEABLE)
             previous = placement.previous
             if not placement.placed:
@@ -309,7 +319,7 @@ class Ingest:
                 continue
             result.scheduled.append(plan.account.id)
             reached = sorted(k for k, v in (previous.deliveries if previous else {}).items()
-                             if not v.startswith("failed:"))
+                             if not v.startswith(FAILED_MARK))
             if reached:
                 result.partly_reached[plan.account.id] = {
                     key: previous.delivery_revisions.get(key, previous.revision) for key in reached}
@@ -338,7 +348,8 @@ class Ingest:
                         "the others")
         if result.withdrawn:
             message += f"; withdrawn from {', '.join(result.withdrawn)}"
-        self.activity.record(f"upload.{verb}", scope, message, content_id=content_id, key=key, details={
+        self.activity.record(f"upload.{verb}", scope, message, level="warning" if result.kept else "info",
+                             content_id=content_id, key=key, details={
             "revision": revision, "due_at": to_iso(plans[0].due_at), "scheduled": result.scheduled,
             "kept": result.kept, "withdrawn": result.withdrawn, "uploaded_by": uploaded_by,
             "already_reached": result.partly_reached or None,
@@ -375,6 +386,32 @@ def _uploader(campaign: Campaign, principal: str | None, scope: str) -> tuple[st
 def _in_doubt(post: Post) -> bool:
     """Its last call may have landed: it is settled first, never withdrawn as if nothing went out."""
     return post.check_first or post.pending_delivery is not None
+
+
+def _nothing_left(previous: Post, keys: list[str]) -> str | None:
+    """Why a re-upload gives this account nothing to send — every call of the new revision (X: each part of the
+    new thread; Facebook: the page post; WhatsApp: each member) was made with an earlier one — else None."""
+    made = previous.deliveries
+    if not keys or any(key not in made for key in keys) or all(made[key].startswith(FAILED_MARK) for key in keys):
+        return None
+    if previous.platform == "x":
+        what = ("part 1 already went out" if len(keys) == 1 else f"parts 1–{len(keys)} already went out")
+        what += " and the new text has no part after them"
+    elif previous.platform == "whatsapp":
+        unreachable = sum(made[key].startswith(FAILED_MARK) for key in keys)
+        what = ("every team member already had it" if not unreachable else
+                f"{len(keys) - unreachable} team member(s) already had it and {unreachable} could not be reached")
+    else:
+        what = "it already went out"
+    if previous.status is PostStatus.PUBLISHED:
+        return f"already published, not sent again: {what} — upload a follow-up instead"
+    state = f"it keeps revision {previous.revision} and stays {previous.status}"
+    if previous.platform == "x":
+        own = len(previous.payload.get("thread") or [previous.payload.get("text")])
+        rest = sum(f"part-{i}" not in made for i in range(1, own + 1))
+        if rest:
+            state += f", and the {rest} part(s) of revision {previous.revision} not yet out still go out"
+    return f"not sent: {what}; {state} — upload a follow-up instead"
 
 
 def _why_kept(post: Post | None) -> str:

@@ -44,12 +44,14 @@ from chalicelib.errors import (
 )
 from chalicelib.observability import logger
 from chalicelib.services.activity import ActivityLog
-from chalicelib.services.ambiguity import abandoned, mark_ambiguous
+from chalicelib.services.ambiguity import LOOKUP_PLATFORMS, abandoned, mark_ambiguous
 from chalicelib.services.campaigns import CampaignSource
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 8  # calls that may send; after them only look-ups on the platform
+MAX_LOOKUPS_AFTER_LAST = 3  # look-ups of an ambiguous last attempt before a person decides
 FAILED_MARK = "failed:"  # a delivery the platform reported failed (kept so a retry skips it)
 LOOKBACK = timedelta(minutes=5)  # how far before the ambiguous call to look for it on the platform
+LOOKAHEAD = timedelta(minutes=2)  # and after its answer (clocks differ; the platform stamps the post when it lands)
 
 
 class RetryLater(PracharError):
@@ -183,13 +185,14 @@ class Publisher:
         in_flight: str | None = None
         try:
             token = self.secrets.token(self.secret_name(account.secret))
-            media = [Media(self.bucket.media_url(m["key"]), m["content_type"]) for m in post.payload.get("media", [])]
+            media = tuple(Media(self.bucket.media_url(m["key"]), m["content_type"])
+                          for m in post.payload.get("media", []))
         except Exception as exc:  # nothing was sent: give the post back to the queue, or give up in the end
             return self._release(post, claim, now, f"could not prepare the call ({type(exc).__name__}; "
                                  f"check the account's secret {self.secret_name(account.secret)})")
         calls = 0
         try:
-            for delivery in deliveries_for(post, campaign):
+            for delivery in deliveries_for(post, campaign, media):
                 if delivery.key in delivered or delivery.key in failures:
                     continue
                 if calls:
@@ -200,11 +203,18 @@ class Publisher:
                 in_flight = delivery.key
                 request = PublishRequest(target_id=account.target_id, token=token,
                                          text=delivery.text or post.payload.get("text"),
-                                         link=post.payload.get("link"), media=media,
+                                         link=post.payload.get("link"), media=list(delivery.media),
                                          template=post.payload.get("template"), recipient=delivery.recipient,
                                          reply_to=delivered.get(delivery.reply_to_key or ""),
                                          reference=delivery_reference(post.content_id, post.account_id, delivery.key))
                 platform_id = self._found_earlier(client, request, post) if post.check_first else None
+                if platform_id is None and post.check_first and post.attempts > MAX_ATTEMPTS:
+                    # This attempt only came to look (the last one was in doubt), and it is not there: no re-send.
+                    reason = (f"gave up after {MAX_ATTEMPTS} attempts; the last one was in doubt and "
+                              f"{post.platform} does not show {delivery.key}, so it was not sent again")
+                    if not self._settle(post, claim, PostStatus.FAILED, now, reason):
+                        raise _LostClaim()
+                    return "failed"
                 if platform_id is None:
                     # A message cannot be looked up afterwards: name it before the call, so a worker that dies
                     # during it leaves a question its status webhook answers.
@@ -213,7 +223,7 @@ class Publisher:
                         raise _LostClaim()
                     calls += 1
                     try:
-                        platform_id = client.publish(request)
+                        platform_id = _sent_or_in_doubt(client, request)
                     except PlatformAmbiguousError:
                         # The message's status webhook may have come back before our call gave up: then it is sent.
                         platform_id = self._recorded_meanwhile(post, delivery)
@@ -251,9 +261,28 @@ class Publisher:
         recorded = fresh.deliveries.get(delivery.key) if fresh else None
         return recorded if recorded and not recorded.startswith(FAILED_MARK) else None
 
+    @staticmethod
+    def _in_doubt_fields(post: Post, now: datetime) -> dict[str, Any]:
+        """An attempt the platform answered with an error may still have created the post: the next attempt looks
+        first, over the span from the first such attempt's claim to this answer."""
+        return {"check_first": True, "ambiguous_since": to_iso(post.ambiguous_since or post.claimed_at or now),
+                "ambiguous_until": to_iso(now)}
+
     def _found_earlier(self, client: PlatformClient, request: PublishRequest, post: Post) -> str | None:
-        since = (post.ambiguous_since or post.claimed_at or self.clock.now()) - LOOKBACK
-        return client.find_published(request, since)
+        # Only the span in which an attempt of ours could have landed — from the first attempt in doubt (a platform
+        # can answer 5xx after it posted, and that attempt may show up only as a later one's "duplicate") to the
+        # last answer — so another post with the same words, before or after, is never taken for this one.
+        since = (post.ambiguous_since or post.first_claimed_at or post.claimed_at or self.clock.now()) - LOOKBACK
+        until = post.ambiguous_until + LOOKAHEAD if post.ambiguous_until else None
+        try:
+            return client.find_published(request, since, until)
+        except PlatformAmbiguousError:
+            raise
+        except PlatformError as exc:
+            # A refused or throttled *read* says nothing about posting: the account is not marked; the post stays in
+            # doubt and is looked at again later (a few times, then a person decides).
+            raise PlatformAmbiguousError(post.platform, f"could not look on {post.platform} whether an earlier "
+                                         f"attempt went out: {exc.message}") from None
 
     def _recipient_failed(self, exc: PlatformError, delivery: Delivery) -> bool:
         """A WhatsApp error about one member (outside the window, undeliverable): skip them, go on."""
@@ -283,7 +312,10 @@ class Publisher:
             self._ambiguous(post, claim, now, f"{exc.message} (an earlier attempt probably went out)")
             return "ambiguous"
         if exc.retryable:
-            return self._release(post, claim, now, exc.message)
+            # A platform that answered at all (a 5xx, a transient code) may have created the post before it failed:
+            # Facebook and X are looked at before the next attempt sends. (A message cannot be looked up.)
+            answered = exc.status is not None and post.platform in LOOKUP_PLATFORMS
+            return self._release(post, claim, now, exc.message, look_first=answered)
         if not self._settle(post, claim, PostStatus.FAILED, now, f"{post.platform}: {exc.message}"):
             raise _LostClaim()
         return "failed"
@@ -292,7 +324,7 @@ class Publisher:
                    failures: dict[str, str]) -> str:
         platform_post_id = delivered.get("page") or delivered.get("part-1") or f"{len(delivered)} message(s)"
         fields = {"platform_post_id": platform_post_id, "published_at": to_iso(now), "claim": None,
-                  "check_first": None, "pending_delivery": None, "ambiguous_since": None,
+                  "check_first": None, "pending_delivery": None, "ambiguous_since": None, "ambiguous_until": None,
                   "reason": f"{len(failures)} recipient(s) unreachable: " + "; ".join(sorted(set(failures.values())))
                   if failures else None}
         if not self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
@@ -303,8 +335,11 @@ class Publisher:
         earlier = {key: revision for key, revision in post.delivery_revisions.items()
                    if key in delivered and revision != post.revision}
         if earlier:
-            summary += (f"; revision {post.revision} went to the rest — "
-                        + ", ".join(f"{key} had revision {revision}" for key, revision in sorted(earlier.items())))
+            # Only what this revision itself reached is "the rest": a revision whose every call had been made
+            # with an earlier one sent nothing, and says so.
+            had = ", ".join(f"{key} had revision {revision}" for key, revision in sorted(earlier.items()))
+            summary += (f"; revision {post.revision} went to the rest — {had}" if len(earlier) < len(delivered)
+                        else f"; nothing of revision {post.revision} was sent — all of it had gone out before: {had}")
         self.activity.record("post.published", post.scope, f"{post.account_id}: published {summary} — "
                              f"{post.payload.get('title')}", content_id=post.content_id, account_id=post.account_id,
                              details={"platform_post_id": platform_post_id, "attempts": post.attempts,
@@ -313,9 +348,13 @@ class Publisher:
                                                     for key in delivered}})
         return "published"
 
-    def _release(self, post: Post, claim: str, now: datetime, reason: str) -> str:
+    def _release(self, post: Post, claim: str, now: datetime, reason: str, *, look_first: bool = False) -> str:
         """Nothing went out: queue the post again and raise RetryLater so SQS redelivers after a growing
         backoff — or, after MAX_ATTEMPTS, fail it for good. The clock's re-send waits past that backoff."""
+        if post.attempts >= MAX_ATTEMPTS and post.check_first:
+            # An earlier attempt is still in doubt: failing now could call a post that went out "failed".
+            self._ambiguous(post, claim, now, f"could not look on {post.platform} for the earlier attempt: {reason}")
+            return "ambiguous"
         if post.attempts >= MAX_ATTEMPTS:
             if not self._settle(post, claim, PostStatus.FAILED, now, f"gave up after {post.attempts} attempts: "
                                 f"{reason}"):
@@ -326,7 +365,8 @@ class Publisher:
                                     status=PostStatus.QUEUED, now=now,
                                     wake_at=now + timedelta(seconds=delay) + REQUEUE_AFTER,
                                     fields={"claim": None, "pending_delivery": None,
-                                            "reason": f"attempt {post.attempts}: {reason}"}):
+                                            "reason": f"attempt {post.attempts}: {reason}",
+                                            **(self._in_doubt_fields(post, now) if look_first else {})}):
             raise _LostClaim()
         self.activity.record("post.retry", post.scope, f"{post.account_id}: {reason}; will retry "
                              f"(attempt {post.attempts} of {MAX_ATTEMPTS})", level="warning",
@@ -348,7 +388,8 @@ class Publisher:
 
     def _ambiguous(self, post: Post, claim: str | None, now: datetime, reason: str, *,
                    check_again: bool = True, pending: str | None = None) -> None:
-        can_look = check_again and post.attempts < MAX_ATTEMPTS
+        # Looking never sends, so even the last attempt is looked up — a few times, if the look-up itself fails.
+        can_look = check_again and post.attempts < MAX_ATTEMPTS + MAX_LOOKUPS_AFTER_LAST
         mark_ambiguous(self.store, self.activity, post, claim, now, reason, can_look=can_look, pending=pending)
 
     def _settle(self, post: Post, claim: str | None, status: PostStatus, now: datetime, reason: str, *,
@@ -362,18 +403,35 @@ class Publisher:
         return True
 
 
-def deliveries_for(post: Post, campaign: Campaign) -> list[Delivery]:
-    """Facebook: one call. X: one per part of the thread, each replying to the one before.
-    WhatsApp 'team': one message per team member with a phone number."""
+def _sent_or_in_doubt(client: PlatformClient, request: PublishRequest) -> str:
+    """A message's call. A 5xx with no Graph error in it comes from Meta's edge (502/503/504 gateway pages): it says
+    nothing about whether the backend sent the message — like a read timeout, and a message cannot be looked up nor
+    is it refused as a duplicate. So it is in doubt, settled by the message's status webhook, never simply re-sent."""
+    try:
+        return client.publish(request)
+    except PlatformError as exc:
+        if (request.recipient is not None and exc.retryable and exc.code is None and (exc.status or 0) >= 500
+                and not isinstance(exc, PlatformAmbiguousError)):
+            raise PlatformAmbiguousError(exc.platform, f"{exc.message} (HTTP {exc.status} from Meta's edge, without "
+                                         "Meta's answer: the message may have been sent)", status=exc.status) from None
+        raise
+
+
+def deliveries_for(post: Post, campaign: Campaign, media: tuple[Media, ...] = ()) -> list[Delivery]:
+    """Facebook: one call, with the media. X: one per part of the thread, each replying to the one before; the
+    media go with the first part only (the rest are replies that carry their text alone). WhatsApp 'team': one
+    message per team member with a phone number, each the whole kit, media included."""
     if post.platform == "x":
         # A single post is part 1 of a thread of one: whatever shape a re-upload gives the text, a part that went
         # out is never posted again (a shortened text is not a new post beside the thread already there).
         thread = post.payload.get("thread") or [post.payload.get("text")]
-        return [Delivery(f"part-{i}", text=part, reply_to_key=f"part-{i - 1}" if i > 1 else None)
+        return [Delivery(f"part-{i}", text=part, reply_to_key=f"part-{i - 1}" if i > 1 else None,
+                         media=media if i == 1 else ())
                 for i, part in enumerate(thread, start=1)]
     if post.platform != "whatsapp":
-        return [Delivery("page")]
-    return [Delivery(member.id, member.phone) for member in campaign.team_members(post.scope) if member.phone]
+        return [Delivery("page", media=media)]
+    return [Delivery(member.id, member.phone, media=media)
+            for member in campaign.team_members(post.scope) if member.phone]
 
 
 def _state_reason(state: Any) -> str:

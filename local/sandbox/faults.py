@@ -1,5 +1,8 @@
 """Errors the sandbox can be told to answer with, in each platform's own shape.
 
+`server_error_after_send` (Facebook and X) creates the post and then answers the platform's 5xx, as a platform
+under strain can: the request log keeps the id it created under `created`.
+
 A fault matches requests by platform, optionally by account and by text in the body; it fires `times`
 times (None: every time) with probability `rate` (seeded, so a run is repeatable).
 """
@@ -12,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("server_error", "transient", "rate_limit", "auth", "duplicate", "policy", "permission",
-         "timeout_after_send", "pair_rate", "outside_window", "undeliverable",
+         "timeout_after_send", "server_error_after_send", "pair_rate", "outside_window", "undeliverable",
          # account-level answers and the edges of the classification tables (graph_errors.py, x.x_error)
          "session_expired", "capability", "account_locked", "payment", "number_deleted", "transient_flag",
          "maintenance", "usage_capped", "suspended", "bad_request")

@@ -245,8 +245,8 @@ class PlatformSandbox:
                 return self._graph_upload_session(request)
             if request.method == "POST" and edge is None and node.startswith("upload:"):
                 return self._graph_upload_bytes(request, node)
-            if request.method == "GET" and edge == "feed":
-                return self._facebook_feed(request, node)
+            if request.method == "GET" and edge in ("feed", "published_posts"):
+                return self._facebook_feed(request, node, own_only=edge == "published_posts")
             if request.method == "POST" and edge == "messages":
                 return self._whatsapp_message(request, node)
             if request.method == "GET" and edge is None:
@@ -289,7 +289,7 @@ class PlatformSandbox:
             return self._answer(request, "facebook", account, body, 400, graph_error(
                 190, "Error validating access token: the token does not belong to this object."))
         fault = self._fault("facebook", account, body)
-        if fault and fault.kind != "timeout_after_send":
+        if fault and fault.kind not in ("timeout_after_send", "server_error_after_send"):
             return self._fail(request, "facebook", account, body, fault)
         text = body.get("message") or body.get("caption") or body.get("description") or ""
         if not (text or body.get("url") or body.get("link") or body.get("fbuploader_video_file_chunk")):
@@ -310,6 +310,8 @@ class PlatformSandbox:
         post_id = f"{page_id}_{next(self._ids)}"
         self._remember(account, post_id, text)
         answer = {"id": post_id} if edge != "photos" else {"id": str(next(self._ids)), "post_id": post_id}
+        if fault and fault.kind == "server_error_after_send":
+            return self._fail(request, "facebook", account, body, fault, created=post_id)
         return self._answer(request, "facebook", account, body, 200, answer, slow=fault is not None)
 
     def _graph_upload_session(self, request: Request) -> Response:
@@ -340,13 +342,16 @@ class PlatformSandbox:
         answer = {"h": session["handle"]} if complete else {"id": session_id, "file_offset": len(session["data"])}
         return self._answer(request, "facebook", None, {"bytes": len(request.get_data())}, 200, answer)
 
-    def _facebook_feed(self, request: Request, page_id: str) -> Response:
+    def _facebook_feed(self, request: Request, page_id: str, *, own_only: bool) -> Response:
+        """/feed: everything on the page, visitors' posts too; /published_posts: the page's own posts only."""
         account = self._account(request, "facebook")
         if account is None or account.target_id != page_id:
             return _json(graph_error(190, "Error validating access token."), 400)
-        since = float(request.args.get("since", 0))
-        posts = [{"id": p["id"], "message": p["text"], "created_time": p["at"].strftime("%Y-%m-%dT%H:%M:%S+0000")}
-                 for p in self._posts(account) if p["at"].timestamp() >= since]
+        since, until = float(request.args.get("since", 0)), float(request.args.get("until", "inf"))
+        posts = [{"id": p["id"], "message": p["text"], "created_time": p["at"].strftime("%Y-%m-%dT%H:%M:%S+0000"),
+                  "from": {"id": p.get("from") or page_id, "name": "visitor" if p.get("from") else "page"}}
+                 for p in self._posts(account) if since <= p["at"].timestamp() <= until
+                 and not (own_only and p.get("from") not in (None, page_id))]
         return _json({"data": list(reversed(posts))})
 
     def _graph_node(self, request: Request, node: str) -> Response:
@@ -372,7 +377,7 @@ class PlatformSandbox:
         if account is None:
             return self._answer(request, "x", None, body, 401, x_problem(401, "Unauthorized", "Unauthorized"))
         fault = self._fault("x", account, body)
-        if fault and fault.kind not in ("timeout_after_send", "rate_limit"):
+        if fault and fault.kind not in ("timeout_after_send", "server_error_after_send", "rate_limit"):
             return self._fail(request, "x", account, body, fault)
         window_start, used = self._x_window(account)
         reset = int((window_start + X_WINDOW).timestamp())
@@ -407,6 +412,8 @@ class PlatformSandbox:
             self.state.x_window[account.target_id] = (window_start, used + 1)
         tweet_id = str(next(self._ids))
         self._remember(account, tweet_id, text)
+        if fault and fault.kind == "server_error_after_send":
+            return self._fail(request, "x", account, body, fault, created=tweet_id)
         return self._answer(request, "x", account, body, 201,
                             {"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}},
                             _x_headers(X_WINDOW_LIMIT - used - 1, reset), slow=fault is not None)
@@ -466,11 +473,12 @@ class PlatformSandbox:
         account = self._account(request, "x")
         if account is None or account.target_id != user_id:
             return _json(x_problem(401, "Unauthorized", "Unauthorized"), 401)
-        start = request.args.get("start_time")
+        start, end = request.args.get("start_time"), request.args.get("end_time")
         since = datetime.fromisoformat(start.replace("Z", "+00:00")) if start else datetime.min.replace(
             tzinfo=UTC)
+        until = datetime.fromisoformat(end.replace("Z", "+00:00")) if end else datetime.max.replace(tzinfo=UTC)
         tweets = [{"id": p["id"], "text": p["text"], "created_at": p["at"].strftime("%Y-%m-%dT%H:%M:%S.000Z")}
-                  for p in self._posts(account) if p["at"] >= since]
+                  for p in self._posts(account) if since <= p["at"] <= until]
         tweets = list(reversed(tweets))[: int(request.args.get("max_results", 10))]
         return _json({"data": tweets, "meta": {"result_count": len(tweets)}} if tweets else
                      {"meta": {"result_count": 0}})
@@ -567,18 +575,26 @@ class PlatformSandbox:
                     return fault
         return None
 
-    def _fail(self, request: Request, platform: str, account: Account, body: Any, fault: Fault) -> Response:
-        status, answer = RESPONSES[platform][fault.kind]
+    def _fail(self, request: Request, platform: str, account: Account, body: Any, fault: Fault,
+              created: str | None = None) -> Response:
+        kind = "server_error" if fault.kind == "server_error_after_send" else fault.kind
+        status, answer = RESPONSES[platform][kind]
         headers = {}
         if platform == "facebook" and fault.kind == "rate_limit":
             usage = {account.target_id: [{"type": "pages", "call_count": 100, "total_cputime": 40, "total_time": 60,
                                           "estimated_time_to_regain_access": 5}]}
             headers["X-Business-Use-Case-Usage"] = json.dumps(usage)
-        return self._answer(request, platform, account, body, status, answer, headers)
+        return self._answer(request, platform, account, body, status, answer, headers, created=created)
+
+    def visitor_post(self, account_id: str, text: str, visitor_id: str = "100099999") -> None:
+        """Someone else posts on the page (Facebook): it shows in /feed, never in /published_posts."""
+        with self._lock:
+            self.state.posts.setdefault(account_id, []).append(
+                {"id": f"{visitor_id}_{next(self._ids)}", "text": text, "at": self.clock.now(), "from": visitor_id})
 
     def _is_duplicate(self, account: Account, text: str) -> bool:
         horizon = self.clock.now() - DUPLICATE_WINDOW
-        return any(p["text"] == text and p["at"] >= horizon for p in self._posts(account))
+        return any(p["text"] == text and p["at"] >= horizon and not p.get("from") for p in self._posts(account))
 
     def _remember(self, account: Account, platform_id: str, text: str) -> None:
         with self._lock:
@@ -590,14 +606,16 @@ class PlatformSandbox:
             return list(self.state.posts.get(account.account_id, []))
 
     def _answer(self, request: Request, platform: str, account: Account | None, body: Any, status: int,
-                answer: dict[str, Any], headers: dict[str, str] | None = None, slow: bool = False) -> Response:
+                answer: dict[str, Any], headers: dict[str, str] | None = None, slow: bool = False,
+                created: str | None = None) -> Response:
         with self._lock:
             self.state.requests.append({
                 "seq": len(self.state.requests) + 1, "at": self.clock.now().isoformat(), "platform": platform,
                 "account_id": account.account_id if account else None, "method": request.method,
                 "path": request.path, "body": body, "status": status, "response": answer,
                 "response_headers": dict(headers or {}),
-                "authorization": "present (masked)" if request.headers.get("Authorization") else "missing"})
+                "authorization": "present (masked)" if request.headers.get("Authorization") else "missing",
+                **({"created": created} if created else {})})
         if slow:
             time.sleep(self.slow_seconds)  # the work is done; the answer comes after the client gave up
         response = _json(answer, status)

@@ -191,7 +191,7 @@ def test_a_re_upload_keeps_what_already_went_out(store):
     placement = store.place_post(newer, REPLACEABLE)
     assert placement.placed and placement.previous == before
     assert reload(store, newer) == replace(newer, attempts=1, deliveries={"m-1": "wamid.1"},
-                                           delivery_revisions={"m-1": 1})
+                                           delivery_revisions={"m-1": 1}, first_claimed_at=NOW)
 
 
 @pytest.mark.parametrize("status", [S.PUBLISHING, S.PUBLISHED, S.FAILED, S.AMBIGUOUS])
@@ -378,6 +378,17 @@ def test_a_claim_for_a_revision_a_re_upload_replaced_is_refused(store):
     assert store.claim_post(KIT, "wa-sahada", "claim-1", NOW, LATER, 2)
 
 
+def test_the_first_claim_is_remembered_across_retries(store):
+    """Where a look-up on the platform starts: any attempt since the first may have landed."""
+    first = claimed(store, "claim-1")
+    assert (first.attempts, first.claimed_at, first.first_claimed_at) == (1, NOW, NOW)
+    assert store.move_post(KIT, "wa-sahada", expected=[S.PUBLISHING], claim="claim-1", status=S.QUEUED, now=NOW,
+                           wake_at=LATER, fields={"claim": None, "check_first": True, "reason": "5xx"})
+    second = store.claim_post(KIT, "wa-sahada", "claim-2", LATER, LATER + CLAIM_TIMEOUT, 1)
+    assert second is not None and second.check_first
+    assert (second.attempts, second.claimed_at, second.first_claimed_at) == (2, LATER, NOW)
+
+
 def test_a_post_that_is_not_queued_cannot_be_claimed(store):
     placed(store)
     assert not store.claim_post(KIT, "wa-sahada", "claim-1", NOW, LATER, 1)
@@ -422,10 +433,10 @@ def test_the_webhook_settles_an_in_doubt_message_as_sent(store):
 
 def test_the_webhook_settles_an_in_doubt_message_as_not_sent(store):
     in_doubt(store, pending="m-2", deliveries={"m-1": "wamid.1"})
-    assert store.settle_pending_delivery(KIT, "wa-sahada", "m-2", None, LATER)
+    assert store.settle_pending_delivery(KIT, "wa-sahada", "m-2", None, LATER, reason="state-01: m-2 did not go out")
     after = reload(store, a_post())
-    assert (after.status, after.deliveries, after.pending_delivery, after.check_first) == (
-        S.QUEUED, {"m-1": "wamid.1"}, None, False)
+    assert (after.status, after.deliveries, after.pending_delivery, after.check_first, after.reason) == (
+        S.QUEUED, {"m-1": "wamid.1"}, None, False, "state-01: m-2 did not go out")
 
 
 def test_settling_needs_the_post_in_doubt_about_exactly_that_message(store):

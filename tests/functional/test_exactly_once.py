@@ -51,8 +51,8 @@ class CallsThrough:
         self._before_call(self.calls, request)
         return self._client.publish(request)
 
-    def find_published(self, request, since):
-        return self._client.find_published(request, since)
+    def find_published(self, request, since, until=None):
+        return self._client.find_published(request, since, until)
 
 
 def test_a_re_upload_after_a_partial_kit_reaches_only_the_members_not_yet_reached(active, client):

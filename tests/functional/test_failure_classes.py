@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.adapters.publish_queue import backoff_seconds
 from chalicelib.domain.account_state import Health
-from chalicelib.domain.post import PostStatus, content_id_for
+from chalicelib.domain.post import WHATSAPP_STATUS_WAIT, PostStatus, content_id_for
 from chalicelib.domain.times import to_iso
 from local.sandbox import Fault
 
@@ -164,7 +164,9 @@ def test_an_ambiguous_whatsapp_send_waits_for_the_status_webhook_then_goes_on(ac
     active.sandbox.inject(Fault("whatsapp", "timeout_after_send", account_id="wa-sahada"))
     run_clock(active, client, "2021-03-05T09:00:00+05:30")
     post = post_of(active, key, "whatsapp")
-    assert (post.status, post.pending_delivery, post.wake_at) == (PostStatus.AMBIGUOUS, "sahada-01", None)
+    # It wakes only to alert a coordinator if no status comes within 30 min (test_settlement.py), never to re-send.
+    assert (post.status, post.pending_delivery, post.wake_at) == (PostStatus.AMBIGUOUS, "sahada-01",
+                                                                  active.clock.now() + WHATSAPP_STATUS_WAIT)
     assert "waiting for WhatsApp's status webhook for sahada-01" in post.reason
     run_clock(active, client, "2021-03-05T09:05:00+05:30")
     assert len(accepted(active, "whatsapp")) == 1, "not re-sent while it is unknown"

@@ -198,31 +198,32 @@ class NeverReachedMeta(CallsThrough):
         return self._client.publish(request)
 
 
-@pytest.mark.xfail(strict=True, reason="open finding: an ambiguous WhatsApp send with no status webhook needs a way out (a person's resolve route, or a timed look-up)")  # noqa: E501
-def test_a_whatsapp_call_that_never_reached_meta_leaves_the_kit_stuck_with_no_way_out(active, client):
-    """LOST POST. A WhatsApp call that fails ambiguously but never reached Meta (a connection reset while
-    sending, a Lambda killed between `begin_delivery` and the call) leaves the post `ambiguous` with no wake time,
-    waiting for a status webhook that cannot come. docs/post-states.md says "without a webhook it waits for a
-    person" — but no API lets a person decide (there is no resolve/resend route; a re-upload is refused because
-    `pending_delivery` is set), so the kit never reaches anyone until the campaign closer cancels it. Here a
-    re-upload is tried too: it is "kept".
+def test_a_whatsapp_call_that_never_reached_meta_is_settled_by_a_coordinator_after_an_alert(active, client):
+    """Was: LOST POST. A WhatsApp call that fails ambiguously but never reached Meta (a connection reset while
+    sending) left the post `ambiguous` with no wake time, waiting for a status webhook that cannot come, and no API
+    let a person decide; a re-upload was "kept".
 
-    Fix: after a bounded wait with no status for the pending message (Meta sends `sent` within seconds of
-    accepting), alert and let a coordinator settle it — e.g. `POST /api/posts/<id>/settle` with "went"/"resend" —
-    and let the clock wake an ambiguous WhatsApp post to raise that alert instead of leaving it out of the wake
-    index for good."""
+    Fixed (ambiguity.escalate, services/settlement.py): the post wakes 30 minutes later; with still no status the
+    clock raises one ALERT (`post.needs_decision`) and a coordinator answers through
+    `POST /api/posts/<id>/settle` — here "it did not go out", so it is sent to that member and the rest."""
     key = schedule(active, client, "whatsapp")
     publisher = active.container.publisher
     publisher.platforms["whatsapp"] = NeverReachedMeta(publisher.platforms["whatsapp"], lambda c, r: None)
     run_clock(active, client, "2021-03-05T09:00:00+05:30")
     assert post_of(active, key, "whatsapp").status is PostStatus.AMBIGUOUS
     reupload(active, client, key, "वही बात, दोबारा", when="2021-03-06T10:00:00+05:30")
-    for day in range(6, 9):
-        run_clock(active, client, f"2021-03-0{day}T10:00:00+05:30")
-        deliver_webhooks(active, client)
+    run_clock(active, client, "2021-03-05T09:31:00+05:30")
+    kinds = [e.kind for e in active.container.store.activity_on(date(2021, 3, 5))]
+    assert kinds.count("post.needs_decision") == 1
+    answer = client.http.post(f"/api/posts/{content_id_for(key)}/settle", headers={
+        "X-Prachar-Member": "state-01", "Content-Type": "application/json"},
+        body=json.dumps({"account_id": "wa-sahada", "went_out": False}))
+    assert answer.status_code == 200, answer.body
+    run_clock(active, client, "2021-03-05T09:32:00+05:30")
+    run_clock(active, client, "2021-03-05T09:33:00+05:30")
     post = post_of(active, key, "whatsapp")
-    assert post.status is not PostStatus.AMBIGUOUS and len(accepted(active, "whatsapp")) == 2, (
-        f"three days later: {post.status}, nobody reached, and nothing in the API can move it")
+    assert post.status is PostStatus.PUBLISHED and recipients(active) == {MEMBER_1: 1, MEMBER_2: 1}, (
+        f"{post.status}: {post.reason}")
 
 
 def test_a_passing_failure_for_a_member_already_reached_is_dropped_while_the_post_is_ambiguous(active, client):
@@ -380,17 +381,14 @@ def test_two_uploads_racing_to_the_same_revision_let_an_approval_release_the_wor
         f"the approver approved A's wording; {sent['body']['message']!r} went out")
 
 
-@pytest.mark.xfail(strict=True, reason="open finding: clear-silence must be bound to the revision the coordinator saw, like approve")  # noqa: E501
 def test_a_silence_clearance_applies_to_wording_uploaded_after_the_coordinator_looked(active, client):
-    """ELECTION SILENCE IGNORED. `POST /api/posts/<id>/clear-silence` takes no revision (unlike `approve`): it clears
-    whatever the posts carry when the request lands. The coordinator reads the state post (`GET /api/posts/<id>`,
-    revision 1: a statewide message that does not touch Vallabhnagar) and decides to clear it; meanwhile the post is
-    re-uploaded with wording that asks Vallabhnagar's voters for their vote. The clearance lands on revision 2 —
-    and it goes out inside Vallabhnagar's 72-hour silence. (The same holds inside the service: `clear_silence`
-    reads the posts, then writes `silence_cleared` conditional on the status only.)
-
-    Fix (entry.decide, approvals.clear_silence): require `{"revision": n}` as `approve` does, 409 when it is not the
-    current one, and make each move conditional on it (`expected_revision`)."""
+    """ELECTION SILENCE (fixed). `POST /api/posts/<id>/clear-silence` names the revision the coordinator read, as
+    `approve` does. The coordinator reads the state post (`GET /api/posts/<id>`, revision 1: a statewide message
+    that does not touch Vallabhnagar) and decides to clear it; meanwhile the post is re-uploaded with wording that
+    asks Vallabhnagar's voters for their vote. The clearance names revision 1, which is no longer the current one:
+    it is refused (409, "look at it again"), nothing is cleared, and revision 2 stays held through Vallabhnagar's
+    72-hour silence. Each post the clearance moves is also conditional on that revision (`expected_revision`), so a
+    re-upload racing the clearance cannot be cleared either."""
     key = "content/state/rally.yaml"
     seen = ("title: रैली\ntext: राज्य भर में किसान सम्मेलन\nplatforms: [facebook]\n"
             "publish_at: 2021-10-29T10:00:00+05:30\n")
@@ -403,13 +401,15 @@ def test_a_silence_clearance_applies_to_wording_uploaded_after_the_coordinator_l
     assert (looked["revision"], looked["manifest"]["text"]) == (1, "राज्य भर में किसान सम्मेलन")
     active.put(key, unseen)  # re-uploaded while the coordinator decides
     client.lambda_.invoke("on_content_upload", active.s3_event(key))
-    answer = client.http.post(f"/api/posts/{content_id}/clear-silence", body="{}", headers={
+    answer = client.http.post(f"/api/posts/{content_id}/clear-silence", body=json.dumps({"revision": 1}), headers={
         "X-Prachar-Member": "state-01", "Content-Type": "application/json"})
+    assert answer.status_code == 409, answer.json_body
+    assert "revision 2" in answer.json_body["Message"]
     run_clock(active, client, "2021-10-29T10:00:00+05:30")  # inside Vallabhnagar's 72-hour silence
     sent = [r["body"]["message"] for r in accepted(active, "facebook")]
     assert not any("वल्लभनगर" in text for text in sent), (
-        f"the clearance ({answer.status_code}) was for revision 1; revision 2, which the coordinator never saw, "
-        "went out during Vallabhnagar's silence")
+        "the clearance was for revision 1; revision 2, which the coordinator never saw, went out during "
+        "Vallabhnagar's silence")
 
 
 # ---- 4. a re-upload after part of a thread went out ---------------------------------------------------------------
@@ -443,26 +443,38 @@ def test_a_re_upload_that_fits_one_post_after_a_partial_thread_posts_it_again_as
     assert len(roots) == 1, f"the account got the post twice, as two separate posts: {roots}"
 
 
-@pytest.mark.xfail(strict=True, reason="open finding: a re-upload no longer than the parts already out reports published with none of its words sent")  # noqa: E501
 def test_a_re_upload_whose_thread_is_no_longer_than_what_went_out_is_published_without_sending_a_word(active, client):
-    """NEW WORDING SILENTLY DROPPED. Parts 1–2 of a thread went out; the uploader re-uploads a corrected text that
-    splits into two parts. Both keys (`part-1`, `part-2`) are already delivered, so the publisher sends nothing and
-    marks revision 2 `published`; the activity log even says "revision 2 went to the rest". The correction never
-    reaches anyone and nobody is told. (Thread parts are matched by position, not content: the same happens to any
-    corrected part that falls at a position already sent.)
-
-    Fix (ingest._accept): report, in the upload's answer and the activity log, which parts already went out and
-    will not change; refuse (or turn into a follow-up) a revision that changes nothing still unsent."""
+    """REFUSED, AND SAID SO (was: new wording silently dropped). Parts 1–2 of a thread went out; the uploader
+    re-uploads a corrected text that splits into two parts. Every call the new revision would make (`part-1`,
+    `part-2`) was made with revision 1, so placed as revision 2 it would send nothing and still be called
+    `published`. `ingest._accept` now sees that from the post's deliveries before placing it: the post is not
+    replaced — it keeps revision 1 and stays `held_throttled` — and the upload's activity entry (a warning) says
+    "not replaced for x-sahada (not sent: parts 1–2 already went out …; upload a follow-up instead)". When the
+    clock runs, revision 1 goes on with its own remaining parts as replies: no account is called published with
+    none of its words sent, and no part of the correction is posted at a position already taken."""
     key = partial_thread(active, client)
     before = len(accepted(active, "x"))
+    rest = len(post_of(active, key, "x").payload["thread"]) - 2
     corrected = " ".join(f"वाक्य {i} — सहाड़ा में नया पुल, नया महाविद्यालय और पानी की नई योजना।" for i in range(6))
     reupload(active, client, key, corrected, when="2021-03-06T10:00:00+05:30", platform="x")
     post = post_of(active, key, "x")
-    assert post.revision == 2 and len(post.payload["thread"]) == 2, post.payload["thread"]
+    assert (post.revision, post.status, sorted(post.deliveries)) == (1, PostStatus.HELD_THROTTLED,
+                                                                      ["part-1", "part-2"])
+    content, _ = active.container.store.content_with_posts(content_id_for(key))
+    assert content.revision == 2 and "नया पुल" in content.manifest["text"]
+    [entry] = [e for e in activity(active) if e.kind == "upload.replaced"]
+    assert entry.level == "warning" and entry.details["scheduled"] == [], entry.message
+    assert "not replaced for x-sahada" in entry.message and "parts 1–2 already went out" in entry.message
+    assert "upload a follow-up instead" in entry.message, entry.message
     run_clock(active, client, "2021-03-06T10:00:00+05:30")
     post = post_of(active, key, "x")
     assert not (post.status is PostStatus.PUBLISHED and len(accepted(active, "x")) == before), (
         "revision 2 is 'published' but not one word of it went out")
+    sent = [r["body"] for r in accepted(active, "x")[before:] if r["path"] == "/2/tweets"]
+    assert post.status is PostStatus.PUBLISHED and len(sent) == rest and all("reply" in b for b in sent)
+    assert not any("नया पुल" in b["text"] for b in sent), "a part of the refused correction went out"
+    published = [e for e in activity(active, date(2021, 3, 6)) if e.kind == "post.published"]
+    assert published and not any("went to the rest" in e.message for e in published)
 
 
 # ---- 5. real DynamoDB: posts written before this change ------------------------------------------------------------
@@ -540,15 +552,12 @@ def test_a_request_body_of_the_wrong_shape_is_answered_400_not_500(active, clien
     assert answer.status_code in (400, 404, 409), f"{answer.status_code}: {answer.body[:120]!r}"
 
 
-@pytest.mark.xfail(strict=True, reason="open finding: media on a thread goes with every part instead of the first")
 def test_an_image_on_a_thread_is_attached_to_every_part(active, client):
-    """DUPLICATE (media). `_send` builds one `media` list for the post and passes it to *every* delivery, so each
-    part of an X thread uploads the image again and attaches it: followers see the same photo once per part (a
-    video is uploaded n times, inside one 60-second Lambda — a long thread with a video will time out mid-thread and
-    land in `ambiguous`).
-
-    Fix (publish._send / deliveries_for): attach media to the first part only (`Delivery` gets its own media, as it
-    has its own text)."""
+    """FIXED (was: the photo went out once per thread part). Each `Delivery` now carries its own media, as it
+    carries its own text: `deliveries_for` gives the post's media to the first part of an X thread only (Facebook's
+    one call and each WhatsApp member's kit keep them), and `_send` passes each delivery's own media in its request.
+    The X adapter uploads only what a request carries, so the image is uploaded once and attached to part 1; the
+    replies carry text alone."""
     key = "content/constituency/sahada/photo-x.yaml"
     active.put("content/constituency/sahada/photo.jpg", b"\xff\xd8\xff\xe0" + b"0" * 2000)
     active.put(key, f"title: p\ntext: {LONG_TEXT}\nplatforms: [x]\nmedia: [photo.jpg]\n"
@@ -559,6 +568,9 @@ def test_an_image_on_a_thread_is_attached_to_every_part(active, client):
     assert len(tweets) >= 3 and post_of(active, key, "x").status is PostStatus.PUBLISHED
     with_media = [t for t in tweets if t.get("media")]
     assert len(with_media) == 1, f"the photo went out {len(with_media)} times, once per thread part"
+    assert with_media[0] is tweets[0] and "reply" not in tweets[0], "the photo goes with the first part"
+    uploads = [r for r in accepted(active, "x") if r["path"] == "/2/media/upload/initialize"]
+    assert len(uploads) == 1, f"the photo was uploaded {len(uploads)} times"
 
 
 # ---- 7. looking a post up after an ambiguous call -------------------------------------------------------------------
@@ -727,20 +739,15 @@ class ProcessedThen504(CallsThrough):
         return message_id
 
 
-@pytest.mark.xfail(strict=True, reason="open finding: a 5xx without a Graph body after sending is retried as if nothing went out")  # noqa: E501
-def test_a_gateway_5xx_after_meta_sent_the_message_is_retried_and_the_sent_status_that_proves_it_is_ignored(
-        active, client):
-    """DUPLICATE SEND. Any 5xx without a Graph error code is "retryable: nothing went out" — but a 502/504 from
-    Meta's edge says nothing about whether the backend sent the message, exactly like a read timeout (which *is*
-    treated as ambiguous). WhatsApp has no duplicate check. Worse, the system is then *told*: Meta's `sent` status
-    with our reference arrives after the post was released to `queued` — and is ignored (`settle_pending_delivery`
-    wants `ambiguous`, `record_in_flight_delivery` wants `publishing`; `_release` cleared `pending_delivery`). The
-    retry sends member 1 the kit again.
+def test_a_gateway_5xx_after_meta_sent_the_message_is_in_doubt_until_its_status_says_it_was_sent(active, client):
+    """Was: DUPLICATE SEND. Any 5xx without a Graph error code was "retryable: nothing went out" — but a 502/504
+    from Meta's edge says nothing about whether the backend sent the message, exactly like a read timeout. WhatsApp
+    has no duplicate check, so the retry sent member 1 the kit again, and Meta's `sent` status for the first message
+    was ignored because the post had already been released to `queued`.
 
-    Fix (graph_errors._classify, publish._failed_call): for a send, treat a 5xx without a Graph error body (502,
-    503, 504 from the edge) as ambiguous — for WhatsApp keep `pending_delivery` and wait for the status; and let a
-    `sent`/`delivered` status for a member not yet recorded be recorded on a waiting post (queued/held), unless the
-    message is known failed."""
+    Fixed (publish._sent_or_in_doubt): a message's 5xx without a Graph error is ambiguous: the post waits, with that
+    member's message named in `pending_delivery`, for its status webhook, which settles it as sent; only then does
+    the rest of the kit go out."""
     key = schedule(active, client, "whatsapp")
     publisher = active.container.publisher
     real = publisher.platforms["whatsapp"]
@@ -748,11 +755,12 @@ def test_a_gateway_5xx_after_meta_sent_the_message_is_retried_and_the_sent_statu
     active.at("2021-03-05T09:00:00+05:30")
     client.lambda_.invoke("publishing_clock", scheduled_event(client))
     first = deliver_all(active, client)
-    assert len(first["batchItemFailures"]) == 1 and post_of(active, key, "whatsapp").status is PostStatus.QUEUED
+    post = post_of(active, key, "whatsapp")
+    assert first["batchItemFailures"] == [] and (post.status, post.pending_delivery) == (PostStatus.AMBIGUOUS,
+                                                                                         "sahada-01")
     assert deliver_webhooks(active, client) == [200, 200]  # Meta: member 1's message was sent, then delivered
     publisher.platforms["whatsapp"] = real
-    active.at("2021-03-05T09:00:10+05:30")
-    deliver_all(active, client)
+    run_clock(active, client, "2021-03-05T09:00:10+05:30")
     run_clock(active, client, "2021-03-05T09:20:00+05:30")
     assert post_of(active, key, "whatsapp").status is PostStatus.PUBLISHED
     assert recipients(active) == {MEMBER_1: 1, MEMBER_2: 1}, "member 1 got the kit twice"
@@ -817,7 +825,7 @@ class LookUpRefused(CallsThrough):
     """X's answer to GET /2/users/:id/tweets for an app on the Free tier (write-only: POST /2/tweets, DELETE and
     GET /2/users/me only; michimani/gotwi#306, noweh/twitter-api-v2-php#38), classified by the adapter's own table."""
 
-    def find_published(self, request, since):
+    def find_published(self, request, since, until=None):
         from chalicelib.adapters.platforms.http import HttpResponse
         from chalicelib.adapters.platforms.x import x_error
 
@@ -828,7 +836,6 @@ class LookUpRefused(CallsThrough):
             "need a different access level."}))
 
 
-@pytest.mark.xfail(strict=True, reason="open finding: a refused look-up must not mark the account unhealthy")
 def test_a_look_up_the_app_may_not_make_stops_every_post_of_the_x_account(active, client):
     """LOST POSTS (the whole X account stops). The look-up after an ambiguous call goes through the same error table
     as a post: a refusal of the *read* endpoint is taken for the account's own state. On X's Free tier (write-only)
@@ -838,9 +845,9 @@ def test_a_look_up_the_app_may_not_make_stops_every_post_of_the_x_account(active
     good. (On paid tiers the read endpoint's own, much smaller, rate limit — `x-rate-limit-limit: 1` per window has
     been seen, xdevplatform/twitter-api-typescript-sdk#96 — likewise throttles *posting* for the whole account.)
 
-    Fix (publish._found_earlier): a failed look-up is about the look-up, not the account: never mark the account
-    from it; keep the post `ambiguous` for a later look-up (with its own backoff), and after N failures alert that it
-    needs a person — or, where the app cannot read, don't look (treat X like WhatsApp: wait for a person)."""
+    Fixed (publish._found_earlier): a failed look-up is about the look-up, not the account: the account is never
+    marked from it; the post stays `ambiguous` and is looked at again 2 minutes later, a bounded number of times,
+    then waits for a coordinator (POST /api/posts/<id>/settle)."""
     first = upload_x(active, client, "first", "सहाड़ा में नई सड़क का काम आज से", "2021-03-05T09:00:00+05:30")
     second = upload_x(active, client, "second", "सहाड़ा में पानी की नई योजना", "2021-03-05T09:05:00+05:30")
     active.sandbox.inject(Fault("x", "timeout_after_send", account_id="x-sahada", contains="सड़क"))

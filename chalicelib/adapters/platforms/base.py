@@ -25,6 +25,7 @@ class Delivery:
     recipient: str | None = None
     text: str | None = None       # this call's own text (one part of an X thread)
     reply_to_key: str | None = None  # the delivery whose platform id this one replies to
+    media: tuple[Media, ...] = ()  # what this call attaches: a thread's media go with its first part only
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,6 @@ class PlatformClient(Protocol):
         """Send one delivery; return the platform's id for it, or raise a PlatformError."""
         ...
 
-    def find_published(self, request: PublishRequest, since: datetime) -> str | None:
+    def find_published(self, request: PublishRequest, since: datetime, until: datetime | None = None) -> str | None:
         """After an ambiguous call: the id of this delivery if it is on the platform already, else None."""
         ...

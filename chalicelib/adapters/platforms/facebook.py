@@ -57,17 +57,20 @@ class FacebookClient:
         _ok(response)
         return response
 
-    def find_published(self, request: PublishRequest, since: datetime) -> str | None:
-        """Graph has no idempotency key: look at the page's recent posts for this text."""
+    def find_published(self, request: PublishRequest, since: datetime, until: datetime | None = None) -> str | None:
+        """Graph has no idempotency key: look at the page's own recent posts for this text. Not /feed, which also
+        holds visitors' posts: a supporter who copied the text would make an unsent post look published."""
         text = request.text or ""
         if request.media:
             text = _with_link(request.text, request.link)
-        response = call(self.platform, "GET", f"{self._base}/{request.target_id}/feed",
+        response = call(self.platform, "GET", f"{self._base}/{request.target_id}/published_posts",
                         token_header=f"Bearer {request.token}", timeout=self._timeout,
-                        query={"fields": "id,message,created_time", "since": str(int(since.timestamp())),
-                               "limit": "100"})
+                        query={"fields": "id,message,created_time,from", "since": str(int(since.timestamp())),
+                               **({"until": str(int(until.timestamp()) + 1)} if until else {}), "limit": "100"})
         _ok(response)
-        return next((p["id"] for p in response.body.get("data", []) if same_text(p.get("message", ""), text)), None)
+        return next((p["id"] for p in response.body.get("data", [])
+                     if str((p.get("from") or {}).get("id", request.target_id)) == request.target_id
+                     and same_text(p.get("message", ""), text)), None)
 
     def check_token(self, target_id: str, token: str) -> None:
         response = call(self.platform, "GET", f"{self._base}/me", token_header=f"Bearer {token}",

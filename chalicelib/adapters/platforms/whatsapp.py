@@ -33,7 +33,7 @@ class WhatsAppClient:
         return response.body["messages"][0]["id"]
 
 
-    def find_published(self, request: PublishRequest, since: datetime) -> str | None:
+    def find_published(self, request: PublishRequest, since: datetime, until: datetime | None = None) -> str | None:
         raise CannotCheck("the WhatsApp Cloud API cannot look a sent message up; only its status webhook "
                           "(sent/delivered/failed) can tell")
 

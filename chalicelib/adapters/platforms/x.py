@@ -86,10 +86,11 @@ class XClient:
             raise PlatformAuthError(self.platform, f"unusable credentials: {exc}") from None
         return call(self.platform, method, url, token_header=header, timeout=self._timeout, **kwargs)
 
-    def find_published(self, request: PublishRequest, since: datetime) -> str | None:
+    def find_published(self, request: PublishRequest, since: datetime, until: datetime | None = None) -> str | None:
         """X has no idempotency key: look at the user's posts since the ambiguous call."""
         response = self._call("GET", f"/2/users/{request.target_id}/tweets", request.token, query={
             "start_time": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            **({"end_time": until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")} if until else {}),
             "max_results": "100", "tweet.fields": "created_at"})  # the most X returns a page
         if response.status != 200:
             raise x_error(response)
