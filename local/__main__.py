@@ -32,7 +32,8 @@ def run() -> int:
                                     api_port=int(os.environ.get("PRACHAR_API_PORT", 8000)),
                                     sandbox_port=int(os.environ.get("PRACHAR_SANDBOX_PORT", 8001)))).start()
     try:
-        manifests = stack.load_examples(EXAMPLES)
+        # PRACHAR_EXAMPLES=config: the example campaign's teams and accounts, none of its content.
+        manifests = stack.load_examples(EXAMPLES, content=os.environ.get("PRACHAR_EXAMPLES") != "config")
         print(f"""
 Prachar is running on the local stack (clock {clock.now():%Y-%m-%d %H:%M} UTC, {speed:g}× real time).
   AWS emulator   {stack.emulator.url}   bucket {BUCKET}

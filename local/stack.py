@@ -125,12 +125,13 @@ class LocalStack:
         extra = {"ContentType": content_type} if content_type else {}
         aws.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body, **extra)
 
-    def load_examples(self, root: Path) -> int:
-        """Upload the example campaign as its teams would: the config first, media before manifests."""
+    def load_examples(self, root: Path, *, content: bool = True) -> int:
+        """Upload the example campaign as its teams would: the config first, media before manifests (or the
+        config alone: its teams and accounts, no posts)."""
         config = root / "config" / "campaign.yaml"
         self.upload("config/campaign.yaml", config.read_bytes())
         self.settle()
-        files = sorted(p for p in (root / "content").rglob("*") if p.is_file())
+        files = sorted(p for p in (root / "content").rglob("*") if p.is_file()) if content else []
         manifests = [p for p in files if p.suffix in (".yaml", ".yml", ".json")]
         for path in [p for p in files if p not in manifests] + manifests:
             self.upload(path.relative_to(root).as_posix(), path.read_bytes())

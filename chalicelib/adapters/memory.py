@@ -33,6 +33,7 @@ from chalicelib.adapters.post_items import (
     post_item,
     post_key,
 )
+from chalicelib.adapters.publish_queue import MAX_DELAY_SECONDS
 from chalicelib.domain.account_state import AccountState, Health
 from chalicelib.domain.post import Post, PostStatus
 from chalicelib.domain.post_states import move_for
@@ -511,7 +512,6 @@ def _remove_from_map(item: Item, name: str, key: str) -> None:
 # ---- the publish queue ----------------------------------------------------------------------------
 SQS_BATCH_SIZE = 10
 SQS_MAX_BATCH_CHARACTERS = 1_048_576
-SQS_MAX_VISIBILITY_SECONDS = 43_200
 
 
 @dataclass(frozen=True)
@@ -582,7 +582,7 @@ class InMemoryQueue:
     def delay(self, receipt_handle: str, seconds: int) -> None:
         with self._lock:
             message = self._in_flight(receipt_handle)
-            seconds = max(0, min(int(seconds), SQS_MAX_VISIBILITY_SECONDS))
+            seconds = max(0, min(int(seconds), MAX_DELAY_SECONDS))
             message.visible_at = self._clock.now() + timedelta(seconds=seconds)
 
     # ---- what SQS and Lambda do, for tests ------------------------------------------------------

@@ -8,6 +8,11 @@ from typing import Any
 
 from chalicelib.errors import PersistenceError
 
+SQS_MAX_VISIBILITY_SECONDS = 43_200  # 12 hours, counted by SQS from when the message was received
+LAMBDA_MAX_SECONDS = 900  # a message is handled within its Lambda's run, so at most this long after it was received
+# The longest delay that always fits inside SQS's limit, however long the handler ran before asking for it.
+MAX_DELAY_SECONDS = SQS_MAX_VISIBILITY_SECONDS - LAMBDA_MAX_SECONDS
+
 
 class PublishQueue:
     def __init__(self, client: Any, name: str) -> None:
@@ -34,7 +39,7 @@ class PublishQueue:
     def delay(self, receipt_handle: str, seconds: int) -> None:
         """Back off before SQS delivers this message again (instead of sleeping in the Lambda)."""
         self._sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=receipt_handle,
-                                           VisibilityTimeout=max(0, min(int(seconds), 43_200)))
+                                           VisibilityTimeout=max(0, min(int(seconds), MAX_DELAY_SECONDS)))
 
 
 def backoff_seconds(receive_count: int, base: float, cap: float = 900) -> int:

@@ -84,7 +84,9 @@ def _exists(stack: RunningStack, content_id: str) -> bool:
 def running_stack(tmp_path_factory) -> Iterator[RunningStack]:
     ports = {name: free_port() for name in ("PRACHAR_EMULATOR_PORT", "PRACHAR_API_PORT", "PRACHAR_SANDBOX_PORT")}
     log = tmp_path_factory.mktemp("stack") / "run.log"
-    env = clean_environment(PRACHAR_CLOCK_SPEED="60", **{k: str(v) for k, v in ports.items()})
+    # The example content is the demo's test (test_demo.py); here the stack runs the campaign's config alone.
+    env = clean_environment(PRACHAR_CLOCK_SPEED="60", PRACHAR_EXAMPLES="config",
+                            **{k: str(v) for k, v in ports.items()})
     with open(log, "wb") as output:
         process = subprocess.Popen([sys.executable, "-m", "local", "run"], cwd=ROOT, env=env, stdout=output,
                                    stderr=subprocess.STDOUT)
