@@ -139,16 +139,22 @@ class InMemoryStore:
         key = (placed["pk"], placed["sk"])
         with self._lock:
             old = self._items.get(key)
-            if old is not None and not (_status_in(old, statuses) and "check_first" not in old
-                                        and "pending_delivery" not in old
-                                        and ("revision" not in old or _less(old["revision"], post.revision))):
-                return Placement(placed=False, previous=post_from(_stored(old)))
+            if post.doubts:
+                allowed = (old is not None and _status_in(old, statuses) and _equal(_attr(old, "check_first"), True)
+                           and "pending_delivery" not in old
+                           and _equal(_attr(old, "revision"), post.doubts[-1]["revision"]))
+            else:
+                allowed = old is None or (_status_in(old, statuses) and "check_first" not in old
+                                          and "pending_delivery" not in old
+                                          and ("revision" not in old or _less(old["revision"], post.revision)))
+            if not allowed:
+                return Placement(placed=False, previous=post_from(_stored(old)) if old is not None else None)
             new = _stored(old) if old is not None else {"pk": key[0], "sk": key[1]}
             new.update({name: value for name, value in placed.items() if name not in KEPT_ON_PLACE})
             new.setdefault("deliveries", {})
             new.setdefault("delivery_revisions", {})
             new.setdefault("attempts", 0)
-            removes = ["claim", "claimed_at", "reason", "silence_cleared"]
+            removes = ["claim", "claimed_at", "reason", "silence_cleared"] + ([] if post.doubts else ["doubts"])
             if post.wake_at is None:
                 removes += ["wake_pk", "wake_at"]
             for name in removes:

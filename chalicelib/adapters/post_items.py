@@ -35,6 +35,8 @@ def post_item(post: Post) -> Item:
     }
     if post.wake_at is not None:
         item.update(wake_pk=WAKE_PARTITION, wake_at=to_iso(post.wake_at))
+    if post.doubts:
+        item["doubts"] = json.dumps(post.doubts, ensure_ascii=False)
     return item
 
 
@@ -53,7 +55,7 @@ def post_from(item: Item) -> Post:
         ambiguous_since=moment("ambiguous_since"), ambiguous_until=moment("ambiguous_until"),
         silence_cleared=bool(item.get("silence_cleared", False)),
         held_by_silence=bool(item.get("held_by_silence", False)), claimed_at=moment("claimed_at"),
-        first_claimed_at=moment("first_claimed_at"))
+        first_claimed_at=moment("first_claimed_at"), doubts=json.loads(item["doubts"]) if item.get("doubts") else [])
 
 
 def content_from(item: Item) -> ContentRecord:

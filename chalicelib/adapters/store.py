@@ -121,10 +121,17 @@ class Store:
         names = {"#status": "status"}
         # Only a newer revision replaces a post: two uploads of one key processed at once cannot both write
         # revision N (the loser's save of the content record then fails and S3 retries it as N + 1).
-        condition = (f"attribute_not_exists(pk) OR (#status IN ({', '.join(values)}) "
-                     "AND attribute_not_exists(check_first) AND attribute_not_exists(pending_delivery) "
-                     "AND (attribute_not_exists(revision) OR revision < :new_revision))")
-        values[":new_revision"] = post.revision
+        if post.doubts:
+            # Replacing a post whose last call is in doubt (check_first, nothing pending): only the revision read,
+            # whose wording the caller carried into `doubts` for the look-up.
+            condition = (f"#status IN ({', '.join(values)}) AND check_first = :true "
+                         "AND attribute_not_exists(pending_delivery) AND revision = :read_revision")
+            values.update({":true": True, ":read_revision": post.doubts[-1]["revision"]})
+        else:
+            condition = (f"attribute_not_exists(pk) OR (#status IN ({', '.join(values)}) "
+                         "AND attribute_not_exists(check_first) AND attribute_not_exists(pending_delivery) "
+                         "AND (attribute_not_exists(revision) OR revision < :new_revision))")
+            values[":new_revision"] = post.revision
         assignments = []
         for index, (name, value) in enumerate(item.items()):
             if name in KEPT_ON_PLACE:
@@ -136,7 +143,7 @@ class Store:
         assignments += ["deliveries = if_not_exists(deliveries, :empty)",
                         "delivery_revisions = if_not_exists(delivery_revisions, :empty)",
                         "attempts = if_not_exists(attempts, :zero)"]
-        removes = ["claim", "claimed_at", "reason", "silence_cleared"]
+        removes = ["claim", "claimed_at", "reason", "silence_cleared"] + ([] if post.doubts else ["doubts"])
         if post.wake_at is None:
             removes += ["wake_pk", "wake_at"]
         expression = "SET " + ", ".join(assignments) + " REMOVE " + ", ".join(removes)

@@ -80,6 +80,9 @@ class Post:
     pending_delivery: str | None = None  # the delivery whose outcome is unknown while the post is ambiguous
     ambiguous_since: datetime | None = None  # when the first call that may have landed was made: look from there
     ambiguous_until: datetime | None = None  # when the last such call was answered (or found dead): look until then
+    # Earlier wordings a re-upload replaced while a call was in doubt ({"revision", "payload"}): the look-up before the
+    # next send looks for them too, since the call in doubt carried one of them.
+    doubts: list[dict[str, Any]] = field(default_factory=list)
     silence_cleared: bool = False  # a coordinator cleared this state post to go out during a silence
     held_by_silence: bool = False  # it waited out an election silence at least once (for reports)
 

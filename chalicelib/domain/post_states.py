@@ -50,9 +50,9 @@ MOVES = (
           sets=("claim", "claimed_at")),
     _move("publish", (S.PUBLISHING,), (S.PUBLISHED,), "the worker holding the claim", needs_claim=True,
           sets=("platform_post_id", "published_at", "claim", "check_first", "pending_delivery", "ambiguous_since",
-                "ambiguous_until", "reason")),
+                "ambiguous_until", "doubts", "reason")),
     _move("fail", (S.PUBLISHING,), (S.FAILED,), "the worker holding the claim", needs_claim=True,
-          sets=("reason", "claim", "pending_delivery")),
+          sets=("reason", "claim", "pending_delivery", "doubts")),
     _move("release", (S.PUBLISHING,), (S.QUEUED,), "the worker (retryable failure) or the clock (a worker that "
           "died between WhatsApp messages)", needs_claim=True,
           sets=("reason", "claim", "pending_delivery", "check_first", "ambiguous_since", "ambiguous_until")),

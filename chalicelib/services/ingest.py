@@ -312,6 +312,10 @@ class Ingest:
                 # post would send nothing and still be called published. It stays as it is, and the uploader is told.
                 result.kept.append(f"{plan.account.id} ({spent})")
                 continue
+            if before and before.check_first and before.pending_delivery is None and before.status in REPLACEABLE:
+                # A call of the wording being replaced is in doubt (an error answer): the next attempt looks for it
+                # as well as for the new wording before it sends, so a post that did land is never sent again.
+                post.doubts = [*before.doubts, {"revision": before.revision, "payload": before.payload}][-3:]
             placement = self.store.place_post(post, REPLACEABLE)
             previous = placement.previous
             if not placement.placed:

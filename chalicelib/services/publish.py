@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -201,13 +201,12 @@ class Publisher:
                     if gate is not None:
                         return self._stop_at_gate(post, gate, now, claim)
                 in_flight = delivery.key
-                request = PublishRequest(target_id=account.target_id, token=token,
-                                         text=delivery.text or post.payload.get("text"),
-                                         link=post.payload.get("link"), media=list(delivery.media),
-                                         template=post.payload.get("template"), recipient=delivery.recipient,
-                                         reply_to=delivered.get(delivery.reply_to_key or ""),
-                                         reference=delivery_reference(post.content_id, post.account_id, delivery.key))
-                platform_id = self._found_earlier(client, request, post) if post.check_first else None
+                request = _request(post, post.payload, delivery, account, token, delivered)
+                revision = post.revision
+                platform_id = None
+                if post.check_first:
+                    platform_id, revision = self._found_earlier_wording(client, request, post, campaign, delivery,
+                                                                        account, token, delivered)
                 if platform_id is None and post.check_first and post.attempts > MAX_ATTEMPTS:
                     # This attempt only came to look (the last one was in doubt), and it is not there: no re-send.
                     reason = (f"gave up after {MAX_ATTEMPTS} attempts; the last one was in doubt and "
@@ -236,9 +235,9 @@ class Publisher:
                         platform_id = f"{FAILED_MARK}{exc.message}"
                         failures[delivery.key] = exc.message
                 if not self.store.record_delivery(post.content_id, post.account_id, delivery.key, platform_id,
-                                                  claim, post.revision):
+                                                  claim, revision):
                     raise _LostClaim()
-                post.delivery_revisions[delivery.key] = post.revision
+                post.delivery_revisions[delivery.key] = revision
                 if not platform_id.startswith(FAILED_MARK):
                     delivered[delivery.key] = platform_id
         except (PlatformAmbiguousError, CannotCheck) as exc:
@@ -267,6 +266,24 @@ class Publisher:
         first, over the span from the first such attempt's claim to this answer."""
         return {"check_first": True, "ambiguous_since": to_iso(post.ambiguous_since or post.claimed_at or now),
                 "ambiguous_until": to_iso(now)}
+
+    def _found_earlier_wording(self, client: PlatformClient, request: PublishRequest, post: Post, campaign: Campaign,
+                               delivery: Delivery, account: Account, token: str,
+                               delivered: dict[str, str]) -> tuple[str | None, int]:
+        """Look for this delivery on the platform — in this revision's words, then in each earlier wording a
+        re-upload replaced while a call was in doubt. Returns the id found and the revision whose words it has."""
+        found = self._found_earlier(client, request, post)
+        if found is not None:
+            return found, post.revision
+        for doubt in reversed(post.doubts):
+            earlier = next((d for d in deliveries_for(replace(post, payload=doubt["payload"]), campaign, delivery.media)
+                            if d.key == delivery.key), None)
+            if earlier is not None:
+                found = self._found_earlier(client, _request(post, doubt["payload"], earlier, account, token,
+                                                             delivered), post)
+                if found is not None:
+                    return found, int(doubt["revision"])
+        return None, post.revision
 
     def _found_earlier(self, client: PlatformClient, request: PublishRequest, post: Post) -> str | None:
         # Only the span in which an attempt of ours could have landed — from the first attempt in doubt (a platform
@@ -325,6 +342,7 @@ class Publisher:
         platform_post_id = delivered.get("page") or delivered.get("part-1") or f"{len(delivered)} message(s)"
         fields = {"platform_post_id": platform_post_id, "published_at": to_iso(now), "claim": None,
                   "check_first": None, "pending_delivery": None, "ambiguous_since": None, "ambiguous_until": None,
+                  "doubts": None,
                   "reason": f"{len(failures)} recipient(s) unreachable: " + "; ".join(sorted(set(failures.values())))
                   if failures else None}
         if not self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
@@ -401,6 +419,14 @@ class Publisher:
         self.activity.record(f"post.{status}", post.scope, f"{post.account_id}: {status} — {reason}",
                              level=level, content_id=post.content_id, account_id=post.account_id)
         return True
+
+
+def _request(post: Post, payload: dict[str, Any], delivery: Delivery, account: Account, token: str,
+             delivered: dict[str, str]) -> PublishRequest:
+    return PublishRequest(target_id=account.target_id, token=token, text=delivery.text or payload.get("text"),
+                          link=payload.get("link"), media=list(delivery.media), template=payload.get("template"),
+                          recipient=delivery.recipient, reply_to=delivered.get(delivery.reply_to_key or ""),
+                          reference=delivery_reference(post.content_id, post.account_id, delivery.key))
 
 
 def _sent_or_in_doubt(client: PlatformClient, request: PublishRequest) -> str:

@@ -378,6 +378,22 @@ def test_a_claim_for_a_revision_a_re_upload_replaced_is_refused(store):
     assert store.claim_post(KIT, "wa-sahada", "claim-1", NOW, LATER, 2)
 
 
+def test_a_post_in_doubt_is_replaced_only_by_an_upload_that_carries_the_wording_in_doubt(store):
+    """After an error answer the post is queued with check_first: a re-upload may replace it only if it carries the
+    revision it read (and its wording, for the look-up) — never blindly, never over a newer revision."""
+    claimed(store, "claim-1")
+    assert store.move_post(KIT, "wa-sahada", expected=[S.PUBLISHING], claim="claim-1", status=S.QUEUED, now=NOW,
+                           wake_at=LATER, fields={"claim": None, "check_first": True, "reason": "5xx"})
+    blind = a_post(revision=2, text="नया पाठ")
+    assert not store.place_post(blind, REPLACEABLE).placed
+    wrong = replace(blind, doubts=[{"revision": 7, "payload": {"text": "?"}}])
+    assert not store.place_post(wrong, REPLACEABLE).placed
+    carried = replace(blind, doubts=[{"revision": 1, "payload": a_post().payload}])
+    assert store.place_post(carried, REPLACEABLE).placed
+    after = reload(store, carried)
+    assert (after.revision, after.check_first, after.doubts) == (2, True, carried.doubts)
+
+
 def test_the_first_claim_is_remembered_across_retries(store):
     """Where a look-up on the platform starts: any attempt since the first may have landed."""
     first = claimed(store, "claim-1")

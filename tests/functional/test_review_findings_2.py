@@ -149,8 +149,6 @@ def test_a_facebook_post_whose_look_ups_ran_out_alerts_a_coordinator(active, cli
 
 # ---- 5. a correction uploaded after a plain 5xx is refused, and the old text goes out --------------------------------
 
-@pytest.mark.xfail(strict=True, reason="open: a re-upload is kept out while an earlier call of the post is in doubt "
-                   "(check_first), so a correction after a plain 5xx waits; the upload's activity entry says so")
 @pytest.mark.parametrize("platform", ["facebook", "x"])
 def test_a_correction_uploaded_after_a_server_error_replaces_the_text(active, client, platform):
     """Harm: change 2 sets check_first on every Facebook/X 5xx release, and place_post refuses to replace a post
@@ -158,9 +156,10 @@ def test_a_correction_uploaded_after_a_server_error_replaces_the_text(active, cl
     after an ordinary 500 (the sandbox's server_error creates nothing) is kept out — the upload is answered "kept"
     and the *old*, wrong wording goes out on the retry. Before change 2 the re-upload replaced it.
     Reproduction: a post's first call gets a 500; the uploader fixes the text; the retry is delivered.
-    Fix: let a re-upload replace a queued post whose check_first came from a release (keep check_first and
-    first_claimed_at on the new revision so its first attempt still looks, as KEPT_ON_PLACE keeps first_claimed_at),
-    or have the look-up run for the previous revision's text before the new revision's first send."""
+    Fixed (ingest, Store.place_post, publish._found_earlier_wording): the re-upload replaces the post, keeping
+    `check_first`, and carries the wording in doubt in `doubts`; the next attempt looks for the new wording and the
+    earlier one before it sends (test_a_correction_after_an_earlier_wording_landed_records_that_wording shows the
+    other side: when the earlier wording did land, it is recorded and nothing is sent again)."""
     key = upload(active, client, "p", "सहाड़ा में नई सड़क", "2021-03-05T09:00:00+05:30", platform=platform)
     active.sandbox.inject(Fault(platform, "server_error", account_id=ACCOUNTS[platform]))
     run_clock(active, client, "2021-03-05T09:00:00+05:30")
@@ -170,3 +169,22 @@ def test_a_correction_uploaded_after_a_server_error_replaces_the_text(active, cl
     run_clock(active, client, "2021-03-05T09:15:00+05:30")
     [landed] = accepted(active, platform)
     assert "नया पुल" in json.dumps(landed["body"], ensure_ascii=False), "the old wording went out"
+
+
+@pytest.mark.parametrize("platform", ["facebook", "x"])
+def test_a_correction_after_an_earlier_wording_landed_records_that_wording(active, client, platform):
+    """The other side of the correction: the platform created the first wording and still answered 5xx. The re-upload
+    replaces the post, but the look-up before its first send finds the earlier wording: it is recorded as what went
+    out (with its revision), and the correction is not posted beside it."""
+    key = upload(active, client, "p", "सहाड़ा में नई सड़क", "2021-03-05T09:00:00+05:30", platform=platform)
+    active.sandbox.inject(Fault(platform, "server_error_after_send", account_id=ACCOUNTS[platform]))
+    run_clock(active, client, "2021-03-05T09:00:00+05:30")
+    assert post_of(active, key, platform).status is PostStatus.QUEUED
+    upload(active, client, "p", "सहाड़ा में नया पुल", "2021-03-05T09:00:00+05:30", platform=platform)
+    assert post_of(active, key, platform).revision == 2
+    deliver_all(active, client)
+    run_clock(active, client, "2021-03-05T09:15:00+05:30")
+    post = post_of(active, key, platform)
+    assert post.status is PostStatus.PUBLISHED and post.doubts == []
+    assert set(post.delivery_revisions.values()) == {1}, "what went out is revision 1's wording"
+    assert len(active.sandbox.state.posts.get(ACCOUNTS[platform], [])) == 1, "the correction was posted beside it"
