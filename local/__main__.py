@@ -33,13 +33,15 @@ def run() -> int:
                                     sandbox_port=int(os.environ.get("PRACHAR_SANDBOX_PORT", 8001)))).start()
     try:
         # PRACHAR_EXAMPLES=config: the example campaign's teams and accounts, none of its content.
-        manifests = stack.load_examples(EXAMPLES, content=os.environ.get("PRACHAR_EXAMPLES") != "config")
+        only_config = os.environ.get("PRACHAR_EXAMPLES") == "config"
+        manifests = stack.load_examples(EXAMPLES, content=not only_config)
+        loaded = ": its config only" if only_config else f": {manifests} manifests"
         print(f"""
 Prachar is running on the local stack (clock {clock.now():%Y-%m-%d %H:%M} UTC, {speed:g}× real time).
   AWS emulator   {stack.emulator.url}   bucket {BUCKET}
   API            {stack.api_url}/health   {stack.api_url}/api/activity   {stack.api_url}/api/posts/<id>
   sandbox        {stack.sandbox.url}/_sandbox/requests  (what the platforms received)
-Loaded the example campaign: {manifests} manifests. Upload more with any S3 client, e.g.
+Loaded the example campaign{loaded}. Upload more with any S3 client, e.g.
   aws --endpoint-url {stack.emulator.url} s3 cp post.yaml s3://{BUCKET}/content/constituency/sahada/post.yaml
 Activity follows. Ctrl-C stops.
 """, flush=True)

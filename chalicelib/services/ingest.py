@@ -34,6 +34,8 @@ CONFIG_KEY = "config/campaign.yaml"
 # Storage failing is not the upload's fault: these still raise, so that S3 and Lambda retry the event.
 STORAGE_ERRORS = (PersistenceError, BotoCoreError, ClientError)
 
+MAX_DOUBTS = 5  # earlier wordings looked for after a call in doubt (see Post.doubts)
+
 
 @dataclass
 class IngestResult:
@@ -315,7 +317,9 @@ class Ingest:
             if before and before.check_first and before.pending_delivery is None and before.status in REPLACEABLE:
                 # A call of the wording being replaced is in doubt (an error answer): the next attempt looks for it
                 # as well as for the new wording before it sends, so a post that did land is never sent again.
-                post.doubts = [*before.doubts, {"revision": before.revision, "payload": before.payload}][-3:]
+                doubts = [*before.doubts, {"revision": before.revision, "payload": before.payload}]
+                # Each is a look-up before the next send: keep the first wording in doubt and the latest few.
+                post.doubts = doubts if len(doubts) <= MAX_DOUBTS else [doubts[0], *doubts[-(MAX_DOUBTS - 1):]]
             placement = self.store.place_post(post, REPLACEABLE)
             previous = placement.previous
             if not placement.placed:

@@ -191,6 +191,9 @@ class Publisher:
             return self._release(post, claim, now, f"could not prepare the call ({type(exc).__name__}; "
                                  f"check the account's secret {self.secret_name(account.secret)})")
         calls = 0
+        # Calls go out in order, so only the first delivery not yet recorded can be the one in doubt: it alone is
+        # looked up; the ones after it were never sent.
+        looking = post.check_first
         try:
             for delivery in deliveries_for(post, campaign, media):
                 if delivery.key in delivered or delivery.key in failures:
@@ -204,10 +207,11 @@ class Publisher:
                 request = _request(post, post.payload, delivery, account, token, delivered)
                 revision = post.revision
                 platform_id = None
-                if post.check_first:
+                in_doubt, looking = looking, False
+                if in_doubt:
                     platform_id, revision = self._found_earlier_wording(client, request, post, campaign, delivery,
                                                                         account, token, delivered)
-                if platform_id is None and post.check_first and post.attempts > MAX_ATTEMPTS:
+                if platform_id is None and in_doubt and post.attempts > MAX_ATTEMPTS:
                     # This attempt only came to look (the last one was in doubt), and it is not there: no re-send.
                     reason = (f"gave up after {MAX_ATTEMPTS} attempts; the last one was in doubt and "
                               f"{post.platform} does not show {delivery.key}, so it was not sent again")
@@ -260,12 +264,11 @@ class Publisher:
         recorded = fresh.deliveries.get(delivery.key) if fresh else None
         return recorded if recorded and not recorded.startswith(FAILED_MARK) else None
 
-    @staticmethod
-    def _in_doubt_fields(post: Post, now: datetime) -> dict[str, Any]:
+    def _in_doubt_fields(self, post: Post, now: datetime) -> dict[str, Any]:
         """An attempt the platform answered with an error may still have created the post: the next attempt looks
         first, over the span from the first such attempt's claim to this answer."""
         return {"check_first": True, "ambiguous_since": to_iso(post.ambiguous_since or post.claimed_at or now),
-                "ambiguous_until": to_iso(now)}
+                "ambiguous_until": to_iso(max(now, self.clock.now()))}
 
     def _found_earlier_wording(self, client: PlatformClient, request: PublishRequest, post: Post, campaign: Campaign,
                                delivery: Delivery, account: Account, token: str,
@@ -276,7 +279,9 @@ class Publisher:
         if found is not None:
             return found, post.revision
         for doubt in reversed(post.doubts):
-            earlier = next((d for d in deliveries_for(replace(post, payload=doubt["payload"]), campaign, delivery.media)
+            media = tuple(Media(self.bucket.media_url(m["key"]), m["content_type"])
+                          for m in doubt["payload"].get("media", []))  # as that wording was sent
+            earlier = next((d for d in deliveries_for(replace(post, payload=doubt["payload"]), campaign, media)
                             if d.key == delivery.key), None)
             if earlier is not None:
                 found = self._found_earlier(client, _request(post, doubt["payload"], earlier, account, token,
@@ -369,9 +374,10 @@ class Publisher:
     def _release(self, post: Post, claim: str, now: datetime, reason: str, *, look_first: bool = False) -> str:
         """Nothing went out: queue the post again and raise RetryLater so SQS redelivers after a growing
         backoff — or, after MAX_ATTEMPTS, fail it for good. The clock's re-send waits past that backoff."""
-        if post.attempts >= MAX_ATTEMPTS and post.check_first:
-            # An earlier attempt is still in doubt: failing now could call a post that went out "failed".
-            self._ambiguous(post, claim, now, f"could not look on {post.platform} for the earlier attempt: {reason}")
+        if post.attempts >= MAX_ATTEMPTS and (post.check_first or look_first):
+            # This or an earlier attempt may have landed: failing now could call a post that went out "failed".
+            self._ambiguous(post, claim, now, f"the last attempt may have gone out ({reason})",
+                            pending=post.pending_delivery or _first_unsent(post, self.campaigns.active()))
             return "ambiguous"
         if post.attempts >= MAX_ATTEMPTS:
             if not self._settle(post, claim, PostStatus.FAILED, now, f"gave up after {post.attempts} attempts: "
@@ -408,7 +414,9 @@ class Publisher:
                    check_again: bool = True, pending: str | None = None) -> None:
         # Looking never sends, so even the last attempt is looked up — a few times, if the look-up itself fails.
         can_look = check_again and post.attempts < MAX_ATTEMPTS + MAX_LOOKUPS_AFTER_LAST
-        mark_ambiguous(self.store, self.activity, post, claim, now, reason, can_look=can_look, pending=pending)
+        # The window's end is when the platform answered, not when the attempt began.
+        mark_ambiguous(self.store, self.activity, post, claim, max(now, self.clock.now()), reason, can_look=can_look,
+                       pending=pending)
 
     def _settle(self, post: Post, claim: str | None, status: PostStatus, now: datetime, reason: str, *,
                 expected: PostStatus = PostStatus.PUBLISHING, level: str = "error") -> bool:
@@ -419,6 +427,13 @@ class Publisher:
         self.activity.record(f"post.{status}", post.scope, f"{post.account_id}: {status} — {reason}",
                              level=level, content_id=post.content_id, account_id=post.account_id)
         return True
+
+
+def _first_unsent(post: Post, campaign: Campaign | None) -> str | None:
+    """The delivery a call in doubt was for: calls go out in order, so the first one not yet recorded."""
+    if campaign is None and post.platform == "whatsapp":
+        return None
+    return next((d.key for d in deliveries_for(post, campaign) if d.key not in post.deliveries), None)  # type: ignore[arg-type]
 
 
 def _request(post: Post, payload: dict[str, Any], delivery: Delivery, account: Account, token: str,
