@@ -431,9 +431,7 @@ class Publisher:
 
 def _first_unsent(post: Post, campaign: Campaign | None) -> str | None:
     """The delivery a call in doubt was for: calls go out in order, so the first one not yet recorded."""
-    if campaign is None and post.platform == "whatsapp":
-        return None
-    return next((d.key for d in deliveries_for(post, campaign) if d.key not in post.deliveries), None)  # type: ignore[arg-type]
+    return next((d.key for d in deliveries_for(post, campaign) if d.key not in post.deliveries), None)
 
 
 def _request(post: Post, payload: dict[str, Any], delivery: Delivery, account: Account, token: str,
@@ -458,7 +456,7 @@ def _sent_or_in_doubt(client: PlatformClient, request: PublishRequest) -> str:
         raise
 
 
-def deliveries_for(post: Post, campaign: Campaign, media: tuple[Media, ...] = ()) -> list[Delivery]:
+def deliveries_for(post: Post, campaign: Campaign | None, media: tuple[Media, ...] = ()) -> list[Delivery]:
     """Facebook: one call, with the media. X: one per part of the thread, each replying to the one before; the
     media go with the first part only (the rest are replies that carry their text alone). WhatsApp 'team': one
     message per team member with a phone number, each the whole kit, media included."""
@@ -472,7 +470,7 @@ def deliveries_for(post: Post, campaign: Campaign, media: tuple[Media, ...] = ()
     if post.platform != "whatsapp":
         return [Delivery("page", media=media)]
     return [Delivery(member.id, member.phone, media=media)
-            for member in campaign.team_members(post.scope) if member.phone]
+            for member in (campaign.team_members(post.scope) if campaign else []) if member.phone]
 
 
 def _state_reason(state: Any) -> str:
