@@ -24,21 +24,27 @@ from urllib.parse import quote
 
 from chalicelib.adapters.bucket import TooLarge, Upload, error_report_key
 from chalicelib.adapters.clock import Clock, SystemClock
-from chalicelib.adapters.post_items import (
+from chalicelib.adapters.publish_queue import MAX_DELAY_SECONDS
+from chalicelib.adapters.table_items import (
     KEPT_ON_PLACE,
     WAKE_PARTITION,
     Item,
+    account_state_from,
+    activity_from,
+    activity_item,
+    campaign_from,
+    campaign_item,
     content_from,
+    content_item,
     post_from,
     post_item,
     post_key,
 )
-from chalicelib.adapters.publish_queue import MAX_DELAY_SECONDS
 from chalicelib.domain.account_state import AccountState, Health
 from chalicelib.domain.post import Post, PostStatus
 from chalicelib.domain.post_states import move_for
 from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentRecord, Placement
-from chalicelib.domain.times import from_iso, local_date, to_iso
+from chalicelib.domain.times import from_iso, to_iso
 from chalicelib.errors import PersistenceError
 
 _ABSENT = object()  # an attribute the item does not have (unlike one holding NULL)
@@ -57,15 +63,10 @@ class InMemoryStore:
     # ---- campaign -------------------------------------------------------------------------------
     def active_campaign(self) -> ActiveCampaign | None:
         item = self._get("CAMPAIGN", "ACTIVE")
-        if item is None:
-            return None
-        return ActiveCampaign(document=json.loads(item["document"]), version=item["version"],
-                              key=item["key"], activated_at=from_iso(item["activated_at"]))
+        return campaign_from(item) if item else None
 
     def activate_campaign(self, campaign: ActiveCampaign) -> None:
-        self._put({"pk": "CAMPAIGN", "sk": "ACTIVE", "document": json.dumps(campaign.document),
-                   "version": campaign.version, "key": campaign.key,
-                   "activated_at": to_iso(campaign.activated_at)})
+        self._put(campaign_item(campaign))
 
     # ---- content --------------------------------------------------------------------------------
     def content(self, content_id: str) -> ContentRecord | None:
@@ -73,13 +74,7 @@ class InMemoryStore:
         return content_from(item) if item else None
 
     def save_content(self, record: ContentRecord, previous_revision: int | None) -> bool:
-        item = {
-            "pk": f"CONTENT#{record.content_id}", "sk": "#CONTENT", "kind": "content",
-            "content_id": record.content_id, "key": record.key, "scope": record.scope, "title": record.title,
-            "revision": record.revision, "sha256": record.sha256, "manifest": json.dumps(record.manifest),
-            "uploaded_at": to_iso(record.uploaded_at), "series": record.series, "uploaded_by": record.uploaded_by,
-            "approval": json.dumps(record.approval) if record.approval else None,
-        }
+        item = content_item(record)
         with self._lock:
             old = self._items.get((item["pk"], item["sk"]))
             if previous_revision is None:
@@ -187,7 +182,6 @@ class InMemoryStore:
         def change(new: Item) -> None:
             if increment_attempts:
                 new["attempts"] = new.get("attempts", 0) + 1
-                new.setdefault("first_claimed_at", to_iso(now))
             new.update(sets)
             for name in removes:
                 new.pop(name, None)
@@ -326,12 +320,7 @@ class InMemoryStore:
 
     # ---- account state --------------------------------------------------------------------------
     def account_state(self, account_id: str) -> AccountState:
-        item = self._get(f"ACCOUNT#{account_id}", "STATE")
-        if item is None:
-            return AccountState(account_id)
-        return AccountState(account_id, Health(item["health"]),
-                            from_iso(item["until"]) if item.get("until") else None, item.get("reason"),
-                            from_iso(item["checked_at"]) if item.get("checked_at") else None)
+        return account_state_from(account_id, self._get(f"ACCOUNT#{account_id}", "STATE"))
 
     def throttle_account(self, account_id: str, until: datetime, reason: str, now: datetime) -> bool:
         until_text = to_iso(until)
@@ -368,10 +357,7 @@ class InMemoryStore:
             # Never the same nanosecond twice: entries written in one call order stay in that order.
             self._last_entry_ns = max(time.time_ns(), self._last_entry_ns + 1)
             entry_id = f"{to_iso(entry.at)}#{self._last_entry_ns:016x}{secrets.token_hex(2)}"
-            self._put({"pk": f"ACTIVITY#{local_date(entry.at).isoformat()}", "sk": entry_id, "kind": "activity",
-                       "at": to_iso(entry.at), "event": entry.kind, "level": entry.level, "scope": entry.scope,
-                       "message": entry.message, "content_id": entry.content_id, "account_id": entry.account_id,
-                       "key": entry.key, "details": json.dumps(entry.details) if entry.details else None})
+            self._put(activity_item(entry, entry_id))
         return ActivityEntry(**{**entry.__dict__, "entry_id": entry_id})
 
     def activity_on(self, day: date, *, scope_prefix: str | None = None, after: str | None = None,
@@ -384,11 +370,7 @@ class InMemoryStore:
             scope = item.get("scope")
             if scope_prefix and not (scope == scope_prefix or (isinstance(scope, str) and scope.startswith(child))):
                 continue
-            entries.append(ActivityEntry(
-                at=from_iso(item["at"]), kind=item["event"], scope=item["scope"], message=item["message"],
-                level=item.get("level", "info"), content_id=item.get("content_id"),
-                account_id=item.get("account_id"), key=item.get("key"),
-                details=json.loads(item["details"]) if item.get("details") else None, entry_id=item["sk"]))
+            entries.append(activity_from(item))
             if len(entries) >= limit:
                 break
         return entries

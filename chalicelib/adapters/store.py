@@ -23,12 +23,24 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo_codec import from_item, to_item, to_value
-from chalicelib.adapters.post_items import KEPT_ON_PLACE, WAKE_PARTITION, content_from, post_from, post_item
+from chalicelib.adapters.table_items import (
+    KEPT_ON_PLACE,
+    WAKE_PARTITION,
+    account_state_from,
+    activity_from,
+    activity_item,
+    campaign_from,
+    campaign_item,
+    content_from,
+    content_item,
+    post_from,
+    post_item,
+)
 from chalicelib.domain.account_state import AccountState, Health
 from chalicelib.domain.post import Post, PostStatus
 from chalicelib.domain.post_states import move_for
 from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentRecord, Placement
-from chalicelib.domain.times import from_iso, local_date, to_iso
+from chalicelib.domain.times import from_iso, to_iso
 from chalicelib.errors import PersistenceError
 
 WAKE_INDEX = "wake"
@@ -43,15 +55,10 @@ class Store:
     # ---- campaign -------------------------------------------------------------------------------
     def active_campaign(self) -> ActiveCampaign | None:
         item = self._get("CAMPAIGN", "ACTIVE")
-        if item is None:
-            return None
-        return ActiveCampaign(document=json.loads(item["document"]), version=item["version"],
-                              key=item["key"], activated_at=from_iso(item["activated_at"]))
+        return campaign_from(item) if item else None
 
     def activate_campaign(self, campaign: ActiveCampaign) -> None:
-        self._put({"pk": "CAMPAIGN", "sk": "ACTIVE", "document": json.dumps(campaign.document),
-                   "version": campaign.version, "key": campaign.key,
-                   "activated_at": to_iso(campaign.activated_at)})
+        self._put(campaign_item(campaign))
 
     # ---- content --------------------------------------------------------------------------------
     def content(self, content_id: str) -> ContentRecord | None:
@@ -62,13 +69,7 @@ class Store:
         """Write a new revision; False if another writer got there first."""
         condition = ("attribute_not_exists(pk)" if previous_revision is None else "revision = :previous")
         values = {} if previous_revision is None else {":previous": to_value(previous_revision)}
-        return self._put({
-            "pk": f"CONTENT#{record.content_id}", "sk": "#CONTENT", "kind": "content",
-            "content_id": record.content_id, "key": record.key, "scope": record.scope, "title": record.title,
-            "revision": record.revision, "sha256": record.sha256, "manifest": json.dumps(record.manifest),
-            "uploaded_at": to_iso(record.uploaded_at), "series": record.series, "uploaded_by": record.uploaded_by,
-            "approval": json.dumps(record.approval) if record.approval else None,
-        }, condition=condition, values=values)
+        return self._put(content_item(record), condition=condition, values=values)
 
     def decide(self, content_id: str, revision: int, decision: dict[str, Any]) -> bool:
         """Record an approval decision on the revision the approver saw; False if it changed meanwhile."""
@@ -202,10 +203,9 @@ class Store:
         expression = "SET " + ", ".join(assignments)
         if increment_attempts:  # a claim: also make sure the maps its deliveries go into exist (older items)
             expression += (", attempts = if_not_exists(attempts, :zero) + :one, "
-                           "first_claimed_at = if_not_exists(first_claimed_at, :now_claimed), "
                            "deliveries = if_not_exists(deliveries, :empty), "
                            "delivery_revisions = if_not_exists(delivery_revisions, :empty)")
-            values.update({":zero": 0, ":one": 1, ":empty": {}, ":now_claimed": to_iso(now)})
+            values.update({":zero": 0, ":one": 1, ":empty": {}})
         if removes:
             for index, name in enumerate(removes):
                 names[f"#r{index}"] = name
@@ -360,12 +360,7 @@ class Store:
 
     # ---- account state --------------------------------------------------------------------------
     def account_state(self, account_id: str) -> AccountState:
-        item = self._get(f"ACCOUNT#{account_id}", "STATE")
-        if item is None:
-            return AccountState(account_id)
-        return AccountState(account_id, Health(item["health"]),
-                            from_iso(item["until"]) if item.get("until") else None, item.get("reason"),
-                            from_iso(item["checked_at"]) if item.get("checked_at") else None)
+        return account_state_from(account_id, self._get(f"ACCOUNT#{account_id}", "STATE"))
 
     def throttle_account(self, account_id: str, until: datetime, reason: str, now: datetime) -> bool:
         """Throttled until `until`, unless already throttled for longer or waiting for a person."""
@@ -406,10 +401,7 @@ class Store:
     def add_activity(self, entry: ActivityEntry) -> ActivityEntry:
         # Real nanoseconds break ties between entries written at one (possibly simulated) instant.
         entry_id = f"{to_iso(entry.at)}#{time.time_ns():016x}{secrets.token_hex(2)}"
-        self._put({"pk": f"ACTIVITY#{local_date(entry.at).isoformat()}", "sk": entry_id, "kind": "activity",
-                   "at": to_iso(entry.at), "event": entry.kind, "level": entry.level, "scope": entry.scope,
-                   "message": entry.message, "content_id": entry.content_id, "account_id": entry.account_id,
-                   "key": entry.key, "details": json.dumps(entry.details) if entry.details else None})
+        self._put(activity_item(entry, entry_id))
         return ActivityEntry(**{**entry.__dict__, "entry_id": entry_id})
 
     def activity_on(self, day: date, *, scope_prefix: str | None = None, after: str | None = None,
@@ -426,11 +418,7 @@ class Store:
         query["ExpressionAttributeValues"] = values
         entries = []
         for item in self._query(**query):
-            entries.append(ActivityEntry(
-                at=from_iso(item["at"]), kind=item["event"], scope=item["scope"], message=item["message"],
-                level=item.get("level", "info"), content_id=item.get("content_id"),
-                account_id=item.get("account_id"), key=item.get("key"),
-                details=json.loads(item["details"]) if item.get("details") else None, entry_id=item["sk"]))
+            entries.append(activity_from(item))
             if len(entries) >= limit:
                 break
         return entries

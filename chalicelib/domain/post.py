@@ -76,7 +76,6 @@ class Post:
     delivery_revisions: dict[str, int] = field(default_factory=dict)  # which revision each delivery carried
     check_first: bool = False     # an earlier call may have landed: look on the platform before sending
     claimed_at: datetime | None = None
-    first_claimed_at: datetime | None = None  # the first attempt's claim: any attempt since may have landed
     pending_delivery: str | None = None  # the delivery whose outcome is unknown while the post is ambiguous
     ambiguous_since: datetime | None = None  # when the first call that may have landed was made: look from there
     ambiguous_until: datetime | None = None  # when the last such call was answered (or found dead): look until then

@@ -226,7 +226,7 @@ class Publisher:
                         raise _LostClaim()
                     calls += 1
                     try:
-                        platform_id = _sent_or_in_doubt(client, request)
+                        platform_id = client.publish(request)
                     except PlatformAmbiguousError:
                         # The message's status webhook may have come back before our call gave up: then it is sent.
                         platform_id = self._recorded_meanwhile(post, delivery)
@@ -268,7 +268,7 @@ class Publisher:
         """An attempt the platform answered with an error may still have created the post: the next attempt looks
         first, over the span from the first such attempt's claim to this answer."""
         return {"check_first": True, "ambiguous_since": to_iso(post.ambiguous_since or post.claimed_at or now),
-                "ambiguous_until": to_iso(max(now, self.clock.now()))}
+                "ambiguous_until": to_iso(self.clock.now())}
 
     def _found_earlier_wording(self, client: PlatformClient, request: PublishRequest, post: Post, campaign: Campaign,
                                delivery: Delivery, account: Account, token: str,
@@ -294,7 +294,7 @@ class Publisher:
         # Only the span in which an attempt of ours could have landed — from the first attempt in doubt (a platform
         # can answer 5xx after it posted, and that attempt may show up only as a later one's "duplicate") to the
         # last answer — so another post with the same words, before or after, is never taken for this one.
-        since = (post.ambiguous_since or post.first_claimed_at or post.claimed_at or self.clock.now()) - LOOKBACK
+        since = (post.ambiguous_since or post.claimed_at or self.clock.now()) - LOOKBACK
         until = post.ambiguous_until + LOOKAHEAD if post.ambiguous_until else None
         try:
             return client.find_published(request, since, until)
@@ -415,7 +415,7 @@ class Publisher:
         # Looking never sends, so even the last attempt is looked up — a few times, if the look-up itself fails.
         can_look = check_again and post.attempts < MAX_ATTEMPTS + MAX_LOOKUPS_AFTER_LAST
         # The window's end is when the platform answered, not when the attempt began.
-        mark_ambiguous(self.store, self.activity, post, claim, max(now, self.clock.now()), reason, can_look=can_look,
+        mark_ambiguous(self.store, self.activity, post, claim, self.clock.now(), reason, can_look=can_look,
                        pending=pending)
 
     def _settle(self, post: Post, claim: str | None, status: PostStatus, now: datetime, reason: str, *,
@@ -440,20 +440,6 @@ def _request(post: Post, payload: dict[str, Any], delivery: Delivery, account: A
                           link=payload.get("link"), media=list(delivery.media), template=payload.get("template"),
                           recipient=delivery.recipient, reply_to=delivered.get(delivery.reply_to_key or ""),
                           reference=delivery_reference(post.content_id, post.account_id, delivery.key))
-
-
-def _sent_or_in_doubt(client: PlatformClient, request: PublishRequest) -> str:
-    """A message's call. A 5xx with no Graph error in it comes from Meta's edge (502/503/504 gateway pages): it says
-    nothing about whether the backend sent the message — like a read timeout, and a message cannot be looked up nor
-    is it refused as a duplicate. So it is in doubt, settled by the message's status webhook, never simply re-sent."""
-    try:
-        return client.publish(request)
-    except PlatformError as exc:
-        if (request.recipient is not None and exc.retryable and exc.code is None and (exc.status or 0) >= 500
-                and not isinstance(exc, PlatformAmbiguousError)):
-            raise PlatformAmbiguousError(exc.platform, f"{exc.message} (HTTP {exc.status} from Meta's edge, without "
-                                         "Meta's answer: the message may have been sent)", status=exc.status) from None
-        raise
 
 
 def deliveries_for(post: Post, campaign: Campaign | None, media: tuple[Media, ...] = ()) -> list[Delivery]:

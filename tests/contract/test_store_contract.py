@@ -191,7 +191,7 @@ def test_a_re_upload_keeps_what_already_went_out(store):
     placement = store.place_post(newer, REPLACEABLE)
     assert placement.placed and placement.previous == before
     assert reload(store, newer) == replace(newer, attempts=1, deliveries={"m-1": "wamid.1"},
-                                           delivery_revisions={"m-1": 1}, first_claimed_at=NOW)
+                                           delivery_revisions={"m-1": 1})
 
 
 @pytest.mark.parametrize("status", [S.PUBLISHING, S.PUBLISHED, S.FAILED, S.AMBIGUOUS])
@@ -394,15 +394,14 @@ def test_a_post_in_doubt_is_replaced_only_by_an_upload_that_carries_the_wording_
     assert (after.revision, after.check_first, after.doubts) == (2, True, carried.doubts)
 
 
-def test_the_first_claim_is_remembered_across_retries(store):
-    """Where a look-up on the platform starts: any attempt since the first may have landed."""
+def test_a_claim_after_an_error_answer_counts_the_attempt_and_still_looks_first(store):
     first = claimed(store, "claim-1")
-    assert (first.attempts, first.claimed_at, first.first_claimed_at) == (1, NOW, NOW)
+    assert (first.attempts, first.claimed_at) == (1, NOW)
     assert store.move_post(KIT, "wa-sahada", expected=[S.PUBLISHING], claim="claim-1", status=S.QUEUED, now=NOW,
                            wake_at=LATER, fields={"claim": None, "check_first": True, "reason": "5xx"})
     second = store.claim_post(KIT, "wa-sahada", "claim-2", LATER, LATER + CLAIM_TIMEOUT, 1)
     assert second is not None and second.check_first
-    assert (second.attempts, second.claimed_at, second.first_claimed_at) == (2, LATER, NOW)
+    assert (second.attempts, second.claimed_at) == (2, LATER)
 
 
 def test_a_post_that_is_not_queued_cannot_be_claimed(store):

@@ -732,10 +732,10 @@ class ProcessedThen504(CallsThrough):
     def publish(self, request):
         message_id = super().publish(request)
         if self.calls == 1:
-            from chalicelib.adapters.platforms.graph_errors import whatsapp_error
+            from chalicelib.adapters.platforms.graph_errors import whatsapp_send_error
             from chalicelib.adapters.platforms.http import HttpResponse
 
-            raise whatsapp_error(HttpResponse(504, {}, {"raw": "<html><body>504 Gateway Time-out</body></html>"}))
+            raise whatsapp_send_error(HttpResponse(504, {}, {"raw": "<html><body>504 Gateway Time-out</body></html>"}))
         return message_id
 
 
@@ -745,9 +745,9 @@ def test_a_gateway_5xx_after_meta_sent_the_message_is_in_doubt_until_its_status_
     has no duplicate check, so the retry sent member 1 the kit again, and Meta's `sent` status for the first message
     was ignored because the post had already been released to `queued`.
 
-    Fixed (publish._sent_or_in_doubt): a message's 5xx without a Graph error is ambiguous: the post waits, with that
-    member's message named in `pending_delivery`, for its status webhook, which settles it as sent; only then does
-    the rest of the kit go out."""
+    Fixed (graph_errors.whatsapp_send_error): a message's 5xx without a Graph error is ambiguous: the post waits,
+    with that member's message named in `pending_delivery`, for its status webhook, which settles it as sent; only
+    then does the rest of the kit go out."""
     key = schedule(active, client, "whatsapp")
     publisher = active.container.publisher
     real = publisher.platforms["whatsapp"]

@@ -135,7 +135,7 @@ def test_a_facebook_post_whose_look_ups_ran_out_alerts_a_coordinator(active, cli
     post = post_of(active, key, "facebook")
     active.force_post(post.content_id, post.account_id, PostStatus.AMBIGUOUS, attempts=10, check_first=True,
                       pending_delivery="page", wake_pk="WAKE", wake_at="2021-03-05T03:29:00Z",
-                      first_claimed_at="2021-03-05T03:00:00Z")
+                      ambiguous_since="2021-03-05T03:00:00Z")
     publisher = active.container.publisher
     publisher.platforms["facebook"] = LookUpRefused(publisher.platforms["facebook"])
     run_clock(active, client, "2021-03-05T09:00:00+05:30")

@@ -101,6 +101,16 @@ def test_account_level_answers_are_still_caught_as_auth_errors():
     assert not error.retryable, "code 3 comes as HTTP 500 but is no server error"
 
 
+def test_a_message_answered_by_meta_s_edge_without_a_graph_error_is_in_doubt_but_meta_s_own_5xx_is_not():
+    from chalicelib.adapters.platforms.graph_errors import whatsapp_send_error
+    from chalicelib.errors import PlatformAmbiguousError
+
+    edge = whatsapp_send_error(HttpResponse(504, {}, {"raw": "<html><body>504 Gateway Time-out</body></html>"}))
+    assert isinstance(edge, PlatformAmbiguousError)
+    meta = whatsapp_send_error(HttpResponse(500, {}, {"error": {"code": 131000, "message": "Something went wrong"}}))
+    assert meta.retryable and not isinstance(meta, PlatformAmbiguousError)
+
+
 def test_facebook_session_errors_are_token_problems_like_190():
     for code in (102, 190):
         error = facebook_error(HttpResponse(400, {}, {"error": {"code": code, "message": "Session expired"}}))

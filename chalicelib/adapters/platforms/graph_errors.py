@@ -24,6 +24,7 @@ from typing import Any, Literal
 from chalicelib.adapters.platforms.http import HttpResponse
 from chalicelib.errors import (
     PlatformAccountError,
+    PlatformAmbiguousError,
     PlatformAuthError,
     PlatformDuplicateError,
     PlatformError,
@@ -182,6 +183,17 @@ def facebook_error(response: HttpResponse) -> PlatformError:
 
 def whatsapp_error(response: HttpResponse) -> PlatformError:
     return _classify(WHATSAPP, response)
+
+
+def whatsapp_send_error(response: HttpResponse) -> PlatformError:
+    """A message's answer. A 5xx with no Graph error in it comes from Meta's edge (502/503/504 gateway pages): it says
+    nothing about whether the backend sent the message — like a read timeout, and a message can neither be looked up
+    nor is it refused as a duplicate. So it is in doubt, settled by the message's status webhook, never re-sent."""
+    error = whatsapp_error(response)
+    if error.retryable and error.code is None and response.status >= 500:
+        return PlatformAmbiguousError(error.platform, f"{error.message} (HTTP {response.status} from Meta's edge, "
+                                      "without Meta's answer: the message may have been sent)", status=response.status)
+    return error
 
 
 def whatsapp_status_error_class(code: int | None) -> StatusErrorClass:

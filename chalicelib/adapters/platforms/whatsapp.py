@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.platforms.base import CannotCheck, PublishRequest
-from chalicelib.adapters.platforms.graph_errors import whatsapp_error
+from chalicelib.adapters.platforms.graph_errors import whatsapp_error, whatsapp_send_error
 from chalicelib.adapters.platforms.http import call
 from chalicelib.errors import PlatformRejectedError
 
@@ -29,7 +29,7 @@ class WhatsAppClient:
         response = call(self.platform, "POST", f"{self._base}/{request.target_id}/messages",
                         token_header=f"Bearer {request.token}", timeout=self._timeout, json_body=message)
         if response.status != 200 or "error" in response.body:
-            raise whatsapp_error(response)
+            raise whatsapp_send_error(response)
         return response.body["messages"][0]["id"]
 
 

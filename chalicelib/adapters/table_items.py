@@ -1,18 +1,19 @@
-"""Posts and contents as table items, and back: the one layout the DynamoDB store and its in-memory twin share."""
+"""Records as table items, and back: the one layout the DynamoDB store and its in-memory twin share."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from chalicelib.domain.account_state import AccountState, Health
 from chalicelib.domain.post import Post, PostStatus
-from chalicelib.domain.records import ContentRecord
-from chalicelib.domain.times import from_iso, to_iso
+from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentRecord
+from chalicelib.domain.times import from_iso, local_date, to_iso
 
 WAKE_PARTITION = "WAKE"  # the sparse index of posts the clock must look at (wake_pk, wake_at)
 # What a re-upload never overwrites on a post: what went out, and how often it was tried.
 KEPT_ON_PLACE = frozenset({"pk", "sk", "deliveries", "delivery_revisions", "attempts", "claim", "platform_post_id",
-                           "published_at", "reason", "first_claimed_at"})
+                           "published_at", "reason"})
 
 Item = dict[str, Any]
 
@@ -55,7 +56,7 @@ def post_from(item: Item) -> Post:
         ambiguous_since=moment("ambiguous_since"), ambiguous_until=moment("ambiguous_until"),
         silence_cleared=bool(item.get("silence_cleared", False)),
         held_by_silence=bool(item.get("held_by_silence", False)), claimed_at=moment("claimed_at"),
-        first_claimed_at=moment("first_claimed_at"), doubts=json.loads(item["doubts"]) if item.get("doubts") else [])
+        doubts=json.loads(item["doubts"]) if item.get("doubts") else [])
 
 
 def content_from(item: Item) -> ContentRecord:
@@ -64,3 +65,44 @@ def content_from(item: Item) -> ContentRecord:
         revision=int(item["revision"]), sha256=item["sha256"], manifest=json.loads(item["manifest"]),
         uploaded_at=from_iso(item["uploaded_at"]), series=item.get("series"), uploaded_by=item.get("uploaded_by"),
         approval=json.loads(item["approval"]) if item.get("approval") else None)
+
+
+def campaign_item(campaign: ActiveCampaign) -> Item:
+    return {"pk": "CAMPAIGN", "sk": "ACTIVE", "document": json.dumps(campaign.document), "version": campaign.version,
+            "key": campaign.key, "activated_at": to_iso(campaign.activated_at)}
+
+
+def campaign_from(item: Item) -> ActiveCampaign:
+    return ActiveCampaign(document=json.loads(item["document"]), version=item["version"], key=item["key"],
+                          activated_at=from_iso(item["activated_at"]))
+
+
+def content_item(record: ContentRecord) -> Item:
+    return {
+        "pk": f"CONTENT#{record.content_id}", "sk": "#CONTENT", "kind": "content",
+        "content_id": record.content_id, "key": record.key, "scope": record.scope, "title": record.title,
+        "revision": record.revision, "sha256": record.sha256, "manifest": json.dumps(record.manifest),
+        "uploaded_at": to_iso(record.uploaded_at), "series": record.series, "uploaded_by": record.uploaded_by,
+        "approval": json.dumps(record.approval) if record.approval else None,
+    }
+
+
+def account_state_from(account_id: str, item: Item | None) -> AccountState:
+    if item is None:
+        return AccountState(account_id)
+    return AccountState(account_id, Health(item["health"]), from_iso(item["until"]) if item.get("until") else None,
+                        item.get("reason"), from_iso(item["checked_at"]) if item.get("checked_at") else None)
+
+
+def activity_item(entry: ActivityEntry, entry_id: str) -> Item:
+    return {"pk": f"ACTIVITY#{local_date(entry.at).isoformat()}", "sk": entry_id, "kind": "activity",
+            "at": to_iso(entry.at), "event": entry.kind, "level": entry.level, "scope": entry.scope,
+            "message": entry.message, "content_id": entry.content_id, "account_id": entry.account_id,
+            "key": entry.key, "details": json.dumps(entry.details) if entry.details else None}
+
+
+def activity_from(item: Item) -> ActivityEntry:
+    return ActivityEntry(at=from_iso(item["at"]), kind=item["event"], scope=item["scope"], message=item["message"],
+                         level=item.get("level", "info"), content_id=item.get("content_id"),
+                         account_id=item.get("account_id"), key=item.get("key"),
+                         details=json.loads(item["details"]) if item.get("details") else None, entry_id=item["sk"])
