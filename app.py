@@ -8,10 +8,10 @@ from chalice import (
     BadRequestError,
     Chalice,
     ChaliceViewError,
+    CognitoUserPoolAuthorizer,
     ConvertToMiddleware,
     Cron,
     ForbiddenError,
-    IAMAuthorizer,
     NotFoundError,
     Rate,
     Response,
@@ -21,11 +21,13 @@ from chalice import (
 from chalicelib import entry
 from chalicelib.errors import ConfigError, RequestError
 from chalicelib.observability import logger
-from chalicelib.settings import event_source_names
+from chalicelib.settings import event_source_names, user_pool_arn
 
 app = Chalice(app_name="prachar")
 CONTENT_BUCKET, PUBLISH_QUEUE = event_source_names()
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+# Every /api route: API Gateway checks the campaign's Cognito token, the member's role in the config does the rest.
+SIGNED_IN = CognitoUserPoolAuthorizer("prachar-members", provider_arns=[user_pool_arn()])
 
 
 class ConflictError(ChaliceViewError):
@@ -93,68 +95,90 @@ def health():
     return entry.health()
 
 
-@app.route("/api/posts")
+@app.route("/dashboard")
+@answers
+def dashboard():
+    body, headers = entry.dashboard_page()
+    return Response(body=body, status_code=200, headers=headers)
+
+
+@app.route("/dashboard/{asset}")
+@answers
+def dashboard_asset(asset):
+    body, headers = entry.dashboard_asset(asset)
+    return Response(body=body, status_code=200, headers=headers)
+
+
+@app.route("/api/posts", authorizer=SIGNED_IN)
 @answers
 def list_posts():
-    return entry.list_posts(app.current_request.query_params or {})
+    return entry.list_posts(*_query())
 
 
-@app.route("/api/posts/{content_id}")
+@app.route("/api/posts/{content_id}", authorizer=SIGNED_IN)
 @answers
 def get_post(content_id):
-    return entry.post(content_id)
+    return entry.post(content_id, app.current_request.context)
 
 
-@app.route("/api/posts/{content_id}/approve", methods=["POST"], authorizer=IAMAuthorizer())
+@app.route("/api/posts/{content_id}/approve", methods=["POST"], authorizer=SIGNED_IN)
 @answers
 def approve(content_id):
     return entry.decide("approve", content_id, *_caller_request())
 
 
-@app.route("/api/posts/{content_id}/reject", methods=["POST"], authorizer=IAMAuthorizer())
+@app.route("/api/posts/{content_id}/reject", methods=["POST"], authorizer=SIGNED_IN)
 @answers
 def reject(content_id):
     return entry.decide("reject", content_id, *_caller_request())
 
 
-@app.route("/api/posts/{content_id}/clear-silence", methods=["POST"], authorizer=IAMAuthorizer())
+@app.route("/api/posts/{content_id}/clear-silence", methods=["POST"], authorizer=SIGNED_IN)
 @answers
 def clear_silence(content_id):
     return entry.decide("clear", content_id, *_caller_request())
 
 
-@app.route("/api/posts/{content_id}/settle", methods=["POST"], authorizer=IAMAuthorizer())
+@app.route("/api/posts/{content_id}/settle", methods=["POST"], authorizer=SIGNED_IN)
 @answers
 def settle(content_id):
     return entry.settle(content_id, *_caller_request())
 
 
-@app.route("/api/pause", methods=["POST"], authorizer=IAMAuthorizer())
+@app.route("/api/pause", methods=["POST"], authorizer=SIGNED_IN)
 @answers
 def pause():
     return entry.control("pause", *_caller_request())
 
 
-@app.route("/api/resume", methods=["POST"], authorizer=IAMAuthorizer())
+@app.route("/api/resume", methods=["POST"], authorizer=SIGNED_IN)
 @answers
 def resume():
     return entry.control("resume", *_caller_request())
 
 
-@app.route("/api/pauses")
+@app.route("/api/overview", authorizer=SIGNED_IN)
+@answers
+def overview():
+    return entry.overview(*_query())
+
+
+@app.route("/api/pauses", authorizer=SIGNED_IN)
+@answers
 def list_pauses():
-    return entry.pauses()
+    return entry.pauses(app.current_request.context)
 
 
-@app.route("/api/accounts")
+@app.route("/api/accounts", authorizer=SIGNED_IN)
+@answers
 def list_accounts():
-    return entry.accounts()
+    return entry.accounts(app.current_request.context)
 
 
-@app.route("/api/activity")
+@app.route("/api/activity", authorizer=SIGNED_IN)
 @answers
 def list_activity():
-    return entry.activity(app.current_request.query_params or {})
+    return entry.activity(*_query())
 
 
 @app.route("/webhooks/whatsapp", methods=["GET"])
@@ -182,4 +206,9 @@ def whatsapp_events():
 
 def _caller_request():
     request = app.current_request
-    return entry.request_body(request.json_body), request.headers, request.context
+    return entry.request_body(request.json_body), request.context
+
+
+def _query():
+    request = app.current_request
+    return request.query_params or {}, request.context

@@ -148,6 +148,11 @@ class Container:
 
         return Queries(self.store, self.clock)
 
+    def overview(self):
+        from chalicelib.services.overview import Overview
+
+        return Overview(self.store, self.clock)
+
     def platforms(self) -> dict[str, PlatformClient]:
         if self.overrides.platforms is not None:
             return self.overrides.platforms

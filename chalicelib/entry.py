@@ -25,7 +25,7 @@ def uploaded_keys(event: dict[str, Any]) -> list[tuple[str, str | None]]:
 
 def ingest_config(event: dict[str, Any]) -> list[str]:
     ingest = container().ingest()
-    return [ingest.config(key).outcome for key, _ in uploaded_keys(event)]
+    return [ingest.config(key, uploaded_by).outcome for key, uploaded_by in uploaded_keys(event)]
 
 
 def ingest_content(event: dict[str, Any]) -> list[str]:
@@ -75,17 +75,18 @@ def check_tokens() -> dict[str, str]:
     return container().token_check().run()
 
 
-def accounts() -> dict[str, Any]:
+def accounts(context: dict[str, Any]) -> dict[str, Any]:
     c = container()
-    campaign = c.campaigns.active()
+    campaign, seen_by = viewer_of(context)
     rows = []
-    for account in campaign.accounts if campaign else []:
+    for account in campaign.accounts:
+        if not seen_by.may_see(account.scope):
+            continue
         state = c.store.account_state(account.id)
         rows.append({"account_id": account.id, "platform": account.platform, "scope": account.scope,
                      "health": str(state.health), "until": to_iso(state.until) if state.until else None,
                      "reason": state.reason, "checked_at": to_iso(state.checked_at) if state.checked_at else None})
     return {"accounts": rows}
-
 
 
 def whatsapp_verify(params: dict[str, str]) -> str:
@@ -121,22 +122,31 @@ def whatsapp_webhook(raw_body: bytes, signature: str | None) -> dict[str, int]:
 
 
 
-def caller(headers: dict[str, str], context: dict[str, Any]) -> Any:
-    """The campaign member making an API call: from the IAM identity (the member's `principal` in the
-    config) in the cloud, or from the X-Prachar-Member header where the stage trusts it (local, tests)."""
-    c = container()
-    campaign = c.campaigns.active()
+def caller(context: dict[str, Any] | None) -> tuple[Any, Any]:
+    """The campaign and the signed-in member making an API call.
+
+    API Gateway's Cognito authorizer has checked the token (in the cloud; the local stack's gateway does the
+    same) and put its claims in the request context; the user name is the member's id in the campaign config,
+    and the member's role there decides what they may do."""
+    claims = (((context or {}).get("authorizer") or {}).get("claims")) or {}
+    member_id = claims.get("cognito:username")
+    if not isinstance(member_id, str) or not member_id:
+        raise Unauthorized("sign in: send your ID token in the Authorization header")
+    campaign = container().campaigns.active()
     if campaign is None:
-        raise Forbidden("no campaign is active")
-    identity = (context or {}).get("identity") or {}
-    principal = identity.get("userArn") or identity.get("caller")
-    member = campaign.member_by_principal(principal) if principal else None
-    if member is None and c.settings.trust_member_header:
-        member = campaign.member(headers.get("x-prachar-member", ""))
+        raise Forbidden("no campaign is active yet: a coordinator uploads config/campaign.yaml first")
+    member = campaign.member(member_id)
     if member is None:
-        raise Unauthorized("who are you? sign the request as a campaign member's AWS principal"
-                           + (" or send X-Prachar-Member" if c.settings.trust_member_header else ""))
+        raise Forbidden(f"{member_id} is not a member of campaign {campaign.campaign}; "
+                        "ask a coordinator to add you to config/campaign.yaml")
     return campaign, member
+
+
+def viewer_of(context: dict[str, Any] | None) -> tuple[Any, Any]:
+    from chalicelib.domain.access import viewer
+
+    campaign, member = caller(context)
+    return campaign, viewer(campaign, member)
 
 
 MAX_REASON_CHARACTERS = 1000  # a reason is shown on every paused or rejected post: a sentence, not a file
@@ -157,9 +167,10 @@ def request_body(body: Any) -> dict[str, Any]:
     return body
 
 
-def control(action: str, body: dict[str, Any], headers: dict[str, str], context: dict[str, Any]) -> dict[str, Any]:
-    campaign, member = caller(headers, context)
-    scope = body.get("scope") or "state"
+def control(action: str, body: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    campaign, seen_by = viewer_of(context)
+    member = seen_by.member
+    scope = body.get("scope") or ("state" if seen_by.sees_everything else seen_by.team_scope)
     try:
         scope = str(Scope.parse(scope))
     except ScopeError as exc:
@@ -175,11 +186,17 @@ def control(action: str, body: dict[str, Any], headers: dict[str, str], context:
     return controls.resume(campaign, member, scope)
 
 
+def _seen_content(content_id: str, seen_by: Any) -> None:
+    """A decision on another team's post answers as GET does: not found (its id must not confirm it exists)."""
+    content = container().store.content(content_id)
+    if content is None or not seen_by.may_see(content.scope):
+        raise NotFound(f"no post with id {content_id} in what you can see")
 
 
-def decide(action: str, content_id: str, body: dict[str, Any], headers: dict[str, str],
-           context: dict[str, Any]) -> dict[str, Any]:
-    campaign, member = caller(headers, context)
+def decide(action: str, content_id: str, body: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    campaign, seen_by = viewer_of(context)
+    member = seen_by.member
+    _seen_content(content_id, seen_by)
     service = container().approvals()
     if action == "approve":
         return service.approve(content_id, member, campaign, _revision_seen(body), str(body.get("note") or ""))
@@ -203,10 +220,12 @@ def _revision_seen(body: dict[str, Any], verb: str = "approve") -> int:
         raise BadRequest(f"revision must be a whole number, got {revision!r}") from None
 
 
-def settle(content_id: str, body: dict[str, Any], headers: dict[str, str], context: dict[str, Any]) -> dict[str, Any]:
+def settle(content_id: str, body: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     """A coordinator's answer for a call in doubt: {"account_id": "wa-sahada", "went_out": true|false} (and, for X,
     the tweet's "platform_id" when it went out)."""
-    _, member = caller(headers, context)
+    _, seen_by = viewer_of(context)
+    member = seen_by.member
+    _seen_content(content_id, seen_by)
     account_id, went_out, platform_id = body.get("account_id"), body.get("went_out"), body.get("platform_id")
     if not isinstance(account_id, str) or not account_id:
         raise BadRequest("say which account's post: {\"account_id\": \"wa-sahada\", \"went_out\": false}")
@@ -217,9 +236,12 @@ def settle(content_id: str, body: dict[str, Any], headers: dict[str, str], conte
     return container().settlement().settle(content_id, account_id, member, went_out, platform_id)
 
 
-def pauses() -> dict[str, Any]:
+def pauses(context: dict[str, Any]) -> dict[str, Any]:
+    """The pauses that stop any post the caller may see: inside their scopes, or above them (a state pause)."""
+    campaign, seen_by = viewer_of(context)
+    reaching = set(seen_by.scopes) | {above for scope in seen_by.scopes for above in campaign.enclosing(scope)}
     return {"paused": [{"scope": scope, "by": item.get("by"), "reason": item.get("reason"), "since": item.get("since")}
-                       for scope, item in sorted(container().store.pauses().items())]}
+                       for scope, item in sorted(container().store.pauses().items()) if scope in reaching]}
 
 
 def close_polls() -> dict[str, int]:
@@ -232,24 +254,20 @@ def queries():
     return container().queries()
 
 
-def post(content_id: str) -> dict[str, Any]:
+def post(content_id: str, context: dict[str, Any]) -> dict[str, Any]:
+    _, seen_by = viewer_of(context)
     found = queries().post(content_id)
-    if found is None:
-        raise NotFound(f"no post with id {content_id}")
+    # Another team's post answers as if it did not exist: its id (a hash of its key) must not confirm it does.
+    if found is None or not seen_by.may_see(found["scope"]):
+        raise NotFound(f"no post with id {content_id} in what you can see")
     return found
 
 
-def list_posts(params: dict[str, str]) -> dict[str, Any]:
+def list_posts(params: dict[str, str], context: dict[str, Any]) -> dict[str, Any]:
     from chalicelib.domain.post import PostStatus
 
-    campaign = container().campaigns.active()
-    if campaign is None:
-        return {"posts": [], "total": 0}
-    scope = params.get("scope") or "state"
-    try:
-        scope = str(Scope.parse(scope))
-    except ScopeError as exc:
-        raise BadRequest(str(exc)) from None
+    campaign, seen_by = viewer_of(context)
+    scope = _visible_scope(params.get("scope"), seen_by)
     status = params.get("status")
     if status and status not in {s.value for s in PostStatus}:
         raise BadRequest(f"status must be one of {', '.join(s.value for s in PostStatus)}")
@@ -257,7 +275,20 @@ def list_posts(params: dict[str, str]) -> dict[str, Any]:
         limit = int(params.get("limit", 200))
     except ValueError:
         raise BadRequest("limit must be a whole number") from None
-    return queries().posts(campaign, scope, status, max(1, min(limit, 1000)))
+    return queries().posts(campaign, scope, status, max(1, min(limit, 1000)), seen_by.scopes)
+
+
+def _visible_scope(asked: str | None, seen_by: Any) -> str:
+    """The scope a list is for: the one asked for, if the caller may see it; else the caller's team's."""
+    if not asked:
+        return "state" if seen_by.sees_everything else seen_by.team_scope
+    try:
+        scope = str(Scope.parse(asked))
+    except ScopeError as exc:
+        raise BadRequest(str(exc)) from None
+    if not seen_by.may_see(scope):
+        raise Forbidden(f"{seen_by.member.id} ({seen_by.member.role} of {seen_by.team_scope}) cannot see {scope}")
+    return scope
 
 
 def health() -> dict[str, Any]:
@@ -267,21 +298,47 @@ def health() -> dict[str, Any]:
             "campaign": campaign.campaign if campaign else None}
 
 
-def activity(params: dict[str, str]) -> dict[str, Any]:
+def activity(params: dict[str, str], context: dict[str, Any]) -> dict[str, Any]:
+    _, seen_by = viewer_of(context)
     day = None
     if params.get("date"):
         try:
             day = date.fromisoformat(params["date"])
         except ValueError:
             raise BadRequest(f"date must look like 2021-03-05, got {params['date']!r}") from None
-    scope = params.get("scope")
-    if scope:
-        try:
-            scope = str(Scope.parse(scope))
-        except ScopeError as exc:
-            raise BadRequest(str(exc)) from None
+    scope = _visible_scope(params.get("scope"), seen_by) if params.get("scope") else None
     try:
         limit = int(params.get("limit", 100))
     except ValueError:
         raise BadRequest(f"limit must be a whole number, got {params['limit']!r}") from None
-    return queries().activity(day, scope, limit)
+    return queries().activity(day, scope, limit, None if seen_by.sees_everything else seen_by.scopes)
+
+
+def overview(params: dict[str, str], context: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard's data: the caller's scope (or one inside it), today and the next 7 days."""
+    campaign, seen_by = viewer_of(context)
+    c = container()
+    return {**c.overview().of(campaign, seen_by, _visible_scope(params.get("scope"), seen_by)),
+            "clock_speed": c.settings.clock_speed}
+
+
+def dashboard_page() -> tuple[str, dict[str, str]]:
+    from chalicelib import dashboard
+
+    headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache",
+               **dashboard.security_headers(container().settings.cognito_endpoint)}
+    return dashboard.read("index.html"), headers
+
+
+def dashboard_asset(name: str) -> tuple[str, dict[str, str]]:
+    """A file of the page, or identity.json: where and with which app client the page signs members in."""
+    from chalicelib import dashboard
+
+    settings = container().settings
+    if name == "identity.json":
+        body = json.dumps({"endpoint": settings.cognito_endpoint, "client_id": settings.user_pool_client_id})
+        return body, {"Content-Type": "application/json", "Cache-Control": "no-cache"}
+    if name not in dashboard.ASSETS:
+        raise NotFound(f"the dashboard has no file {name!r}")
+    return dashboard.read(name), {"Content-Type": dashboard.ASSETS[name], "Cache-Control": "max-age=300",
+                                  "X-Content-Type-Options": "nosniff"}

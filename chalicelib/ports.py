@@ -7,7 +7,7 @@ included, by tests/contract/test_store_contract.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -99,8 +99,8 @@ class AccountStates(Protocol):
 class ActivityRecords(Protocol):
     def add_activity(self, entry: ActivityEntry) -> ActivityEntry: ...
 
-    def activity_on(self, day: date, *, scope_prefix: str | None = None, after: str | None = None,
-                    limit: int = 200, newest_first: bool = True) -> list[ActivityEntry]: ...
+    def activity_on(self, day: date, *, scope_prefix: str | None = None, scopes: Collection[str] | None = None,
+                    after: str | None = None, limit: int = 200, newest_first: bool = True) -> list[ActivityEntry]: ...
 
 
 @runtime_checkable

@@ -33,7 +33,8 @@ class Settings:
     retry_base_seconds: float
     whatsapp_app_secret: str | None
     whatsapp_verify_token: str | None
-    trust_member_header: bool
+    user_pool_client_id: str | None
+    cognito_endpoint: str
 
     def secret_name(self, template: str) -> str:
         return template.replace("{stage}", self.stage)
@@ -50,6 +51,16 @@ def event_source_names(environ: Mapping[str, str] = os.environ) -> tuple[str, st
     bucket = environ.get("PRACHAR_CONTENT_BUCKET", f"prachar-{stage}-content")
     queue = environ.get("PRACHAR_PUBLISH_QUEUE", f"prachar-{stage}-publish")
     return bucket, queue
+
+
+# What the Cognito authorizer names before `make deploy` has made the stage's pool: a pool no token comes from.
+NO_USER_POOL = "arn:aws:cognito-idp:ap-south-1:000000000000:userpool/ap-south-1_none"
+
+
+def user_pool_arn(environ: Mapping[str, str] = os.environ) -> str:
+    """The campaign's Cognito user pool, which API Gateway checks every /api token against (read at import:
+    `make deploy` sets it for the stage before `chalice deploy` builds the API)."""
+    return environ.get("PRACHAR_USER_POOL_ARN") or NO_USER_POOL
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
@@ -73,8 +84,10 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         retry_base_seconds=_number(environ, "PRACHAR_RETRY_BASE_SECONDS", 10.0, minimum=0.0),
         whatsapp_app_secret=environ.get("PRACHAR_WHATSAPP_APP_SECRET"),
         whatsapp_verify_token=environ.get("PRACHAR_WHATSAPP_VERIFY_TOKEN"),
-        # Only the local stack and tests name the caller in a header; the cloud takes it from IAM auth.
-        trust_member_header=environ.get("PRACHAR_TRUST_MEMBER_HEADER", "").lower() == "true",
+        user_pool_client_id=environ.get("PRACHAR_USER_POOL_CLIENT_ID") or None,
+        # Where the dashboard signs in: Cognito's public endpoint in the pool's region (locally, the emulator).
+        cognito_endpoint=_url(environ, "PRACHAR_COGNITO_ENDPOINT",
+                              f"https://cognito-idp.{user_pool_arn(environ).split(':')[3]}.amazonaws.com/"),
     )
 
 

@@ -1,10 +1,14 @@
 """`make deploy STAGE=dev|prod`: resources, then `chalice deploy`, then what Chalice cannot set.
 
 1. Create or update the stage's CloudFormation stack from infra/resources.yaml.
-2. Record the resource names in .chalice/config.json and write the least-privilege policy.
-3. `chalice deploy --stage <stage>` (the decorators read the same names from the environment).
-4. Turn on ReportBatchItemFailures for the publish queue's event-source mapping (aws/chalice#2029).
-5. Give each S3-triggered function its on-failure destination, the upload-failures queue (aws/chalice#1309).
+2. Make the stage's Cognito user pool and its app client, if missing (infra/identity.py).
+3. Record the resource names and the pool in .chalice/config.json and write the least-privilege policy.
+4. `chalice deploy --stage <stage>` (the decorators read the same names, and the authorizer the pool, from the
+   environment).
+5. Turn on ReportBatchItemFailures for the publish queue's event-source mapping (aws/chalice#2029).
+6. Give each S3-triggered function its on-failure destination, the upload-failures queue (aws/chalice#1309).
+7. Write the bucket policy: only the config writers change config/; with a campaign, each team its own prefix.
+8. With a campaign, give each member a user in the pool (an invitation) and disable the users of those who left.
 
 It refuses to run while AWS_ENDPOINT_URL is set, unless --rehearsal is given and the endpoint is on
 loopback: a deploy must never land somewhere unintended.
@@ -24,8 +28,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 import boto3
+import yaml
 from botocore.exceptions import ClientError
 
+from chalicelib.domain.campaign import Campaign
+from infra.bucket_policy import bucket_policy, config_writers, restricted_teams
+from infra.identity import MemberSync, ensure_user_pool, sync_members, user_pool_environment
 from infra.policy import lambda_policy, policy_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,25 +151,56 @@ def _settings_of(config: dict[str, Any]) -> tuple[Any, Any, Any]:
     return config.get("MaximumRetryAttempts"), config.get("MaximumEventAgeInSeconds"), on_failure
 
 
-def apply_bucket_policy(s3: Any, bucket: str, campaign_file: Path | None) -> str:
-    """Give each team write access to its own prefix only, from the campaign config (file, or the bucket's)."""
-    import yaml
-
-    from chalicelib.domain.campaign import Campaign
-    from infra.bucket_policy import bucket_policy
-
+def load_campaign(s3: Any, bucket: str, campaign_file: Path | None) -> Campaign | None:
+    """The campaign config from the file given, else the bucket's; None before one is uploaded."""
     if campaign_file is not None:
         document = yaml.safe_load(campaign_file.read_text(encoding="utf-8"))
     else:
         try:
             document = yaml.safe_load(s3.get_object(Bucket=bucket, Key="config/campaign.yaml")["Body"].read())
-        except ClientError:
-            return "no campaign config yet: the bucket policy is written on the next deploy after it is uploaded"
-    policy = bucket_policy(bucket, Campaign.model_validate(document))
-    if policy is None:
-        return "no member has a principal: uploads are not restricted by team"
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+                raise
+            return None
+    return Campaign.model_validate(document)
+
+
+def deployer_user_id(sts: Any) -> str:
+    """The deploying identity as aws:userid sees it. A role session's id (`AROA…:<session>`) changes with each
+    sign-in: the writer is the role, any session of it, or ops would lock themselves out of config/ next time."""
+    user_id = sts.get_caller_identity()["UserId"]
+    if user_id.startswith("AROA") and ":" in user_id:
+        return user_id.split(":", 1)[0] + ":*"
+    return user_id
+
+
+def apply_bucket_policy(s3: Any, bucket: str, campaign: Campaign | None, deployers: list[str]) -> str:
+    """Only the config writers change config/; with a campaign, each team writes under its own prefix only."""
+    policy = bucket_policy(bucket, campaign, deployers)
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
-    return f"bucket policy: {len(policy['Statement']) // 3} team(s) can write only under their own prefix"
+    writers = ", ".join(config_writers(deployers, campaign))
+    summary = f"bucket policy: only {writers} may change config/"
+    if campaign is None:
+        return f"{summary}; no campaign config yet: teams are kept to their prefixes from the next deploy after it"
+    teams = restricted_teams(policy)
+    if not teams:
+        return summary + "; no member has a principal: uploads are not restricted by team"
+    return summary + f"; {teams} team(s) can write only under their own prefix"
+
+
+def sync_campaign_members(cognito: Any, pool_id: str, campaign: Campaign | None) -> str:
+    if campaign is None:
+        return "no campaign config yet: members get their sign-in invitations on the next deploy after it is uploaded"
+    return members_report(sync_members(cognito, pool_id, campaign))
+
+
+def members_report(sync: MemberSync) -> str:
+    lines = [f"members: {len(sync.invited)} invited, {len(sync.enabled)} re-enabled, {len(sync.disabled)} disabled "
+             "(no longer in the campaign)"]
+    if sync.unreachable:
+        lines.append(f"not invited, no email and no phone: {', '.join(sync.unreachable)} — add `email:` or `phone:` "
+                     "to each in config/campaign.yaml, upload it, and deploy again")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,30 +208,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", required=True, choices=["dev", "prod"])
     parser.add_argument("--bucket-name", default="", help="content bucket name (default prachar-<stage>-content)")
     parser.add_argument("--rehearsal", action="store_true", help="deploy to the local emulator at AWS_ENDPOINT_URL")
-    parser.add_argument("--campaign", type=Path, help="campaign config for the team write policy (default: the "
-                                                      "bucket's config/campaign.yaml)")
+    parser.add_argument("--campaign", type=Path, help="campaign config for the team write policy and the members' "
+                                                      "users (default: the bucket's config/campaign.yaml)")
+    parser.add_argument("--config-writer", action="append", default=[], metavar="USERID",
+                        help="an aws:userid (AIDA…, or AROA…:* for any session of a role) that may change config/, "
+                             "besides the campaign's coordinators; repeatable (default: the deploying identity)")
     arguments = parser.parse_args(argv)
     check_target(dict(os.environ), arguments.rehearsal)
     parameters = {"ContentBucketName": arguments.bucket_name} if arguments.bucket_name else {}
     outputs = deploy_resources(boto3.client("cloudformation"), arguments.stage, parameters)
-    environment = stage_environment(arguments.stage, outputs)
+    cognito = boto3.client("cognito-idp")
+    pool = ensure_user_pool(cognito, arguments.stage)
+    environment = {**stage_environment(arguments.stage, outputs), **user_pool_environment(pool)}
     region = boto3.session.Session().region_name
-    account = boto3.client("sts").get_caller_identity()["Account"]
+    sts = boto3.client("sts")
+    account = sts.get_caller_identity()["Account"]
     record_stage(CHALICE_CONFIG, arguments.stage, environment, outputs["UploadFailureQueueName"], region=region,
                  account=account)
     print(f"resources ready: {json.dumps(outputs, indent=2)}")
+    print(f"user pool {pool.id}, app client {pool.client_id}")
     chalice = str(Path(sys.executable).with_name("chalice"))
     subprocess.run([chalice, "deploy", "--stage", arguments.stage], cwd=ROOT, check=True,
                    env={**os.environ, **environment})
     mappings = enable_partial_batch_failures(boto3.client("lambda"), outputs["PublishQueueArn"])
     s3_functions = s3_triggered_functions(ROOT / ".chalice" / "deployed" / f"{arguments.stage}.json")
     routed = route_upload_failures(boto3.client("lambda"), s3_functions, outputs["UploadFailureQueueArn"])
-    print(apply_bucket_policy(boto3.client("s3"), outputs["ContentBucketName"], arguments.campaign))
+    s3, bucket = boto3.client("s3"), outputs["ContentBucketName"]
+    campaign = load_campaign(s3, bucket, arguments.campaign)
+    print(apply_bucket_policy(s3, bucket, campaign, arguments.config_writer or [deployer_user_id(sts)]))
     print(f"ReportBatchItemFailures on {mappings} event-source mapping(s) of {PUBLISH_HANDLER}.")
     print(f"On-failure destination {outputs['UploadFailureQueueName']} on {len(s3_functions)} S3-triggered "
           f"function(s) ({routed} changed): an upload whose Lambda fails three times lands there.")
+    print(sync_campaign_members(cognito, pool.id, campaign))
     print(f"Next: store each account's token in SSM under /prachar/{arguments.stage}/accounts/<id>, "
-          f"then upload config/campaign.yaml to s3://{outputs['ContentBucketName']}/.")
+          f"then upload config/campaign.yaml to s3://{bucket}/.")
     return 0
 
 

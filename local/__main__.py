@@ -21,6 +21,26 @@ def clock_start() -> datetime:
     return start
 
 
+def sign_in_help(stack) -> str:
+    """How to sign in as an example coordinator, lead and member (every /api route needs the ID token)."""
+    from local.stack import LOCAL_PASSWORD
+
+    campaign = stack.container.campaigns.active()
+    people = []
+    for role in ("coordinator", "lead", "member"):
+        member = next((m for t in campaign.teams for m in t.members if m.role == role), None) if campaign else None
+        if member is not None:
+            team = campaign.team_of(member.id)
+            people.append(f"{role} {member.id} ({team.scope if team else ''})")
+    pool = stack.user_pool
+    return (f"Sign in (Cognito pool {pool.id} on the emulator; every member's password is {LOCAL_PASSWORD}):\n"
+            f"  as {'; '.join(people) or 'any member of config/campaign.yaml'}\n"
+            f"  TOKEN=$(aws --endpoint-url {stack.emulator.url} cognito-idp initiate-auth --client-id {pool.client_id} "
+            f"--auth-flow USER_PASSWORD_AUTH --auth-parameters USERNAME=state-01,PASSWORD={LOCAL_PASSWORD} "
+            "--query AuthenticationResult.IdToken --output text)\n"
+            f"  curl -H \"Authorization: $TOKEN\" {stack.api_url}/api/posts")
+
+
 def run() -> int:
     from chalicelib.adapters.clock import ScaledClock
     from local.console import activity_line, upload_failure_line
@@ -39,10 +59,12 @@ def run() -> int:
         print(f"""
 Prachar is running on the local stack (clock {clock.now():%Y-%m-%d %H:%M} UTC, {speed:g}× real time).
   AWS emulator   {stack.emulator.url}   bucket {BUCKET}
+  dashboard      {stack.api_url}/dashboard   (sign in as below)
   API            {stack.api_url}/health   {stack.api_url}/api/activity   {stack.api_url}/api/posts/<id>
   sandbox        {stack.sandbox.url}/_sandbox/requests  (what the platforms received)
 Loaded the example campaign{loaded}. Upload more with any S3 client, e.g.
   aws --endpoint-url {stack.emulator.url} s3 cp post.yaml s3://{BUCKET}/content/constituency/sahada/post.yaml
+{sign_in_help(stack)}
 Activity follows. Ctrl-C stops.
 """, flush=True)
         feed = ActivityFeed(stack.container.store, clock)

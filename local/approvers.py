@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 LEFT_UNAPPROVED = "content/constituency/rajsamand/2021-03/2021-03-05-budget.yaml"
@@ -23,9 +24,11 @@ def approver_for(scope: str, campaign: dict[str, Any]) -> str:
     return _member(campaign, "state", "lead" if level == "district" else "coordinator")
 
 
-def play_approvers(api_url: str, campaign: dict[str, Any], keys: dict[str, str]) -> dict[str, int]:
-    """keys: content id → upload key, for the example content to decide on."""
-    pending = _call(api_url, "GET", "/api/posts?status=pending_approval&limit=1000")["posts"]
+def play_approvers(api_url: str, campaign: dict[str, Any], keys: dict[str, str],
+                   token: Callable[[str], str]) -> dict[str, int]:
+    """keys: content id → upload key, for the example content to decide on; token: a member's ID token."""
+    coordinator = _member(campaign, "state", "coordinator")
+    pending = _call(api_url, "GET", "/api/posts?status=pending_approval&limit=1000", token(coordinator))["posts"]
     counts = {"approved": 0, "rejected": 0, "left": 0}
     for post in pending:
         key = keys.get(post["id"])
@@ -35,10 +38,10 @@ def play_approvers(api_url: str, campaign: dict[str, Any], keys: dict[str, str])
             counts["left"] += 1
             continue
         if key == REJECTED[0]:
-            _call(api_url, "POST", f"/api/posts/{post['id']}/reject", "state-01", {"reason": REJECTED[1]})
+            _call(api_url, "POST", f"/api/posts/{post['id']}/reject", token(coordinator), {"reason": REJECTED[1]})
             counts["rejected"] += 1
             continue
-        _call(api_url, "POST", f"/api/posts/{post['id']}/approve", approver_for(post["scope"], campaign),
+        _call(api_url, "POST", f"/api/posts/{post['id']}/approve", token(approver_for(post["scope"], campaign)),
               {"note": "local stack: example content", "revision": post["revision"]})
         counts["approved"] += 1
     return counts
@@ -49,10 +52,8 @@ def _member(campaign: dict[str, Any], scope: str, role: str) -> str:
     return next(m["id"] for m in team["members"] if m.get("role") == role)
 
 
-def _call(api_url: str, method: str, path: str, member: str | None = None, body: Any = None) -> Any:
-    headers = {"Content-Type": "application/json"}
-    if member:
-        headers["X-Prachar-Member"] = member
+def _call(api_url: str, method: str, path: str, token: str, body: Any = None) -> Any:
+    headers = {"Content-Type": "application/json", "Authorization": token}
     request = urllib.request.Request(f"{api_url}{path}", method=method, headers=headers,
                                      data=json.dumps(body).encode() if body is not None else None)
     with urllib.request.urlopen(request, timeout=30) as response:

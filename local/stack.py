@@ -22,12 +22,15 @@ from chalicelib.adapters import aws
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import ActivityEntry
 from chalicelib.domain.times import local_date
+from infra.identity import ID_TOKEN_MINUTES, ensure_user_pool, sign_in, sync_members, user_pool_environment
 from local.emulator import Emulator, emulator_environment
 from local.provision import create_resources, register_in_sandbox, seed_account_secrets
 from local.sandbox import PlatformSandbox
 
 STAGE = "local"
 BUCKET = "prachar-local-content"
+# Every member's password on the local stack (its own emulator, on loopback); the cloud invites people instead.
+LOCAL_PASSWORD = "prachar-local-1"
 PLATFORM_BASES = ("PRACHAR_FACEBOOK_API_BASE", "PRACHAR_X_API_BASE", "PRACHAR_WHATSAPP_API_BASE")
 
 
@@ -54,6 +57,8 @@ class LocalStack:
         self._campaign_version: str | None = None
         self._windows_opened: date | None = None
         self.decisions: dict[str, int] = {}
+        self.user_pool: Any = None
+        self._tokens: dict[str, tuple[str, float]] = {}
         self._external = {name: os.environ[name] for name in PLATFORM_BASES if os.environ.get(name)}
 
     # ---- start and stop -------------------------------------------------------------------------
@@ -69,13 +74,14 @@ class LocalStack:
                            "PRACHAR_WHATSAPP_APP_SECRET": os.environ.get("PRACHAR_WHATSAPP_APP_SECRET",
                                                                          "local-app-secret"),
                            "PRACHAR_WHATSAPP_VERIFY_TOKEN": os.environ.get("PRACHAR_WHATSAPP_VERIFY_TOKEN",
-                                                                           "local-verify-token"),
-                           "PRACHAR_TRUST_MEMBER_HEADER": "true"})
+                                                                           "local-verify-token")})
         self.sandbox.app_secret = os.environ["PRACHAR_WHATSAPP_APP_SECRET"]
         for name in PLATFORM_BASES:  # a base set by the user wins over the sandbox
             os.environ[name] = self._external.get(name, self.sandbox.url)
         from chalicelib import bootstrap
 
+        self.user_pool = ensure_user_pool(aws.client("cognito-idp"), STAGE)
+        os.environ.update({**user_pool_environment(self.user_pool), "PRACHAR_COGNITO_ENDPOINT": self.emulator.url})
         self.container = bootstrap.use(self.options.clock)
         create_resources(aws.client("cloudformation"), STAGE,
                          {"PublishVisibilityTimeout": str(self.options.publish_visibility_timeout)})
@@ -90,21 +96,29 @@ class LocalStack:
         return self
 
     def _start_api(self, chalice_app: Any) -> None:
-        import warnings
+        from http.server import BaseHTTPRequestHandler
 
         from chalice.config import Config
-        from chalice.local import ChaliceRequestHandler, create_local_server
+        from chalice.local import ChaliceRequestHandler, LocalGateway, create_local_server
 
-        # Locally the caller is named by X-Prachar-Member (PRACHAR_TRUST_MEMBER_HEADER); IAM auth is the cloud's.
-        warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
+        from local.gateway import CognitoTokenAuthorizer, check_tokens_on
 
-        class QuietHandler(ChaliceRequestHandler):
-            def log_message(self, *args: Any) -> None:  # the activity log says what happened
+        authorizer = CognitoTokenAuthorizer(chalice_app, emulator_url=lambda: self.emulator.url,
+                                            pool_arns=lambda: [self.user_pool.arn])
+
+        class CheckedHandler(ChaliceRequestHandler):
+            """Chalice's handler behind API Gateway's token check, quiet (the activity log says what happened)."""
+
+            def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
+                self.local_gateway = check_tokens_on(LocalGateway(app_object, config), authorizer)
+                BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+            def log_message(self, *args: Any) -> None:
                 pass
 
         config = Config.create(chalice_stage=STAGE, app_name="prachar")
         self._api_server = create_local_server(chalice_app, config, self.options.host, self.options.api_port)
-        self._api_server.server.RequestHandlerClass = functools.partial(QuietHandler, app_object=chalice_app,
+        self._api_server.server.RequestHandlerClass = functools.partial(CheckedHandler, app_object=chalice_app,
                                                                         config=config)
         self._api_thread = threading.Thread(target=self._api_server.server.serve_forever, name="api", daemon=True)
         self._api_thread.start()
@@ -141,7 +155,7 @@ class LocalStack:
             from local.approvers import play_approvers
 
             keys = {content_id_for(p.relative_to(root).as_posix()): p.relative_to(root).as_posix() for p in manifests}
-            self.decisions = play_approvers(self.api_url, self.campaign_document(root), keys)
+            self.decisions = play_approvers(self.api_url, self.campaign_document(root), keys, self.token)
         return len(manifests)
 
     # ---- running --------------------------------------------------------------------------------
@@ -179,11 +193,22 @@ class LocalStack:
             return
         from chalicelib.domain.campaign import Campaign
 
-        accounts = Campaign.model_validate(record.document).accounts  # the active config, already validated
-        seeded = seed_account_secrets(aws.client("ssm"), aws.client("secretsmanager"), accounts, STAGE)
+        campaign = Campaign.model_validate(record.document)  # the active config, already validated
+        seeded = seed_account_secrets(aws.client("ssm"), aws.client("secretsmanager"), campaign.accounts, STAGE)
         register_in_sandbox(self.sandbox, seeded)
+        # Ops would run `make deploy` to invite new members; locally each one signs in with LOCAL_PASSWORD.
+        sync_members(aws.client("cognito-idp"), self.user_pool.id, campaign, password=LOCAL_PASSWORD)
+        self._tokens.clear()
         self._campaign_version = record.version
         self._windows_opened = None
+
+    def token(self, member_id: str) -> str:
+        """An ID token of a campaign member, signed in as the dashboard does (kept for half its life)."""
+        token, until = self._tokens.get(member_id, ("", 0.0))
+        if time.monotonic() >= until:
+            token = sign_in(aws.client("cognito-idp"), self.user_pool.client_id, member_id, LOCAL_PASSWORD)
+            self._tokens[member_id] = (token, time.monotonic() + ID_TOKEN_MINUTES * 30)
+        return token
 
     # ---- reading back ---------------------------------------------------------------------------
     def upload_failures(self) -> UploadFailureFeed:

@@ -15,7 +15,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -360,8 +360,8 @@ class InMemoryStore:
             self._put(activity_item(entry, entry_id))
         return ActivityEntry(**{**entry.__dict__, "entry_id": entry_id})
 
-    def activity_on(self, day: date, *, scope_prefix: str | None = None, after: str | None = None,
-                    limit: int = 200, newest_first: bool = True) -> list[ActivityEntry]:
+    def activity_on(self, day: date, *, scope_prefix: str | None = None, scopes: Collection[str] | None = None,
+                    after: str | None = None, limit: int = 200, newest_first: bool = True) -> list[ActivityEntry]:
         child = scope_prefix.rstrip("/") + "/" if scope_prefix else ""
         entries = []
         for item in self._partition(f"ACTIVITY#{day.isoformat()}", descending=newest_first):
@@ -369,6 +369,8 @@ class InMemoryStore:
                 continue
             scope = item.get("scope")
             if scope_prefix and not (scope == scope_prefix or (isinstance(scope, str) and scope.startswith(child))):
+                continue
+            if scopes is not None and scope not in scopes:
                 continue
             entries.append(activity_from(item))
             if len(entries) >= limit:

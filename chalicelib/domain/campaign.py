@@ -21,6 +21,7 @@ ApprovalRule = Literal["none", "lead", "coordinator"]
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 PLATFORM_ALIASES = {"twitter": "x"}
 TARGET_FIELD = {"facebook": "page_id", "x": "user_id", "whatsapp": "phone_number_id"}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[1-9][0-9]{7,14}$")
 
 
@@ -91,7 +92,17 @@ class Member(_Strict):
     name: str = Field(min_length=1)
     role: Role = "member"
     phone: str | None = None
+    email: str | None = None      # where the sign-in invitation goes (else to the phone, by SMS)
     principal: str | None = None
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _email(cls, value: object) -> object:
+        if value is None:
+            return None
+        if not isinstance(value, str) or len(value) > 254 or not _EMAIL.match(value.strip()):
+            raise fixable(f"{shown(value)} is not an email address", "write it as name@example.org, or leave it out")
+        return value.strip()
 
     @field_validator("phone", mode="before")
     @classmethod
@@ -206,6 +217,9 @@ class Campaign(_Strict):
         member_ids = Counter(m.id for t in self.teams for m in t.members)
         for member_id in sorted(m for m, count in member_ids.items() if count > 1):
             problems.append(f"member id {member_id!r} is used twice")
+        if self.maps_principals and not self.config_uploaders():
+            problems.append("members have principals but no coordinator does: only a coordinator's principal may "
+                            "replace this config, so nobody could")
         if problems:
             listed = problems[:10] + ([f"and {len(problems) - 10} more"] if len(problems) > 10 else [])
             raise fixable("; ".join(listed), "make every id unique and every reference name an existing entry")
@@ -238,6 +252,10 @@ class Campaign(_Strict):
     @property
     def maps_principals(self) -> bool:
         return any(m.principal for t in self.teams for m in t.members)
+
+    def config_uploaders(self) -> list[Member]:
+        """Who may replace this config once it is active: its coordinators with a principal."""
+        return [m for t in self.teams for m in t.members if m.role == "coordinator" and m.principal]
 
     def team_of(self, member_id: str) -> Team | None:
         return next((t for t in self.teams if any(m.id == member_id for m in t.members)), None)

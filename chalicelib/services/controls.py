@@ -1,4 +1,5 @@
-"""The coordinators' controls: pause and resume publishing (the kill switch), and closing polls."""
+"""The kill switch (pause and resume publishing, by coordinators and by leads inside their scope) and closing
+polls."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import Store
+from chalicelib.domain.access import control_refusal
 from chalicelib.domain.campaign import Campaign, Member
 from chalicelib.domain.post import UNFINISHED, PostStatus
 from chalicelib.domain.times import ist_text
@@ -23,14 +25,15 @@ class Controls:
     def pause(self, campaign: Campaign, member: Member, scope: str, reason: str) -> dict[str, Any]:
         """Pause a scope and everything inside it; `state` pauses everything. Takes effect for every post
         not yet sent, including messages already on the queue (the publisher's claim checks the pause)."""
-        _coordinators_only(campaign, member, "pause publishing")
+        _allowed(control_refusal(campaign, member, scope))
         self.store.pause(scope, member.id, reason, self.clock.now())
         self.activity.record("publishing.paused", scope, f"{member.name} ({member.id}) paused publishing for "
                              f"{_what(scope)}: {reason}", level="warning", details={"by": member.id})
         return {"paused": scope, "by": member.id, "reason": reason}
 
     def resume(self, campaign: Campaign, member: Member, scope: str) -> dict[str, Any]:
-        _coordinators_only(campaign, member, "resume publishing")
+        paused = self.store.pauses().get(scope)
+        _allowed(control_refusal(campaign, member, scope, paused_by=str(paused.get("by")) if paused else None))
         existed = self.store.resume(scope)
         woken = self._wake_paused(campaign, scope) if existed else 0
         if existed:
@@ -69,9 +72,9 @@ class Controls:
         return cancelled
 
 
-def _coordinators_only(campaign: Campaign, member: Member, what: str) -> None:
-    if member.role != "coordinator":
-        raise Forbidden(f"only a coordinator may {what}; {member.id} is a {member.role}")
+def _allowed(refusal: str | None) -> None:
+    if refusal is not None:
+        raise Forbidden(refusal)
 
 
 def _what(scope: str) -> str:

@@ -59,10 +59,12 @@ class Ingest:
     max_upload_bytes: int
 
     # ---- config/campaign.yaml -------------------------------------------------------------------
-    def config(self, key: str) -> IngestResult:
+    def config(self, key: str, uploaded_by: str | None = None) -> IngestResult:
         if key != CONFIG_KEY:
             return self._reject_config(key, [Problem("(key)", f"{key} is not the campaign config",
                                                      f"upload the campaign as {CONFIG_KEY} (exactly that name)")])
+        if refused := _config_uploader_refused(self.campaigns.active(), uploaded_by):
+            return self._reject_config(key, [refused])
         try:
             upload = self.bucket.read(key, self.max_upload_bytes)
         except TooLarge as exc:
@@ -372,6 +374,22 @@ class Ingest:
                              f"{problems[0].field}: {problems[0].message}", level="error", content_id=content_id,
                              key=key, details=_problem_details(problems))
         return IngestResult(key, "rejected", content_id=content_id, problems=problems)
+
+
+def _config_uploader_refused(active: Campaign | None, principal: str | None) -> Problem | None:
+    """Whoever writes the config decides roles, approvals and accounts: once the active campaign names
+    principals, only its coordinators may replace it (the bucket policy is the first guard, this the second).
+    Before any campaign, and while the active one names no principal (the local emulator's events carry no
+    uploader), the bucket policy alone decides."""
+    if active is None or not active.maps_principals:
+        return None
+    member = active.member_by_principal(principal) if principal else None
+    if member is not None and member.role == "coordinator":
+        return None
+    who = f"{member.id}, a {member.role}" if member else (principal or "an unknown principal")
+    return Problem("(uploader)", f"the config was uploaded by {who}, not by a coordinator of the active campaign "
+                   f"{active.campaign}", "only a coordinator replaces the campaign config: upload it with a "
+                   "coordinator's credentials (the active config stays in effect)")
 
 
 def _uploader(campaign: Campaign, principal: str | None, scope: str) -> tuple[str | None, Problem | None]:

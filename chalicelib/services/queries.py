@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -34,11 +35,13 @@ class Queries:
             } for p in posts],
         }
 
-    def posts(self, campaign: Any, scope: str, status: str | None, limit: int) -> dict[str, Any]:
-        """Content of a scope and the scopes inside it, each with its accounts' statuses, by due time."""
+    def posts(self, campaign: Any, scope: str, status: str | None, limit: int,
+              visible: Collection[str]) -> dict[str, Any]:
+        """Content of a scope and the scopes inside it that the caller may see, each with its accounts' statuses,
+        by due time."""
         contents: dict[str, dict[str, Any]] = {}
         for inner in sorted(campaign.scopes):
-            if scope not in campaign.enclosing(inner):
+            if scope not in campaign.enclosing(inner) or inner not in visible:
                 continue
             for post in self.store.posts_in_scope(inner):
                 if status and str(post.status) != status:
@@ -51,7 +54,11 @@ class Queries:
         ordered = sorted(contents.values(), key=lambda c: (c["due_at"], c["id"]))
         return {"scope": scope, "status": status, "posts": ordered[:limit], "total": len(ordered)}
 
-    def activity(self, day: date | None, scope: str | None, limit: int) -> dict[str, Any]:
+    def activity(self, day: date | None, scope: str | None, limit: int,
+                 visible: Collection[str] | None) -> dict[str, Any]:
+        """A day's activity (today by default), newest first: of a scope and the scopes under it, and only of the
+        scopes the caller may see (`visible`; None: everything)."""
         day = day or local_date(self.clock.now())
-        entries = self.store.activity_on(day, scope_prefix=scope, limit=min(max(limit, 1), MAX_ACTIVITY))
+        entries = self.store.activity_on(day, scope_prefix=scope, scopes=visible,
+                                         limit=min(max(limit, 1), MAX_ACTIVITY))
         return {"date": day.isoformat(), "scope": scope, "entries": [e.to_dict() for e in entries]}

@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,30 @@ class RunningStack:
     emulator: str
     api: str
     sandbox: str
+    log: Path
+    tokens: dict[str, str] = field(default_factory=dict)
 
     def s3(self) -> Any:
         return boto3.client("s3", endpoint_url=self.emulator, region_name="ap-south-1",
                             aws_access_key_id="user", aws_secret_access_key="user")
 
-    def get(self, url: str) -> Any:
-        with urllib.request.urlopen(url, timeout=10) as response:
+    def token(self, member: str) -> str:
+        """The member's ID token, signed in with the local password the way `make run` says to."""
+        from infra.identity import ensure_user_pool, sign_in
+        from local.stack import LOCAL_PASSWORD
+
+        if member not in self.tokens:
+            cognito = boto3.client("cognito-idp", endpoint_url=self.emulator, region_name="ap-south-1",
+                                   aws_access_key_id="user", aws_secret_access_key="user")
+            pool = ensure_user_pool(cognito, "local")
+            self.tokens[member] = sign_in(cognito, pool.client_id, member, LOCAL_PASSWORD)
+        return self.tokens[member]
+
+    def get(self, url: str, member: str | None = "state-01") -> Any:
+        """GET a URL; the API's as `member` (a coordinator unless told otherwise; None: not signed in)."""
+        signed = url.startswith(f"{self.api}/api/") and member is not None
+        request = urllib.request.Request(url, headers={"Authorization": self.token(member)} if signed else {})
+        with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
     def approve(self, content_id: str, member: str) -> Any:
@@ -53,7 +70,8 @@ class RunningStack:
         self.wait_for(lambda: _exists(self, content_id) and waiting(), timeout=60)
         seen = json.dumps({"revision": self.get(f"{self.api}/api/posts/{content_id}")["revision"]}).encode()
         request = urllib.request.Request(f"{self.api}/api/posts/{content_id}/approve", method="POST", data=seen,
-                                         headers={"Content-Type": "application/json", "X-Prachar-Member": member})
+                                         headers={"Content-Type": "application/json",
+                                                  "Authorization": self.token(member)})
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
@@ -92,7 +110,7 @@ def running_stack(tmp_path_factory) -> Iterator[RunningStack]:
                                    stderr=subprocess.STDOUT)
         stack = RunningStack(process, f"http://127.0.0.1:{ports['PRACHAR_EMULATOR_PORT']}",
                              f"http://127.0.0.1:{ports['PRACHAR_API_PORT']}",
-                             f"http://127.0.0.1:{ports['PRACHAR_SANDBOX_PORT']}")
+                             f"http://127.0.0.1:{ports['PRACHAR_SANDBOX_PORT']}", log)
         try:
             stack.wait_for(lambda: "Activity follows" in log.read_text(errors="replace"), timeout=120)
             yield stack

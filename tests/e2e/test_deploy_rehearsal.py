@@ -1,4 +1,5 @@
-"""`make deploy` rehearsed against the emulator: resources, chalice deploy, and the post-deploy settings."""
+"""`make deploy` rehearsed against the emulator: resources, the members' pool, chalice deploy, and the post-deploy
+settings."""
 
 from __future__ import annotations
 
@@ -17,6 +18,12 @@ from tests.e2e.conftest import ROOT, clean_environment
 
 pytestmark = pytest.mark.e2e
 PROJECT_FILES = ["app.py", "chalicelib", "infra", "requirements.txt", ".chalice/config.json"]
+AUTHORIZER = "prachar-members"
+# The swagger `chalice deploy` sends API Gateway, made from the app as imported with the stage's environment.
+SWAGGER = ("import json, app\n"
+           "from chalice.deploy.swagger import SwaggerGenerator\n"
+           "handler = {'api_handler_arn': 'arn:aws:lambda:ap-south-1:123456789012:function:prachar-dev'}\n"
+           "print(json.dumps(SwaggerGenerator('ap-south-1', handler).generate_swagger(app.app)))\n")
 
 
 def test_a_deploy_refuses_an_unintended_endpoint():
@@ -39,8 +46,11 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
     for team in document["teams"]:
         for member in team["members"]:
             member["principal"] = f"AIDA{member['id'].upper().replace('-', '')}"
+            if member["id"] == "sahada-03":
+                member["email"] = "sahada-03@example.org"  # the test campaign gives no phone: every member reachable
     campaign_file = tmp_path / "campaign.yaml"
     campaign_file.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    members = {m["id"]: m for t in document["teams"] for m in t["members"]}
     emulator = Emulator(port=free_port()).start()
     try:
         credentials = {"AWS_ENDPOINT_URL": emulator.url, "AWS_DEFAULT_REGION": "ap-south-1",
@@ -77,9 +87,63 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
             FunctionName="prachar-dev-on_publish_message")["Environment"]["Variables"]
         assert environment["PRACHAR_PUBLISH_QUEUE"] == "prachar-dev-publish"
         policy = json.loads(client("s3").get_bucket_policy(Bucket="prachar-dev-content")["Policy"])
-        sids = {statement["Sid"] for statement in policy["Statement"]}
-        assert {"SahadaItCellWritesItsOwnPrefix", "SahadaItCellWritesNowhereElse"} <= sids
+        statements = {statement["Sid"]: statement for statement in policy["Statement"]}
+        assert {"SahadaItCellWritesItsOwnPrefix", "SahadaItCellWritesNowhereElse"} <= set(statements)
         assert "2 team(s) can write only under their own prefix" in result.stdout
+        deployer = client("sts").get_caller_identity()["UserId"]
+        guard = statements["OnlyConfigWritersChangeConfig"]
+        assert guard["Effect"] == "Deny" and guard["Resource"] == ["arn:aws:s3:::prachar-dev-content/config/*"]
+        assert sorted(guard["Condition"]["StringNotLike"]["aws:userid"]) == sorted([deployer, "AIDASTATE01"])
+
+        cognito = client("cognito-idp")
+
+        def dev_pools():  # moto's backends are per process: tests run before this one may have left pools of theirs
+            pools = cognito.list_user_pools(MaxResults=60)["UserPools"]
+            return [p for p in pools if p["Name"] == "prachar-dev-members"]
+
+        [pool] = dev_pools()
+        pool_arn = cognito.describe_user_pool(UserPoolId=pool["Id"])["UserPool"]["Arn"]
+        [app_client] = cognito.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)["UserPoolClients"]
+        assert app_client["ClientName"] == "prachar-dashboard"
+
+        def users():
+            return {u["Username"]: {"Enabled": u["Enabled"], **{a["Name"]: a["Value"] for a in u["Attributes"]}}
+                    for u in cognito.list_users(UserPoolId=pool["Id"])["Users"]}
+
+        invited = users()
+        assert sorted(invited) == sorted(members)
+        for member_id, member in members.items():
+            if member.get("email"):
+                assert invited[member_id]["email"] == member["email"]
+            else:
+                assert invited[member_id]["phone_number"] == member["phone"]
+        assert "members: 4 invited, 0 re-enabled, 0 disabled" in result.stdout
+        assert "not invited" not in result.stdout
+
+        pool_environment = {"PRACHAR_USER_POOL_ARN": pool_arn, "PRACHAR_USER_POOL_CLIENT_ID": app_client["ClientId"]}
+        recorded = json.loads((tmp_path / ".chalice" / "config.json").read_text())["stages"]["dev"]
+        assert pool_environment.items() <= recorded["environment_variables"].items()
+        api_environment = client("lambda").get_function_configuration(FunctionName="prachar-dev")["Environment"]
+        assert pool_environment.items() <= api_environment["Variables"].items()
+
+        [rest_api] = [a for a in client("apigateway").get_rest_apis()["items"] if a["name"] == "prachar"]
+        authorizers = client("apigateway").get_authorizers(restApiId=rest_api["id"])["items"]
+        # moto 5.2.5 keeps the paths and integrations of an imported API but not its securityDefinitions; if a later
+        # moto does, check them there too
+        for authorizer in authorizers:
+            assert (authorizer["type"], authorizer["providerARNs"]) == ("COGNITO_USER_POOLS", [pool_arn])
+        generated = subprocess.run([sys.executable, "-c", SWAGGER], cwd=tmp_path, capture_output=True, text=True,
+                                   env=clean_environment(**recorded["environment_variables"]))
+        assert generated.returncode == 0, generated.stderr[-3000:]
+        swagger = json.loads(generated.stdout)
+        definition = swagger["securityDefinitions"][AUTHORIZER]
+        assert definition["x-amazon-apigateway-authorizer"] == {"type": "cognito_user_pools",
+                                                                "providerARNs": [pool_arn]}
+        api_methods = [(path, method) for path, methods in swagger["paths"].items() if path.startswith("/api")
+                       for method in methods if method != "options"]
+        assert len(api_methods) >= 11
+        for path, method in api_methods:
+            assert swagger["paths"][path][method]["security"] == [{AUTHORIZER: []}], (path, method)
 
         failure_queue = client("sqs").get_queue_url(QueueName="prachar-dev-upload-failures")["QueueUrl"]
         failure_queue_arn = client("sqs").get_queue_attributes(
@@ -100,9 +164,20 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
         listing = [s for s in role_policy["Statement"] if s["Action"] == ["s3:ListBucket"]]
         assert [s["Resource"] for s in listing] == ["arn:aws:s3:::prachar-dev-content"]
 
-        again = deploy()  # a later deploy: chalice leaves the destinations alone, and so does ours
+        # A later deploy, with sahada-02 gone from the campaign: chalice leaves the destinations alone, and so does
+        # ours; the pool and the other users stay as they were, sahada-02's user is disabled.
+        sahada = next(t for t in document["teams"] if t["id"] == "sahada-it-cell")
+        sahada["members"] = [m for m in sahada["members"] if m["id"] != "sahada-02"]
+        campaign_file.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+        again = deploy()
         assert "On-failure destination prachar-dev-upload-failures on 3 S3-triggered function(s) (0 changed)" \
             in again.stdout
         assert set(on_failure_destinations().values()) == {(failure_queue_arn, 2, 21600)}
+        assert "members: 0 invited, 0 re-enabled, 1 disabled" in again.stdout
+        assert users() == {**invited, "sahada-02": {**invited["sahada-02"], "Enabled": False}}
+        assert dev_pools() == [pool]
+        assert cognito.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)["UserPoolClients"] == [app_client]
+        recorded_again = json.loads((tmp_path / ".chalice" / "config.json").read_text())["stages"]["dev"]
+        assert recorded_again == recorded
     finally:
         emulator.stop()

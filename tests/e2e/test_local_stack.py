@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 
 import boto3
@@ -98,3 +99,16 @@ def test_a_429_and_a_5xx_on_the_first_try_still_end_in_one_post_per_account(runn
     assert len([c for c in accepted if c["platform"] == "x"]) == 1
     whatsapp = [c["body"]["to"] for c in accepted if c["platform"] == "whatsapp"]
     assert len(whatsapp) == len(set(whatsapp)) == 21, "each member of the team exactly once"
+
+
+def test_the_api_wants_a_signed_in_member_and_make_run_says_how(running_stack):
+    output = running_stack.log.read_text(errors="replace")
+    assert "every member's password is prachar-local-1" in output and "coordinator state-01" in output
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        running_stack.get(f"{running_stack.api}/api/posts", member=None)
+    assert refused.value.code == 401
+    lead = running_stack.get(f"{running_stack.api}/api/posts", member="bhilwara-d-01")
+    assert lead["scope"] == "district/bhilwara"
+    with pytest.raises(urllib.error.HTTPError) as hidden:
+        running_stack.get(f"{running_stack.api}/api/posts?scope=district/udaipur", member="bhilwara-d-01")
+    assert hidden.value.code == 403

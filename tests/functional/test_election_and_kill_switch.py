@@ -4,8 +4,8 @@ import json
 
 from chalicelib.domain.post import PostStatus, content_id_for
 
-COORDINATOR = {"X-Prachar-Member": "state-01", "Content-Type": "application/json"}
-LEAD = {"X-Prachar-Member": "sahada-01", "Content-Type": "application/json"}
+COORDINATOR = "state-01"
+LEAD = "sahada-01"
 
 
 def event(client):
@@ -31,8 +31,8 @@ def status(world, key, account):
     return world.container.store.post(content_id_for(key), account).status
 
 
-def post_json(client, path, body, headers):
-    return client.http.post(path, body=json.dumps(body), headers=headers)
+def post_json(client, path, body, member):
+    return client.http.post(path, body=json.dumps(body), member=member)
 
 
 SAHADA = "content/constituency/sahada/silence.yaml"
@@ -66,15 +66,20 @@ def test_the_campaign_closer_cancels_what_was_scheduled_after_the_poll(active, c
     assert client.lambda_.invoke("campaign_closer", event(client)).payload == {}, "once per poll"
 
 
-def test_pausing_is_for_coordinators_and_says_why(active, client):
-    assert post_json(client, "/api/pause", {"scope": "constituency/sahada", "reason": "x"}, LEAD).status_code == 403
-    assert post_json(client, "/api/pause", {"reason": "x"}, {"Content-Type": "application/json"}).status_code == 401
+def test_pausing_is_for_coordinators_and_leads_inside_their_scope_and_says_why(active, client):
+    assert post_json(client, "/api/pause", {"scope": "district/bhilwara", "reason": "x"}, LEAD).status_code == 403
+    assert post_json(client, "/api/pause", {"scope": "constituency/sahada", "reason": "x"}, "sahada-02"
+                     ).status_code == 403  # a member
+    assert post_json(client, "/api/pause", {"reason": "x"}, None).status_code == 401
+    mine = post_json(client, "/api/pause", {"reason": "booth video"}, LEAD)  # a lead's own scope by default
+    assert mine.json_body == {"paused": "constituency/sahada", "by": LEAD, "reason": "booth video"}
     assert post_json(client, "/api/pause", {"scope": "district/bhilwara"}, COORDINATOR).status_code == 400
     assert post_json(client, "/api/pause", {"scope": "constituency/kota", "reason": "x"},
                      COORDINATOR).status_code == 400
     ok = post_json(client, "/api/pause", {"scope": "district/bhilwara", "reason": "fake video alert"}, COORDINATOR)
     assert ok.json_body == {"paused": "district/bhilwara", "by": "state-01", "reason": "fake video alert"}
-    assert client.http.get("/api/pauses").json_body["paused"][0]["scope"] == "district/bhilwara"
+    assert [p["scope"] for p in client.http.get("/api/pauses").json_body["paused"]] == [
+        "constituency/sahada", "district/bhilwara"]
 
 
 def test_a_pause_stops_a_message_already_on_the_queue_and_a_resume_releases_it(active, client):

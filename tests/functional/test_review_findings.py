@@ -215,8 +215,7 @@ def test_a_whatsapp_call_that_never_reached_meta_is_settled_by_a_coordinator_aft
     run_clock(active, client, "2021-03-05T09:31:00+05:30")
     kinds = [e.kind for e in active.container.store.activity_on(date(2021, 3, 5))]
     assert kinds.count("post.needs_decision") == 1
-    answer = client.http.post(f"/api/posts/{content_id_for(key)}/settle", headers={
-        "X-Prachar-Member": "state-01", "Content-Type": "application/json"},
+    answer = client.http.post(f"/api/posts/{content_id_for(key)}/settle", member="state-01",
         body=json.dumps({"account_id": "wa-sahada", "went_out": False}))
     assert answer.status_code == 200, answer.body
     run_clock(active, client, "2021-03-05T09:32:00+05:30")
@@ -401,8 +400,8 @@ def test_a_silence_clearance_applies_to_wording_uploaded_after_the_coordinator_l
     assert (looked["revision"], looked["manifest"]["text"]) == (1, "राज्य भर में किसान सम्मेलन")
     active.put(key, unseen)  # re-uploaded while the coordinator decides
     client.lambda_.invoke("on_content_upload", active.s3_event(key))
-    answer = client.http.post(f"/api/posts/{content_id}/clear-silence", body=json.dumps({"revision": 1}), headers={
-        "X-Prachar-Member": "state-01", "Content-Type": "application/json"})
+    answer = client.http.post(f"/api/posts/{content_id}/clear-silence", body=json.dumps({"revision": 1}),
+                              member="state-01")
     assert answer.status_code == 409, answer.json_body
     assert "revision 2" in answer.json_body["Message"]
     run_clock(active, client, "2021-10-29T10:00:00+05:30")  # inside Vallabhnagar's 72-hour silence
@@ -547,8 +546,7 @@ def test_a_request_body_of_the_wrong_shape_is_answered_400_not_500(active, clien
     Fix (entry.py): refuse a body that is not a JSON object with 400 in `_caller_request`; check that `scope`,
     `reason`, `note` are strings (and cap `reason`/`note` at a few KB) before use; in `control`, catch
     TypeError/ValueError from `Scope.parse` as a 400."""
-    answer = client.http.post(path, body=body, headers={"X-Prachar-Member": "state-01",
-                                                        "Content-Type": "application/json"})
+    answer = client.http.post(path, body=body, member="state-01")
     assert answer.status_code in (400, 404, 409), f"{answer.status_code}: {answer.body[:120]!r}"
 
 
@@ -800,7 +798,6 @@ def test_a_config_that_briefly_lacks_an_account_fails_its_due_posts_for_good(act
 # ---- 11. who may read ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="open finding for issue 8: every GET under /api is unauthenticated")
 @pytest.mark.parametrize("path", ["/api/posts/{id}", "/api/activity?date=2021-03-03", "/api/posts?scope=state"])
 def test_unapproved_wording_is_readable_by_anyone_who_has_the_api_url(signing, client, path):  # noqa: F811
     """UNAPPROVED WORDING LEAKS. Only the POST routes carry `IAMAuthorizer()`; `GET /api/posts/<id>`,
@@ -815,8 +812,8 @@ def test_unapproved_wording_is_readable_by_anyone_who_has_the_api_url(signing, c
     world.put(KEY, UNSEEN)
     client.lambda_.invoke("on_content_upload", world.s3_event(KEY, principal="AWS:AIDASAHADA02"))
     assert world.container.store.post(content_id_for(KEY), "fb-sahada").status is PostStatus.PENDING_APPROVAL
-    answer = client.http.get(path.format(id=content_id_for(KEY)))  # no credentials, no member
-    assert answer.status_code in (401, 403), (
+    answer = client.http.get(path.format(id=content_id_for(KEY)), member=None)  # no token
+    assert answer.status_code == 401, (
         f"{answer.status_code} without credentials; the body includes the unapproved text: "
         f"{'अपुष्ट आरोप' in json.dumps(answer.json_body, ensure_ascii=False)}")
 

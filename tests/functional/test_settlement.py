@@ -28,8 +28,7 @@ def stuck_kit(world, client):
 
 
 def settle(client, content_id, member="state-01", **body):
-    return client.http.post(f"/api/posts/{content_id}/settle", body=json.dumps(body), headers={
-        "X-Prachar-Member": member, "Content-Type": "application/json"})
+    return client.http.post(f"/api/posts/{content_id}/settle", body=json.dumps(body), member=member)
 
 
 def activity(world):

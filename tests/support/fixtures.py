@@ -13,6 +13,7 @@ from chalicelib import bootstrap
 from chalicelib.adapters import aws
 from chalicelib.adapters.clock import SteppedClock
 from chalicelib.domain.campaign import Campaign
+from infra.identity import ensure_user_pool, user_pool_environment
 from local.emulator import Emulator, emulator_environment, free_port
 from local.provision import create_resources, register_in_sandbox, seed_account_secrets
 from local.sandbox import PlatformSandbox
@@ -46,7 +47,10 @@ def world(emulator: Emulator, sandbox: PlatformSandbox) -> Iterator[World]:
                        "PRACHAR_PLATFORM_TIMEOUT": "2",
                        "PRACHAR_FACEBOOK_APP_ID": "900000000000001",
                        "PRACHAR_WHATSAPP_APP_SECRET": sandbox.app_secret,
-                       "PRACHAR_WHATSAPP_VERIFY_TOKEN": "test-verify-token", "PRACHAR_TRUST_MEMBER_HEADER": "true"})
+                       "PRACHAR_WHATSAPP_VERIFY_TOKEN": "test-verify-token"})
+    aws.reset_clients()
+    os.environ.update({**user_pool_environment(ensure_user_pool(aws.client("cognito-idp"), "test")),
+                       "PRACHAR_COGNITO_ENDPOINT": emulator.url})
     clock = SteppedClock(datetime.fromisoformat(START))
     container = bootstrap.use(clock)
     create_resources(aws.client("cloudformation"), "test", {"PublishVisibilityTimeout": "1"})

@@ -1,0 +1,106 @@
+"""The dashboard's one read: everything a signed-in member may see of a scope, today and the next 7 days."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.adapters.clock import Clock
+from chalicelib.adapters.store import Store
+from chalicelib.domain import overview
+from chalicelib.domain.access import Viewer
+from chalicelib.domain.approval import refusal
+from chalicelib.domain.campaign import Campaign
+from chalicelib.domain.post import Post, PostStatus
+from chalicelib.domain.times import local_date, to_iso
+
+DAYS_AHEAD = 8          # today and the next 7
+CHART_DAYS_BACK = 7
+UPLOAD_DAYS_BACK = 7
+MAX_QUEUE = 100
+
+
+@dataclass
+class Overview:
+    store: Store
+    clock: Clock
+
+    def of(self, campaign: Campaign, viewer: Viewer, scope: str) -> dict[str, Any]:
+        now = self.clock.now()
+        today = local_date(now)
+        scopes = sorted(s for s in campaign.scopes if scope in campaign.enclosing(s) and viewer.may_see(s))
+        posts = {s: list(self.store.posts_in_scope(s)) for s in scopes}
+        every = [p for ps in posts.values() for p in ps]
+        days = overview.days_from(today, DAYS_AHEAD)
+        chart_days = overview.days_from(today - timedelta(days=CHART_DAYS_BACK), CHART_DAYS_BACK + DAYS_AHEAD)
+        return {
+            "generated_at": to_iso(now), "today": today.isoformat(), "scope": scope,
+            "viewer": {"member": viewer.member.id, "name": viewer.member.name, "role": viewer.member.role,
+                       "team_scope": viewer.team_scope},
+            "scopes": [{"scope": s, "days": overview.by_day(posts[s], days)} for s in scopes],
+            "totals": overview.by_day(every, days),
+            "coverage": overview.coverage_json(overview.coverage(campaign, posts, scopes, today)),
+            "approvals": self._queue(campaign, viewer, every),
+            "silences": overview.silences(campaign, scopes, now),
+            "pauses": self._pauses(campaign, scopes),
+            "accounts": self._troubled_accounts(campaign, scopes),
+            "failures": overview.failures(every),
+            "charts": {
+                "per_constituency": overview.per_day_series(posts, chart_days, "scope"),
+                "per_platform": overview.per_day_series(posts, chart_days, "platform"),
+                "uploads_per_member": self._uploads_per_member(campaign, scopes, today),
+            },
+        }
+
+    def _queue(self, campaign: Campaign, viewer: Viewer, posts: list[Post]) -> list[dict[str, Any]]:
+        """Content waiting for sign-off, soonest first, and whether this member may decide it."""
+        waiting: dict[str, list[Post]] = {}
+        for post in posts:
+            if post.status is PostStatus.PENDING_APPROVAL:
+                waiting.setdefault(post.content_id, []).append(post)
+        queue = []
+        for content_id, pending in sorted(waiting.items(), key=lambda item: min(p.due_at for p in item[1])):
+            content = self.store.content(content_id)
+            if content is None:
+                continue
+            why_not = refusal(viewer.member, content.scope, campaign, content.manifest, content.uploaded_by)
+            queue.append({"id": content_id, "scope": content.scope, "title": content.title, "key": content.key,
+                          "revision": content.revision, "text": content.manifest.get("text"),
+                          "uploaded_by": content.uploaded_by, "due_at": to_iso(min(p.due_at for p in pending)),
+                          "accounts": sorted(p.account_id for p in pending),
+                          "may_decide": why_not is None, "why_not": why_not})
+            if len(queue) >= MAX_QUEUE:
+                break
+        return queue
+
+    def _pauses(self, campaign: Campaign, scopes: list[str]) -> list[dict[str, Any]]:
+        reaching = set(scopes) | {above for s in scopes for above in campaign.enclosing(s)}
+        return [{"scope": scope, "by": item.get("by"), "reason": item.get("reason"), "since": item.get("since")}
+                for scope, item in sorted(self.store.pauses().items()) if scope in reaching]
+
+    def _troubled_accounts(self, campaign: Campaign, scopes: list[str]) -> list[dict[str, Any]]:
+        rows = []
+        for account in campaign.accounts:
+            if account.scope not in scopes:
+                continue
+            state = self.store.account_state(account.id)
+            if str(state.health) != "healthy":
+                rows.append({"account_id": account.id, "platform": account.platform, "scope": account.scope,
+                             "health": str(state.health), "until": to_iso(state.until) if state.until else None,
+                             "reason": state.reason})
+        return rows
+
+    def _uploads_per_member(self, campaign: Campaign, scopes: list[str], today: Any) -> list[dict[str, Any]]:
+        """Who is carrying the load: accepted uploads of the last 7 days by member (by team where the config names
+        no principals, so uploads are not attributed to a person)."""
+        counts: Counter = Counter()
+        for back in range(UPLOAD_DAYS_BACK):
+            for entry in self.store.activity_on(today - timedelta(days=back), scopes=scopes, limit=10_000):
+                if entry.kind in ("upload.accepted", "upload.replaced"):
+                    member = (entry.details or {}).get("uploaded_by")
+                    counts[member or f"{campaign.team_for(entry.scope)} (team)"] += 1
+        names = {m.id: m.name for t in campaign.teams for m in t.members}
+        return [{"member": who, "name": names.get(who, who), "uploads": n}
+                for who, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
