@@ -80,6 +80,21 @@ def token_health_check(event):
     return entry.check_tokens()
 
 
+@app.schedule(Cron(30, 13, "*", "*", "?", "*"), name="coverage_alert")  # 19:00 IST: tomorrow's gaps
+def coverage_alert(event):
+    return entry.alert_coverage_gaps()
+
+
+@app.schedule(Cron(30, 15, "*", "*", "?", "*"), name="daily_report")  # 21:00 IST
+def daily_report(event):
+    return entry.write_daily_report()
+
+
+@app.schedule(Rate(6, unit=Rate.HOURS), name="engagement_collector")
+def engagement_collector(event):
+    return entry.collect_engagement()
+
+
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="campaign_closer")
 def campaign_closer(event):
     return entry.close_polls()

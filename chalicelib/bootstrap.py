@@ -68,7 +68,7 @@ class Container:
         from chalicelib.services.ingest import Ingest
 
         return Ingest(self.store, self.bucket, self.campaigns, self.activity, self.clock,
-                      self.settings.max_upload_bytes)
+                      self.settings.max_upload_bytes, self.settings.config_writers)
 
     @cached_property
     def publish_queue(self) -> PublishQueue:
@@ -147,6 +147,22 @@ class Container:
         from chalicelib.services.queries import Queries
 
         return Queries(self.store, self.clock)
+
+    def coordinator_alerts(self):
+        from chalicelib.services.coordinator_alerts import CoordinatorAlerts
+
+        return CoordinatorAlerts(self.store, self.activity, self.clock)
+
+    def daily_reports(self):
+        from chalicelib.services.coordinator_alerts import DailyReports
+
+        return DailyReports(self.store, self.bucket, self.activity, self.clock, self.coordinator_alerts())
+
+    def engagement(self):
+        from chalicelib.services.engagement import Engagement
+
+        return Engagement(self.store, self.secrets, self.platforms(), self.activity, self.clock,
+                          self.settings.secret_name)
 
     def overview(self):
         from chalicelib.services.overview import Overview

@@ -13,19 +13,25 @@ from chalicelib.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from chalicelib.observability import logger
 
 
+def uploaded_objects(event: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
+    """(decoded key, uploader principal, the upload's ETag) for each record of an S3 notification."""
+    found = []
+    for record in event.get("Records", []):
+        uploaded = record.get("s3", {}).get("object", {})
+        if uploaded.get("key"):
+            found.append((decode_s3_key(uploaded["key"]), record.get("userIdentity", {}).get("principalId"),
+                          str(uploaded.get("eTag") or "").strip('"') or None))
+    return found
+
+
 def uploaded_keys(event: dict[str, Any]) -> list[tuple[str, str | None]]:
     """(decoded key, uploader principal) for each record of an S3 notification."""
-    keys = []
-    for record in event.get("Records", []):
-        raw = record.get("s3", {}).get("object", {}).get("key")
-        if raw:
-            keys.append((decode_s3_key(raw), record.get("userIdentity", {}).get("principalId")))
-    return keys
+    return [(key, principal) for key, principal, _ in uploaded_objects(event)]
 
 
 def ingest_config(event: dict[str, Any]) -> list[str]:
     ingest = container().ingest()
-    return [ingest.config(key, uploaded_by).outcome for key, uploaded_by in uploaded_keys(event)]
+    return [ingest.config(key, uploaded_by, etag).outcome for key, uploaded_by, etag in uploaded_objects(event)]
 
 
 def ingest_content(event: dict[str, Any]) -> list[str]:
@@ -135,10 +141,14 @@ def caller(context: dict[str, Any] | None) -> tuple[Any, Any]:
     campaign = container().campaigns.active()
     if campaign is None:
         raise Forbidden("no campaign is active yet: a coordinator uploads config/campaign.yaml first")
-    member = campaign.member(member_id)
+    member = campaign.member(member_id.lower())  # the pool's user names are case-insensitive; ids are lower case
     if member is None:
         raise Forbidden(f"{member_id} is not a member of campaign {campaign.campaign}; "
                         "ask a coordinator to add you to config/campaign.yaml")
+    holder = container().store.member_subs().get(member.id)
+    if holder is not None and holder != claims.get("sub"):
+        # The id went to someone else (`make deploy` made a new user): an earlier holder's token, still unexpired.
+        raise Unauthorized(f"this sign-in is not for the current holder of {member.id}: sign in again")
     return campaign, member
 
 
@@ -242,6 +252,24 @@ def pauses(context: dict[str, Any]) -> dict[str, Any]:
     reaching = set(seen_by.scopes) | {above for scope in seen_by.scopes for above in campaign.enclosing(scope)}
     return {"paused": [{"scope": scope, "by": item.get("by"), "reason": item.get("reason"), "since": item.get("since")}
                        for scope, item in sorted(container().store.pauses().items()) if scope in reaching]}
+
+
+def alert_coverage_gaps() -> dict[str, Any]:
+    c = container()
+    campaign = c.campaigns.active()
+    return c.coordinator_alerts().coverage_gaps(campaign) if campaign else {}
+
+
+def write_daily_report() -> dict[str, Any]:
+    c = container()
+    campaign = c.campaigns.active()
+    return c.daily_reports().write(campaign) if campaign else {}
+
+
+def collect_engagement() -> dict[str, int]:
+    c = container()
+    campaign = c.campaigns.active()
+    return c.engagement().collect(campaign) if campaign else {}
 
 
 def close_polls() -> dict[str, int]:

@@ -34,6 +34,7 @@ class Settings:
     whatsapp_app_secret: str | None
     whatsapp_verify_token: str | None
     user_pool_client_id: str | None
+    config_writers: tuple[str, ...]
     cognito_endpoint: str
 
     def secret_name(self, template: str) -> str:
@@ -85,6 +86,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         whatsapp_app_secret=environ.get("PRACHAR_WHATSAPP_APP_SECRET"),
         whatsapp_verify_token=environ.get("PRACHAR_WHATSAPP_VERIFY_TOKEN"),
         user_pool_client_id=environ.get("PRACHAR_USER_POOL_CLIENT_ID") or None,
+        # `make deploy` records the bucket policy's config writers here: both guards let the same people in.
+        config_writers=tuple(w.strip() for w in environ.get("PRACHAR_CONFIG_WRITERS", "").split(",") if w.strip()),
         # Where the dashboard signs in: Cognito's public endpoint in the pool's region (locally, the emulator).
         cognito_endpoint=_url(environ, "PRACHAR_COGNITO_ENDPOINT",
                               f"https://cognito-idp.{user_pool_arn(environ).split(':')[3]}.amazonaws.com/"),

@@ -8,6 +8,7 @@ and its resume — then fires the publishing clock (sometimes twice at once), pl
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 import os
@@ -96,7 +97,8 @@ class Scenario:
         self.container = self.backend.install(self.clock, dict(self.clients))
         self.plan: CampaignPlan = plan_campaign(self.options.posts, self.rng)
         self.backend.put("config/campaign.yaml", self.plan.yaml.encode("utf-8"))
-        outcomes = entry.ingest_config(s3_event("config/campaign.yaml", UPLOADER))
+        single_part_etag = hashlib.md5(self.plan.yaml.encode("utf-8")).hexdigest()
+        outcomes = entry.ingest_config(s3_event("config/campaign.yaml", UPLOADER, single_part_etag))
         if outcomes != ["accepted"]:
             raise RuntimeError(f"the generated campaign was refused: {outcomes}")
         self.campaign = self.container.campaigns.active()

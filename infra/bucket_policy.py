@@ -57,7 +57,11 @@ def bucket_policy(bucket: str, campaign: Campaign | None, deployers: Iterable[st
 
 def config_guard(bucket: str, writers: list[str]) -> dict[str, Any]:
     return {"Sid": CONFIG_GUARD_SID, "Effect": "Deny", "Principal": "*",
-            "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": [f"arn:aws:s3:::{bucket}/config/*"],
+            # Every way to change what config/ holds: writes, ACLs and tags, and deleting a version on the versioned
+            # bucket (which quietly brings an older config back), restoring one too.
+            "Action": ["s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject", "s3:ReplicateObject",
+                       "s3:ReplicateDelete"],
+            "Resource": [f"arn:aws:s3:::{bucket}/config/*"],
             "Condition": {"StringNotLike": {"aws:userid": writers}}}
 
 

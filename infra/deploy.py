@@ -151,18 +151,15 @@ def _settings_of(config: dict[str, Any]) -> tuple[Any, Any, Any]:
     return config.get("MaximumRetryAttempts"), config.get("MaximumEventAgeInSeconds"), on_failure
 
 
-def load_campaign(s3: Any, bucket: str, campaign_file: Path | None) -> Campaign | None:
-    """The campaign config from the file given, else the bucket's; None before one is uploaded."""
+def load_campaign(dynamodb: Any, table: str, campaign_file: Path | None) -> Campaign | None:
+    """The campaign config from the file given, else the one the system made active (never the bucket's latest
+    upload, which may be one ingest refused); None before any config was accepted."""
     if campaign_file is not None:
-        document = yaml.safe_load(campaign_file.read_text(encoding="utf-8"))
-    else:
-        try:
-            document = yaml.safe_load(s3.get_object(Bucket=bucket, Key="config/campaign.yaml")["Body"].read())
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] not in ("NoSuchKey", "404"):
-                raise
-            return None
-    return Campaign.model_validate(document)
+        return Campaign.model_validate(yaml.safe_load(campaign_file.read_text(encoding="utf-8")))
+    from chalicelib.adapters.store import Store
+
+    record = Store(dynamodb, table).active_campaign()
+    return Campaign.model_validate(record.document) if record else None
 
 
 def deployer_user_id(sts: Any) -> str:
@@ -188,15 +185,24 @@ def apply_bucket_policy(s3: Any, bucket: str, campaign: Campaign | None, deploye
     return summary + f"; {teams} team(s) can write only under their own prefix"
 
 
-def sync_campaign_members(cognito: Any, pool_id: str, campaign: Campaign | None) -> str:
+def sync_campaign_members(cognito: Any, pool_id: str, campaign: Campaign | None, store: Any = None) -> str:
+    """Users for the members; with `store`, which user holds each id is recorded (an old holder's token is then
+    refused by the API at once, not when it expires)."""
     if campaign is None:
         return "no campaign config yet: members get their sign-in invitations on the next deploy after it is uploaded"
-    return members_report(sync_members(cognito, pool_id, campaign))
+    sync = sync_members(cognito, pool_id, campaign)
+    if store is not None:
+        from datetime import UTC, datetime
+
+        store.bind_members(sync.subs, datetime.now(UTC))
+    return members_report(sync)
 
 
 def members_report(sync: MemberSync) -> str:
     lines = [f"members: {len(sync.invited)} invited, {len(sync.enabled)} re-enabled, {len(sync.disabled)} disabled "
-             "(no longer in the campaign)"]
+             f"(no longer in the campaign), {len(sync.updated)} with a new email or phone, {len(sync.reinvited)} "
+             f"invited again (the first invitation expired unused), {len(sync.replaced)} given to a new person (the "
+             "previous holder's user removed)"]
     if sync.unreachable:
         lines.append(f"not invited, no email and no phone: {', '.join(sync.unreachable)} — add `email:` or `phone:` "
                      "to each in config/campaign.yaml, upload it, and deploy again")
@@ -218,10 +224,13 @@ def main(argv: list[str] | None = None) -> int:
     parameters = {"ContentBucketName": arguments.bucket_name} if arguments.bucket_name else {}
     outputs = deploy_resources(boto3.client("cloudformation"), arguments.stage, parameters)
     cognito = boto3.client("cognito-idp")
-    pool = ensure_user_pool(cognito, arguments.stage)
-    environment = {**stage_environment(arguments.stage, outputs), **user_pool_environment(pool)}
-    region = boto3.session.Session().region_name
+    pool = ensure_user_pool(cognito, arguments.stage, outputs.get("MemberInvitationSmsRoleArn"))
     sts = boto3.client("sts")
+    deployers = arguments.config_writer or [deployer_user_id(sts)]
+    # The app's config guard lets in the same writers as the bucket policy's, read the same way.
+    environment = {**stage_environment(arguments.stage, outputs), **user_pool_environment(pool),
+                   "PRACHAR_CONFIG_WRITERS": ",".join(deployers)}
+    region = boto3.session.Session().region_name
     account = sts.get_caller_identity()["Account"]
     record_stage(CHALICE_CONFIG, arguments.stage, environment, outputs["UploadFailureQueueName"], region=region,
                  account=account)
@@ -234,12 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     s3_functions = s3_triggered_functions(ROOT / ".chalice" / "deployed" / f"{arguments.stage}.json")
     routed = route_upload_failures(boto3.client("lambda"), s3_functions, outputs["UploadFailureQueueArn"])
     s3, bucket = boto3.client("s3"), outputs["ContentBucketName"]
-    campaign = load_campaign(s3, bucket, arguments.campaign)
-    print(apply_bucket_policy(s3, bucket, campaign, arguments.config_writer or [deployer_user_id(sts)]))
+    campaign = load_campaign(boto3.client("dynamodb"), outputs["TableName"], arguments.campaign)
+    print(apply_bucket_policy(s3, bucket, campaign, deployers))
     print(f"ReportBatchItemFailures on {mappings} event-source mapping(s) of {PUBLISH_HANDLER}.")
     print(f"On-failure destination {outputs['UploadFailureQueueName']} on {len(s3_functions)} S3-triggered "
           f"function(s) ({routed} changed): an upload whose Lambda fails three times lands there.")
-    print(sync_campaign_members(cognito, pool.id, campaign))
+    from chalicelib.adapters.store import Store
+
+    print(sync_campaign_members(cognito, pool.id, campaign, Store(boto3.client("dynamodb"), outputs["TableName"])))
     print(f"Next: store each account's token in SSM under /prachar/{arguments.stage}/accounts/<id>, "
           f"then upload config/campaign.yaml to s3://{bucket}/.")
     return 0

@@ -8,13 +8,15 @@ Nobody signs themselves up: a member gets an invitation, by email when the confi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.campaign import Campaign, Member
 
 CLIENT_NAME = "prachar-dashboard"
 ID_TOKEN_MINUTES = 60
+TEMPORARY_PASSWORD_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,15 @@ def pool_name(stage: str) -> str:
     return f"prachar-{stage}-members"
 
 
-def ensure_user_pool(cognito: Any, stage: str) -> UserPool:
-    """The stage's pool and app client, made if missing (a re-run changes nothing)."""
+def ensure_user_pool(cognito: Any, stage: str, sms_role_arn: str | None = None) -> UserPool:
+    """The stage's pool and app client, made if missing (a re-run changes nothing). With `sms_role_arn` (infra/
+    resources.yaml's MemberInvitationSmsRole) Cognito can send invitations by SMS; without it, by email only."""
     name = pool_name(stage)
     pool_id = next((p["Id"] for p in _pools(cognito) if p["Name"] == name), None)
     if pool_id is None:
-        pool_id = cognito.create_user_pool(
+        sms = {"SmsConfiguration": {"SnsCallerArn": sms_role_arn, "ExternalId": name,
+                                    "SnsRegion": cognito.meta.region_name}} if sms_role_arn else {}
+        pool_id = cognito.create_user_pool(**sms,
             PoolName=name,
             UsernameConfiguration={"CaseSensitive": False},
             # The invitation's lifetime is TemporaryPasswordValidityDays: Cognito refuses a pool that also sets the
@@ -50,7 +55,7 @@ def ensure_user_pool(cognito: Any, stage: str) -> UserPool:
             AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
             Policies={"PasswordPolicy": {"MinimumLength": 10, "RequireUppercase": False, "RequireLowercase": True,
                                          "RequireNumbers": True, "RequireSymbols": False,
-                                         "TemporaryPasswordValidityDays": 7}},
+                                         "TemporaryPasswordValidityDays": TEMPORARY_PASSWORD_DAYS}},
             AccountRecoverySetting={"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1},
                                                            {"Name": "verified_phone_number", "Priority": 2}]},
             DeletionProtection="ACTIVE" if stage == "prod" else "INACTIVE",
@@ -75,17 +80,29 @@ class MemberSync:
     enabled: list[str]
     disabled: list[str]
     unreachable: list[str]   # members with neither email nor phone: no invitation can reach them
+    updated: list[str] = field(default_factory=list)     # email or phone changed in the config
+    replaced: list[str] = field(default_factory=list)    # the id went to another person: a new user, invited
+    subs: dict[str, str] = field(default_factory=dict, compare=False)  # member id → its user's `sub` (one person)
+    reinvited: list[str] = field(default_factory=list)   # the first invitation expired unused: sent again
 
 
-def sync_members(cognito: Any, pool_id: str, campaign: Campaign, *, password: str | None = None) -> MemberSync:
+def sync_members(cognito: Any, pool_id: str, campaign: Campaign, *, password: str | None = None,
+                 now: datetime | None = None) -> MemberSync:
     """A user for every member of the campaign; users of people no longer in it are disabled, not deleted (their
-    names stay on what they approved). With `password` (the local stack only), users get it as their own and
-    no invitation is sent."""
+    names stay on what they approved). A changed email or phone is updated; an invitation that expired unused is
+    sent again. With `password` (the local stack only), users get it as their own and no invitation is sent."""
+    now = now or datetime.now(UTC)
     members = {m.id: m for t in campaign.teams for m in t.members}
     existing = {u["Username"]: u for u in _users(cognito, pool_id)}
     result = MemberSync([], [], [], [])
     for member_id, member in sorted(members.items()):
         user = existing.get(member_id)
+        if user is not None and _another_person(member, user):
+            # The id (a slot such as sahada-01) went to someone else: the old holder's user, password and recovery
+            # email or phone must not carry over. A new user is made and the new person invited.
+            cognito.admin_delete_user(UserPoolId=pool_id, Username=member_id)
+            result.replaced.append(member_id)
+            user = None
         if user is None:
             if password is None and not (member.email or member.phone):
                 result.unreachable.append(member_id)
@@ -95,14 +112,53 @@ def sync_members(cognito: Any, pool_id: str, campaign: Campaign, *, password: st
                 cognito.admin_set_user_password(UserPoolId=pool_id, Username=member_id, Password=password,
                                                 Permanent=True)
             result.invited.append(member_id)
-        elif not user.get("Enabled", True):
+            continue
+        if not user.get("Enabled", True):
             cognito.admin_enable_user(UserPoolId=pool_id, Username=member_id)
             result.enabled.append(member_id)
+        changed = _changed_contacts(member, user)
+        if changed:
+            cognito.admin_update_user_attributes(UserPoolId=pool_id, Username=member_id, UserAttributes=changed)
+            result.updated.append(member_id)
+        if password is None and _invitation_expired(user, now) and (member.email or member.phone):
+            cognito.admin_create_user(UserPoolId=pool_id, Username=member_id, MessageAction="RESEND",
+                                      DesiredDeliveryMediums=["EMAIL" if member.email else "SMS"])
+            result.reinvited.append(member_id)
     for username, user in sorted(existing.items()):
         if username not in members and user.get("Enabled", True):
             cognito.admin_disable_user(UserPoolId=pool_id, Username=username)
             result.disabled.append(username)
+    result.subs = {u["Username"]: _attributes(u)["sub"] for u in _users(cognito, pool_id)
+                   if u["Username"] in members and u.get("Enabled", True) and _attributes(u).get("sub")}
     return result
+
+
+def _attributes(user: dict[str, Any]) -> dict[str, str]:
+    return {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
+
+
+def _another_person(member: Member, user: dict[str, Any]) -> bool:
+    """A member's name changed in the config: the id was handed to someone else (a typo fix invites them again)."""
+    recorded = _attributes(user).get("name")
+    return recorded is not None and recorded != member.name
+
+
+def _changed_contacts(member: Member, user: dict[str, Any]) -> list[dict[str, str]]:
+    have = _attributes(user)
+    wanted = {"email": member.email, "phone_number": f"+{member.phone}" if member.phone else None}
+    changed = []
+    for name, value in wanted.items():
+        if value and have.get(name) != value:
+            verified = "email_verified" if name == "email" else "phone_number_verified"
+            changed += [{"Name": name, "Value": value}, {"Name": verified, "Value": "true"}]
+    return changed
+
+
+def _invitation_expired(user: dict[str, Any], now: datetime) -> bool:
+    """Cognito lets a temporary password lapse after TemporaryPasswordValidityDays; the member can't sign in."""
+    created = user.get("UserCreateDate")
+    return (user.get("UserStatus") == "FORCE_CHANGE_PASSWORD" and isinstance(created, datetime)
+            and now - created > timedelta(days=TEMPORARY_PASSWORD_DAYS))
 
 
 def sign_in(cognito: Any, client_id: str, member_id: str, password: str) -> str:

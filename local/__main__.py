@@ -87,6 +87,12 @@ Activity follows. Ctrl-C stops.
         stack.stop()
 
 
+def day_line(day, per_day: Counter) -> str:
+    gaps = per_day[(day, "coverage.gap")]
+    return (f"  {day}: {per_day[(day, 'post.published')]:>3} published, {per_day[(day, 'post.failed')]} failed"
+            + (f"; {gaps} team(s) with nothing scheduled tomorrow (coordinators alerted)" if gaps else ""))
+
+
 def demo(verbose: bool) -> int:
     from chalicelib.adapters.clock import SteppedClock
     from local.console import (
@@ -127,19 +133,18 @@ def demo(verbose: bool) -> int:
         while True:
             stack.settle()
             for entry in feed.new_entries():
-                if verbose or entry.level != "info":
+                if verbose or (entry.level != "info" and entry.kind != "coverage.gap"):  # gaps: one count a day
                     print(activity_line(entry))
                 per_day[(entry.at.date(), entry.kind)] += 1
             if day and day != clock.now().date():
-                print(f"  {day}: {per_day[(day, 'post.published')]:>3} published, "
-                      f"{per_day[(day, 'post.failed')]} failed")
+                print(day_line(day, per_day))
             day = clock.now().date()
             due = stack.container.store.next_wake_at()
             if due is None or due > end:
                 break
             target = stack.pump.next_schedule_after(max(clock.now(), due - timedelta(seconds=1)))
             clock.advance_to(target)
-        print(f"  {day}: {per_day[(day, 'post.published')]:>3} published, {per_day[(day, 'post.failed')]} failed")
+        print(day_line(day, per_day))
         counts = summary_counts(stack.container.store, campaign)
         print()
         print(summary_table(counts))

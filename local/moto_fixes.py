@@ -6,8 +6,12 @@
 3. Swagger 2.0 API documents (what Chalice generates) → "Only OpenAPI 3.x.x are currently supported".
 4. A DynamoDB Query on the table's own key sorts *every* item of the table to keep one partition (O(n log n) per
    query): with a campaign's activity log in the table, the replay spent most of its time there. The query is
-   given that partition's items only — the same items, in the same order. And every request lists moto's own
-   package directory to find its service: listed once.
+   given that partition's items only — the same items, in the same order; a query of an index gets them unsorted
+   (it sorts what it keeps). And every request lists moto's own package directory to find its service: listed
+   once.
+5. moto's DynamoDB is not thread-safe: an UpdateItem deep-copies the item while another request thread changes it
+   ("dictionary changed size during iteration" → 500), e.g. a WhatsApp status webhook racing the publisher on one
+   post. DynamoDB itself serialises writes to an item; the emulator serialises its DynamoDB requests.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import re
 from typing import Any
 
 _applied = False
+UNSORTED = object()
 _queried_partition: contextvars.ContextVar[tuple[Any, Any] | None] = contextvars.ContextVar("partition", default=None)
 
 
@@ -54,6 +59,7 @@ def apply() -> None:
 
     _query_one_partition()
     _list_services_once()
+    _one_dynamodb_request_at_a_time()
     S3Response._notification_config_from_body = lower_case_filter_names
     APIGatewayBackend.import_rest_api = import_without_description
     APIGatewayBackend.put_rest_api = accept_swagger_2
@@ -67,9 +73,10 @@ def _query_one_partition() -> None:
 
     def query_in_partition(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
-        if index_name is not None or hash_key is None:
+        if hash_key is None and index_name is None:
             return query(self, hash_key, *args, **kwargs)
-        token = _queried_partition.set((self, hash_key))
+        # An index query filters every item and sorts what it keeps: the items need not come sorted first.
+        token = _queried_partition.set((self, UNSORTED if index_name is not None else hash_key))
         try:
             return query(self, hash_key, *args, **kwargs)
         finally:
@@ -79,6 +86,8 @@ def _query_one_partition() -> None:
         partition = _queried_partition.get()
         if partition is None or partition[0] is not self or not self.range_key_attr:
             return all_items(self)
+        if partition[1] is UNSORTED:
+            return [item for items in self.items.values() for item in items.values()]
         return sorted(self.items.get(partition[1], {}).values(), key=lambda item: item.range_key)
 
     Table.query = query_in_partition
@@ -90,3 +99,17 @@ def _list_services_once() -> None:
 
     services = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: services
+
+
+def _one_dynamodb_request_at_a_time() -> None:
+    import threading
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    call_action, lock = DynamoHandler.call_action, threading.Lock()
+
+    def serialised(self: Any) -> Any:
+        with lock:
+            return call_action(self)
+
+    DynamoHandler.call_action = serialised

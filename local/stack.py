@@ -197,7 +197,8 @@ class LocalStack:
         seeded = seed_account_secrets(aws.client("ssm"), aws.client("secretsmanager"), campaign.accounts, STAGE)
         register_in_sandbox(self.sandbox, seeded)
         # Ops would run `make deploy` to invite new members; locally each one signs in with LOCAL_PASSWORD.
-        sync_members(aws.client("cognito-idp"), self.user_pool.id, campaign, password=LOCAL_PASSWORD)
+        synced = sync_members(aws.client("cognito-idp"), self.user_pool.id, campaign, password=LOCAL_PASSWORD)
+        self.container.store.bind_members(synced.subs, self.options.clock.now())
         self._tokens.clear()
         self._campaign_version = record.version
         self._windows_opened = None

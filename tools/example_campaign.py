@@ -83,6 +83,8 @@ def campaign_yaml() -> str:
             "whatsapp_templates:          # approved by Meta for the campaign's number (fictitious)",
             "  - {name: budget_update, params: 2, language: hi}",
             "  - {name: daily_kit, params: 1, language: hi}",
+            "  - {name: prachar_coverage_gaps, params: 2, language: hi}   # the evening coverage alert to coordinators",
+            "  - {name: prachar_daily_report, params: 4, language: hi}    # the daily report's summary to coordinators",
             "daily_slots:                 # when a daily series publishes its next item (IST)",
             "  constituency: [\"07:30\"]",
             "accounts:"]

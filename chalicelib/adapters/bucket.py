@@ -20,6 +20,10 @@ class Upload:
     uploaded_by: str | None
 
 
+class Superseded(Exception):
+    """The object was replaced after the event that names it: the later upload's own event decides."""
+
+
 class TooLarge(Exception):
     def __init__(self, size: int) -> None:
         super().__init__(size)
@@ -31,13 +35,17 @@ class ContentBucket:
         self._s3 = client
         self.name = name
 
-    def read(self, key: str, max_bytes: int) -> Upload | None:
-        """The object's bytes, or None if it is gone; TooLarge before reading an oversized body."""
+    def read(self, key: str, max_bytes: int, *, etag: str | None = None) -> Upload | None:
+        """The object's bytes, or None if it is gone; TooLarge before reading an oversized body; with `etag` (the
+        event's), Superseded if the object is no longer that upload."""
         try:
-            response = self._s3.get_object(Bucket=self.name, Key=key)
+            response = self._s3.get_object(Bucket=self.name, Key=key, **({"IfMatch": f'"{etag}"'} if etag else {}))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404"):
                 return None
+            if code in ("PreconditionFailed", "412"):
+                raise Superseded(key) from None
             raise PersistenceError(f"S3 get_object failed for {key}") from exc
         size = int(response.get("ContentLength", 0))
         if size > max_bytes:
@@ -65,6 +73,10 @@ class ContentBucket:
 
     def clear_error_report(self, key: str) -> None:
         self._s3.delete_object(Bucket=self.name, Key=error_report_key(key))
+
+    def write_report(self, key: str, body: bytes, content_type: str) -> None:
+        """A file the system writes for people to read (reports/<date>/…); a re-run writes it again, whole."""
+        self._s3.put_object(Bucket=self.name, Key=key, ContentType=content_type, Body=body)
 
     def media_url(self, key: str, expires_seconds: int = 3600) -> str:
         """A short-lived link a platform can fetch the media from."""

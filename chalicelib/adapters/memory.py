@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from chalicelib.adapters.bucket import TooLarge, Upload, error_report_key
+from chalicelib.adapters.bucket import Superseded, TooLarge, Upload, error_report_key
 from chalicelib.adapters.clock import Clock, SystemClock
 from chalicelib.adapters.publish_queue import MAX_DELAY_SECONDS
 from chalicelib.adapters.table_items import (
@@ -197,15 +197,31 @@ class InMemoryStore:
             return self.post(content_id, account_id) if moved else None
 
     # ---- the kill switch --------------------------------------------------------------------------
-    def pause(self, key: str, by: str, reason: str, now: datetime) -> None:
-        self._put({"pk": "PAUSE", "sk": key, "by": by, "reason": reason, "since": to_iso(now)})
-
-    def resume(self, key: str) -> bool:
+    def pause(self, key: str, by: str, reason: str, now: datetime, *, replacing: str | None = None) -> bool:
         with self._lock:
-            return self._items.pop(("PAUSE", key), None) is not None
+            old = self._items.get(("PAUSE", key))
+            if old is not None and not (replacing and _equal(_attr(old, "by"), replacing)):
+                return False
+            self._put({"pk": "PAUSE", "sk": key, "by": by, "reason": reason, "since": to_iso(now)})
+            return True
+
+    def resume(self, key: str, *, paused_by: str | None = None) -> bool:
+        with self._lock:
+            old = self._items.get(("PAUSE", key))
+            if old is None or (paused_by and not _equal(_attr(old, "by"), paused_by)):
+                return False
+            del self._items[("PAUSE", key)]
+            return True
 
     def pauses(self) -> dict[str, dict[str, Any]]:
         return {item["sk"]: item for item in self._partition("PAUSE")}
+
+    def bind_members(self, subs: dict[str, str], now: datetime) -> None:
+        self._put({"pk": "IDENTITY", "sk": "SUBS", "subs": dict(subs), "bound_at": to_iso(now)})
+
+    def member_subs(self) -> dict[str, str]:
+        item = self._get("IDENTITY", "SUBS")
+        return dict(item.get("subs") or {}) if item else {}
 
     def poll_closed(self, constituency_id: str) -> bool:
         return self._get("POLL", constituency_id) is not None
@@ -232,10 +248,37 @@ class InMemoryStore:
 
     def note_message_status(self, message_id: str, status: str, rank: int, reference: str | None,
                             now: datetime) -> bool:
-        return self._update(
-            (f"WAMSG#{message_id}", "STATUS"), lambda old: _less(_attr(old, "rank"), rank),
-            lambda new: new.update(status=status, rank=rank, reference=reference or "", updated_at=to_iso(now)),
-            create=True)
+        return self.advance_message_status(message_id, status, rank, reference, now) is not None
+
+    def advance_message_status(self, message_id: str, status: str, rank: int, reference: str | None,
+                               now: datetime) -> int | None:
+        with self._lock:
+            old = self._items.get((f"WAMSG#{message_id}", "STATUS"))
+            before = int(_attr(old, "rank") or 0) if old is not None else 0
+            moved = self._update(
+                (f"WAMSG#{message_id}", "STATUS"), lambda old: _less(_attr(old, "rank"), rank),
+                lambda new: new.update(status=status, rank=rank, reference=reference or "", updated_at=to_iso(now)),
+                create=True)
+            return before if moved else None
+
+    def count_reach(self, content_id: str, account_id: str, stages: list[str]) -> bool:
+        if not stages:
+            return False
+
+        def add(new: Item) -> None:
+            for stage in stages:
+                new[stage] = int(new.get(stage) or 0) + 1
+
+        return self._update((f"REACH#{content_id}", account_id), lambda old: True, add, create=True)
+
+    def reach(self, content_id: str, account_id: str) -> dict[str, int]:
+        item = self._get(f"REACH#{content_id}", account_id) or {}
+        return {k: int(v) for k, v in item.items() if k not in ("pk", "sk")}
+
+    def record_metrics(self, content_id: str, account_id: str, metrics: dict[str, int], now: datetime) -> bool:
+        return self._update(post_key(content_id, account_id),
+                            lambda old: _equal(_attr(old, "status"), str(PostStatus.PUBLISHED)),
+                            lambda new: new.update(metrics=dict(metrics), metrics_at=to_iso(now)))
 
     def message_status(self, message_id: str) -> str | None:
         with self._lock:
@@ -310,11 +353,14 @@ class InMemoryStore:
         index = self._wake_index()
         return from_iso(index[0]["wake_at"]) if index else None
 
-    def posts_in_scope(self, scope: str) -> Iterator[Post]:
+    def posts_in_scope(self, scope: str, *, due_from: datetime | None = None,
+                       due_before: datetime | None = None) -> Iterator[Post]:
         partition = f"SCOPE#{scope}"
+        start, end = to_iso(due_from) if due_from else "0", to_iso(due_before) if due_before else "~"
         with self._lock:
             items = [_stored(item) for item in self._items.values()
-                     if item.get("scope_pk") == partition and isinstance(item.get("scope_sk"), str)]
+                     if item.get("scope_pk") == partition and isinstance(item.get("scope_sk"), str)
+                     and start <= item["scope_sk"] <= end]
         for item in sorted(items, key=lambda i: (i["scope_sk"], i["pk"], i["sk"])):
             yield post_from(item)
 
@@ -649,11 +695,13 @@ class InMemoryBucket:
         self._objects: dict[str, _Object] = {}
         self._lock = threading.Lock()
 
-    def read(self, key: str, max_bytes: int) -> Upload | None:
+    def read(self, key: str, max_bytes: int, *, etag: str | None = None) -> Upload | None:
         with self._lock:
             stored = self._objects.get(key)
         if stored is None:
             return None
+        if etag and etag != hashlib.md5(stored.body).hexdigest():
+            raise Superseded(key)
         if len(stored.body) > max_bytes:
             raise TooLarge(len(stored.body))
         return Upload(key=key, body=stored.body, size=len(stored.body), etag=hashlib.md5(stored.body).hexdigest(),
@@ -672,6 +720,9 @@ class InMemoryBucket:
 
     def clear_error_report(self, key: str) -> None:
         self.delete(error_report_key(key))
+
+    def write_report(self, key: str, body: bytes, content_type: str) -> None:
+        self.put(key, body, content_type=content_type)
 
     def media_url(self, key: str, expires_seconds: int = 3600) -> str:
         return f"https://{self.name}.s3.amazonaws.com/{quote(key)}?X-Amz-Expires={expires_seconds}"

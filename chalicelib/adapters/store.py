@@ -35,6 +35,7 @@ from chalicelib.adapters.table_items import (
     content_item,
     post_from,
     post_item,
+    post_key,
 )
 from chalicelib.domain.account_state import AccountState, Health
 from chalicelib.domain.post import Post, PostStatus
@@ -224,13 +225,22 @@ class Store:
                           increment_attempts=True, expected_wake_at=None, expected_revision=revision)
 
     # ---- the kill switch --------------------------------------------------------------------------
-    def pause(self, key: str, by: str, reason: str, now: datetime) -> None:
-        self._put({"pk": "PAUSE", "sk": key, "by": by, "reason": reason, "since": to_iso(now)})
+    def pause(self, key: str, by: str, reason: str, now: datetime, *, replacing: str | None = None) -> bool:
+        """Pause `key`, where it is not paused yet or (`replacing`) was paused by that member; False otherwise."""
+        condition = "attribute_not_exists(pk)" + (" OR #by = :replacing" if replacing else "")
+        return self._put({"pk": "PAUSE", "sk": key, "by": by, "reason": reason, "since": to_iso(now)},
+                         condition=condition, values=_encoded({":replacing": replacing}) if replacing else None,
+                         names={"#by": "by"} if replacing else None)
 
-    def resume(self, key: str) -> bool:
+    def resume(self, key: str, *, paused_by: str | None = None) -> bool:
+        """Lift the pause of `key` (only if `paused_by` set it, when given); False if there was none to lift."""
+        request: dict[str, Any] = {"ConditionExpression": "attribute_exists(pk)"}
+        if paused_by:
+            request = {"ConditionExpression": "attribute_exists(pk) AND #by = :by",
+                       "ExpressionAttributeNames": {"#by": "by"},
+                       "ExpressionAttributeValues": _encoded({":by": paused_by})}
         try:
-            self._call("delete_item", Key=to_item({"pk": "PAUSE", "sk": key}),
-                       ConditionExpression="attribute_exists(pk)", raise_conditional=True)
+            self._call("delete_item", Key=to_item({"pk": "PAUSE", "sk": key}), raise_conditional=True, **request)
         except _ConditionFailed:
             return False
         return True
@@ -239,6 +249,14 @@ class Store:
         """Read strongly: a pause written a moment ago must stop the next call."""
         return {item["sk"]: item for item in self._query(KeyConditionExpression="pk = :p", ConsistentRead=True,
                                                           ExpressionAttributeValues={":p": to_value("PAUSE")})}
+
+    def bind_members(self, subs: dict[str, str], now: datetime) -> None:
+        """Which Cognito user (its `sub`) holds each member id now: a token of an id's previous holder is refused."""
+        self._put({"pk": "IDENTITY", "sk": "SUBS", "subs": dict(subs), "bound_at": to_iso(now)})
+
+    def member_subs(self) -> dict[str, str]:
+        item = self._get("IDENTITY", "SUBS")
+        return dict(item.get("subs") or {}) if item else {}
 
     def poll_closed(self, constituency_id: str) -> bool:
         return self._get("POLL", constituency_id) is not None
@@ -267,11 +285,46 @@ class Store:
     def note_message_status(self, message_id: str, status: str, rank: int, reference: str | None,
                             now: datetime) -> bool:
         """The latest status of one sent message (sent < delivered < read; failed wins); False if older."""
-        return self._update(
-            f"WAMSG#{message_id}", "STATUS",
-            "SET #status = :s, #rank = :r, #ref = :ref, updated_at = :now",
-            "attribute_not_exists(pk) OR #rank < :r", {"#status": "status", "#rank": "rank", "#ref": "reference"},
-            _encoded({":s": status, ":r": rank, ":ref": reference or "", ":now": to_iso(now)}))
+        return self.advance_message_status(message_id, status, rank, reference, now) is not None
+
+    def advance_message_status(self, message_id: str, status: str, rank: int, reference: str | None,
+                               now: datetime) -> int | None:
+        """As note_message_status, answering the rank it moved from (0: the first status heard), None if it did
+        not move: one atomic step, so two webhooks racing never both count the same stage."""
+        try:
+            response = self._call(
+                "update_item", raise_conditional=True, Key=to_item({"pk": f"WAMSG#{message_id}", "sk": "STATUS"}),
+                UpdateExpression="SET #status = :s, #rank = :r, #ref = :ref, updated_at = :now",
+                ConditionExpression="attribute_not_exists(pk) OR #rank < :r",
+                ExpressionAttributeNames={"#status": "status", "#rank": "rank", "#ref": "reference"},
+                ExpressionAttributeValues=_encoded({":s": status, ":r": rank, ":ref": reference or "",
+                                                    ":now": to_iso(now)}), ReturnValues="UPDATED_OLD")
+        except _ConditionFailed:
+            return None
+        return int(from_item(response.get("Attributes") or {}).get("rank", 0))
+
+    def count_reach(self, content_id: str, account_id: str, stages: list[str]) -> bool:
+        """One more member reached each of `stages` (sent, delivered, read) for this WhatsApp post — on a small item
+        of its own: a status webhook must not rewrite the post (and its deliveries) each time."""
+        if not stages:
+            return False
+        names = {f"#c{i}": stage for i, stage in enumerate(stages)}
+        self._call("update_item", Key=to_item({"pk": f"REACH#{content_id}", "sk": account_id}),
+                   UpdateExpression="ADD " + ", ".join(f"{name} :one" for name in names),
+                   ExpressionAttributeNames=names, ExpressionAttributeValues=_encoded({":one": 1}))
+        return True
+
+    def reach(self, content_id: str, account_id: str) -> dict[str, int]:
+        item = self._get(f"REACH#{content_id}", account_id) or {}
+        return {k: int(v) for k, v in item.items() if k not in ("pk", "sk")}
+
+    def record_metrics(self, content_id: str, account_id: str, metrics: dict[str, int], now: datetime) -> bool:
+        """A published post's engagement as the platform counts it now (each collection replaces the last)."""
+        pk, sk = post_key(content_id, account_id)
+        return self._update(pk, sk, "SET #metrics = :m, metrics_at = :now", "#status = :published",
+                            {"#status": "status", "#metrics": "metrics"},
+                            _encoded({":m": dict(metrics), ":now": to_iso(now),
+                                      ":published": str(PostStatus.PUBLISHED)}))
 
     def message_status(self, message_id: str) -> str | None:
         """The latest status recorded for one sent message, if any."""
@@ -353,9 +406,17 @@ class Store:
         items = response.get("Items", [])
         return from_iso(items[0]["wake_at"]["S"]) if items else None
 
-    def posts_in_scope(self, scope: str) -> Iterator[Post]:
-        for item in self._query(IndexName=SCOPE_INDEX, KeyConditionExpression="scope_pk = :p",
-                                ExpressionAttributeValues={":p": to_value(f"SCOPE#{scope}")}):
+    def posts_in_scope(self, scope: str, *, due_from: datetime | None = None,
+                       due_before: datetime | None = None) -> Iterator[Post]:
+        """The scope's posts by due time; with `due_from` / `due_before`, only those due in that span (a range of
+        the index, so only those are read)."""
+        condition, values = "scope_pk = :p", {":p": to_value(f"SCOPE#{scope}")}
+        start, end = to_iso(due_from) if due_from else "0", to_iso(due_before) if due_before else "~"  # 0 < times < ~
+        if due_from is not None or due_before is not None:
+            condition += " AND scope_sk BETWEEN :from AND :to"
+            values.update({":from": to_value(start), ":to": to_value(end)})
+        for item in self._query(IndexName=SCOPE_INDEX, KeyConditionExpression=condition,
+                                ExpressionAttributeValues=values):
             yield post_from(item)
 
     # ---- account state --------------------------------------------------------------------------

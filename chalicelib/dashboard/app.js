@@ -20,7 +20,8 @@ const T = {
     waiting_approval: "Waiting for approval", stopped: "Stopped", account: "Account", reason_col: "Reason",
     due: "Due", title: "Title", gap: "none", poll: "poll", signed_out: "Your session ended: sign in again.",
     bad_sign_in: "Member id or password is wrong.", approved: "Approved", rejected: "Rejected",
-    until: "until",
+    until: "until", engagement: "Engagement, last 7 days", no_engagement: "No numbers collected yet.",
+    posts: "Posts", platform: "Platform",
   },
   hi: {
     other_language: "English", sign_in: "साइन इन", sign_out: "साइन आउट", member_id: "सदस्य आईडी", password: "पासवर्ड",
@@ -39,7 +40,8 @@ const T = {
     waiting_approval: "स्वीकृति बाकी", stopped: "बंद", account: "खाता", reason_col: "कारण",
     due: "समय", title: "शीर्षक", gap: "खाली", poll: "मतदान", signed_out: "सत्र समाप्त: फिर से साइन इन करें।",
     bad_sign_in: "सदस्य आईडी या पासवर्ड गलत है।", approved: "स्वीकृत", rejected: "अस्वीकृत",
-    until: "तक",
+    until: "तक", engagement: "जुड़ाव, पिछले 7 दिन", no_engagement: "अभी कोई आँकड़े नहीं।",
+    posts: "पोस्ट", platform: "प्लेटफ़ॉर्म",
   },
 };
 const COLUMNS = ["scheduled", "published", "failed", "held", "waiting_approval", "stopped"];
@@ -48,6 +50,7 @@ const REFRESH_MS = 30000;
 
 let lang = localStorage.getItem("prachar.lang") || ((navigator.language || "").startsWith("hi") ? "hi" : "en");
 let token = sessionStorage.getItem("prachar.token");
+let refresh = sessionStorage.getItem("prachar.refresh");   // renews the hour-long ID token without a password
 let identity = null;
 let last = null;          // the last overview, and when it came (for the countdowns)
 let lastAt = 0;
@@ -119,8 +122,7 @@ async function signIn(event) {
       form.new_password.required = true;
       return;
     }
-    token = answer.AuthenticationResult.IdToken;
-    sessionStorage.setItem("prachar.token", token);
+    keep(answer.AuthenticationResult);
     challenge = null;
     form.reset();
     await load();
@@ -129,9 +131,32 @@ async function signIn(event) {
   }
 }
 
+function keep(result) {
+  token = result.IdToken;
+  sessionStorage.setItem("prachar.token", token);
+  if (result.RefreshToken) {
+    refresh = result.RefreshToken;
+    sessionStorage.setItem("prachar.refresh", refresh);
+  }
+}
+
+async function renew() {
+  if (!refresh) return false;
+  try {
+    const answer = await cognito("InitiateAuth", { ClientId: identity.client_id, AuthFlow: "REFRESH_TOKEN_AUTH",
+                                                   AuthParameters: { REFRESH_TOKEN: refresh } });
+    keep(answer.AuthenticationResult);
+    return true;
+  } catch (problem) {
+    return false;
+  }
+}
+
 function signOut(message) {
   token = null;
+  refresh = null;
   sessionStorage.removeItem("prachar.token");
+  sessionStorage.removeItem("prachar.refresh");
   $("#board").hidden = true;
   $("#sign-out").hidden = true;
   $("#who").textContent = "";
@@ -140,9 +165,10 @@ function signOut(message) {
 }
 
 // ---- the API --------------------------------------------------------------------------------------------------
-async function api(path, options) {
+async function api(path, options, renewed) {
   const answer = await fetch(`api/${path}`, {
     ...options, headers: { Authorization: token, "Content-Type": "application/json" } });
+  if (answer.status === 401 && !renewed && await renew()) return api(path, options, true);
   if (answer.status === 401) {
     signOut(t("signed_out"));
     throw new Error(t("signed_out"));
@@ -185,6 +211,7 @@ function render(data) {
   renderCoverage(data.coverage);
   renderApprovals(data.approvals);
   renderAccounts(data.accounts);
+  renderEngagement(data.engagement || []);
   renderFailures(data.failures);
   renderCharts(data.charts);
 }
@@ -251,9 +278,15 @@ function renderCoverage(teams) {
 
 function renderApprovals(items) {
   const body = $("#approvals .body");
+  // The page refreshes itself: a reason being typed, and where the cursor is, survive it.
+  const typed = Object.fromEntries([...body.querySelectorAll(".queue-item")].map(
+    (node) => [node.dataset.id, node.querySelector("input") ? node.querySelector("input").value : ""]));
+  const focused = document.activeElement && document.activeElement.closest(".queue-item");
+  const focusedId = focused && document.activeElement.tagName === "INPUT" ? focused.dataset.id : null;
   if (!items.length) return body.replaceChildren(el("p", {}, t("none_waiting")));
   body.replaceChildren(...items.map((item) => {
     const reason = el("input", { placeholder: t("reason"), "aria-label": t("reason") });
+    reason.value = typed[item.id] || "";
     const approve = el("button", { type: "button", class: "approve" }, t("approve"));
     const reject = el("button", { type: "button", class: "reject" }, t("reject"));
     const note = el("span", { class: "error", role: "status" });
@@ -266,8 +299,20 @@ function renderApprovals(items) {
       : el("p", { class: "hint" }, `${t("not_yours")}: ${item.why_not}`);
     return el("div", { class: "queue-item", "data-id": item.id },
       el("strong", {}, item.title || item.key), ` · ${item.scope} · ${t("due")} ${when(item.due_at)} · r${item.revision}`,
-      el("p", {}, item.text || ""), el("p", { class: "hint" }, item.accounts.join(", ")), actions);
+      ...(item.wording || []).map(wording), actions);
   }));
+  const again = focusedId && body.querySelector(`.queue-item[data-id="${CSS.escape(focusedId)}"] input`);
+  if (again) again.focus();
+}
+
+// What one account will publish, exactly: its text (or thread), link, media and template.
+function wording(w) {
+  const text = w.template ? `[${w.template.name}] ${(w.template.params || []).join(" · ")}`
+    : w.thread ? w.thread.map((part, i) => `${i + 1}/${w.thread.length} ${part}`).join("\n\n") : (w.text || "");
+  return el("div", { class: "wording", "data-account": w.account_id },
+    el("p", { class: "hint" }, `${w.account_id} (${w.platform})`), el("p", {}, text),
+    ...(w.link ? [el("p", { class: "hint" }, w.link)] : []),
+    ...(w.media && w.media.length ? [el("p", { class: "hint" }, `🖼 ${w.media.join(", ")}`)] : []));
 }
 
 async function act(item, verb, reason, note) {
@@ -288,6 +333,18 @@ function renderAccounts(rows) {
     el("td", {}, `${a.account_id} (${a.platform})`),
     el("td", {}, a.health + (a.until ? ` ${t("until")} ${when(a.until)}` : "")), el("td", {}, a.reason || "")));
   body.replaceChildren(table([t("account"), "", t("reason_col")], lines));
+}
+
+function renderEngagement(rows) {
+  const body = $("#engagement .body");
+  if (!rows.length) return body.replaceChildren(el("p", {}, t("no_engagement")));
+  const lines = rows.map((r) => {
+    const numbers = Object.entries(r).filter(([k]) => !["scope", "platform", "posts"].includes(k))
+      .map(([k, v]) => `${k} ${v}`).join(" · ");
+    return el("tr", { "data-scope": r.scope, "data-platform": r.platform }, el("td", {}, r.scope),
+      el("td", {}, r.platform), el("td", { class: "num" }, r.posts), el("td", {}, numbers));
+  });
+  body.replaceChildren(table([t("scope"), t("platform"), t("posts"), ""], lines));
 }
 
 function renderFailures(rows) {

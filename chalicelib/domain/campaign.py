@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import date, datetime, timedelta
+from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
@@ -244,10 +245,10 @@ class Campaign(_Strict):
         return next((m for t in self.teams for m in t.members if m.id == member_id), None)
 
     def member_by_principal(self, principal: str) -> Member | None:
-        """S3 events name the uploader as `AWS:<principal id>`; the config may write it with or without `AWS:`."""
-        wanted = principal.removeprefix("AWS:")
+        """S3 events name the uploader as `AWS:<principal id>`; the config may write it with or without `AWS:`, and
+        as the bucket policy reads it (`AROA…:*`: any session of a role)."""
         return next((m for t in self.teams for m in t.members
-                     if m.principal and m.principal.removeprefix("AWS:") == wanted), None)
+                     if m.principal and principal_matches(m.principal, principal)), None)
 
     @property
     def maps_principals(self) -> bool:
@@ -274,6 +275,12 @@ class Campaign(_Strict):
 
     def team_for(self, scope: str) -> str:
         return next((t.id for t in self.teams if t.scope == scope), scope)
+
+
+def principal_matches(pattern: str, principal: str) -> bool:
+    """The bucket policy's `aws:userid` StringLike, so that S3 and the app agree on who someone is: `*` and `?`
+    are wildcards, case matters, an `AWS:` prefix on either side is ignored."""
+    return fnmatchcase(principal.removeprefix("AWS:"), pattern.removeprefix("AWS:").replace("[", "[[]"))
 
 
 def _plausible(moment: Any) -> Any:

@@ -84,6 +84,8 @@ class Post:
     doubts: list[dict[str, Any]] = field(default_factory=list)
     silence_cleared: bool = False  # a coordinator cleared this state post to go out during a silence
     held_by_silence: bool = False  # it waited out an election silence at least once (for reports)
+    metrics: dict[str, int] = field(default_factory=dict)  # engagement, as last collected (services/engagement)
+    metrics_at: datetime | None = None
 
     @property
     def post_id(self) -> str:

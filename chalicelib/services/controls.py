@@ -12,7 +12,7 @@ from chalicelib.domain.access import control_refusal
 from chalicelib.domain.campaign import Campaign, Member
 from chalicelib.domain.post import UNFINISHED, PostStatus
 from chalicelib.domain.times import ist_text
-from chalicelib.errors import Forbidden
+from chalicelib.errors import Conflict, Forbidden
 from chalicelib.services.activity import ActivityLog
 
 
@@ -24,17 +24,27 @@ class Controls:
 
     def pause(self, campaign: Campaign, member: Member, scope: str, reason: str) -> dict[str, Any]:
         """Pause a scope and everything inside it; `state` pauses everything. Takes effect for every post
-        not yet sent, including messages already on the queue (the publisher's claim checks the pause)."""
+        not yet sent, including messages already on the queue (the publisher's claim checks the pause).
+        A pause already there is replaced (a new reason) only by someone who could lift it: a lead's pause
+        never overwrites a coordinator's."""
         _allowed(control_refusal(campaign, member, scope))
-        self.store.pause(scope, member.id, reason, self.clock.now())
+        current = self.store.pauses().get(scope)
+        if current is not None:
+            _allowed(control_refusal(campaign, member, scope, paused_by=str(current.get("by"))))
+        if not self.store.pause(scope, member.id, reason, self.clock.now(),
+                                replacing=str(current.get("by")) if current else None):
+            raise Conflict(f"{scope} was paused by someone else a moment ago: look at /api/pauses and try again")
         self.activity.record("publishing.paused", scope, f"{member.name} ({member.id}) paused publishing for "
                              f"{_what(scope)}: {reason}", level="warning", details={"by": member.id})
         return {"paused": scope, "by": member.id, "reason": reason}
 
     def resume(self, campaign: Campaign, member: Member, scope: str) -> dict[str, Any]:
+        _allowed(control_refusal(campaign, member, scope))
         paused = self.store.pauses().get(scope)
-        _allowed(control_refusal(campaign, member, scope, paused_by=str(paused.get("by")) if paused else None))
-        existed = self.store.resume(scope)
+        paused_by = str(paused.get("by")) if paused else None
+        _allowed(control_refusal(campaign, member, scope, paused_by=paused_by) if paused else None)
+        # Lifted only if the pause checked is still the one there (a coordinator may have paused it meanwhile).
+        existed = paused is not None and self.store.resume(scope, paused_by=paused_by)
         woken = self._wake_paused(campaign, scope) if existed else 0
         if existed:
             self.activity.record("publishing.resumed", scope, f"{member.name} ({member.id}) resumed publishing for "

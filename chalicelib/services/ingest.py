@@ -10,13 +10,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.adapters.bucket import ContentBucket, TooLarge
+from chalicelib.adapters.bucket import ContentBucket, Superseded, TooLarge
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import ActiveCampaign, ContentRecord, Store
 from chalicelib.domain import election
 from chalicelib.domain.approval import needs_approval
 from chalicelib.domain.calendar import read_calendar
-from chalicelib.domain.campaign import Campaign, parse_campaign
+from chalicelib.domain.campaign import Campaign, parse_campaign, principal_matches
 from chalicelib.domain.manifest import MANIFEST_SUFFIXES, decode_document, parse_manifest, plan_posts
 from chalicelib.domain.media_rules import media_problems
 from chalicelib.domain.post import APPROVAL_WINDOW, REPLACEABLE, Post, PostStatus, content_id_for
@@ -40,7 +40,7 @@ MAX_DOUBTS = 5  # earlier wordings looked for after a call in doubt (see Post.do
 @dataclass
 class IngestResult:
     key: str
-    outcome: str            # accepted | unchanged | rejected | ignored | gone
+    outcome: str            # accepted | unchanged | rejected | ignored | gone | superseded
     content_id: str | None = None
     scheduled: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
@@ -57,18 +57,26 @@ class Ingest:
     activity: ActivityLog
     clock: Clock
     max_upload_bytes: int
+    config_writers: tuple[str, ...] = ()   # what the bucket policy lets write config/ besides coordinators
 
     # ---- config/campaign.yaml -------------------------------------------------------------------
-    def config(self, key: str, uploaded_by: str | None = None) -> IngestResult:
+    def config(self, key: str, uploaded_by: str | None = None, etag: str | None = None) -> IngestResult:
+        """The campaign config named by an upload event. With the event's `etag`, exactly that upload is read
+        and credited to that event's uploader: a file replaced since (the other upload's own event decides) is
+        skipped, so a coordinator's late event never activates someone else's file."""
         if key != CONFIG_KEY:
             return self._reject_config(key, [Problem("(key)", f"{key} is not the campaign config",
                                                      f"upload the campaign as {CONFIG_KEY} (exactly that name)")])
-        if refused := _config_uploader_refused(self.campaigns.active(), uploaded_by):
+        if refused := _config_uploader_refused(self.campaigns.active(), uploaded_by, self.config_writers):
             return self._reject_config(key, [refused])
         try:
-            upload = self.bucket.read(key, self.max_upload_bytes)
+            upload = self.bucket.read(key, self.max_upload_bytes, etag=etag)
         except TooLarge as exc:
             return self._reject_config(key, [_too_large(exc.size, self.max_upload_bytes)])
+        except Superseded:
+            self.activity.record("config.superseded", "state", f"{key} was uploaded again before this upload was "
+                                 "read: the later upload's own event decides", key=key)
+            return IngestResult(key, "superseded")
         if upload is None:
             return IngestResult(key, "gone")
         version = hashlib.sha256(upload.body).hexdigest()
@@ -376,15 +384,20 @@ class Ingest:
         return IngestResult(key, "rejected", content_id=content_id, problems=problems)
 
 
-def _config_uploader_refused(active: Campaign | None, principal: str | None) -> Problem | None:
+def _config_uploader_refused(active: Campaign | None, principal: str | None,
+                             writers: tuple[str, ...] = ()) -> Problem | None:
     """Whoever writes the config decides roles, approvals and accounts: once the active campaign names
-    principals, only its coordinators may replace it (the bucket policy is the first guard, this the second).
-    Before any campaign, and while the active one names no principal (the local emulator's events carry no
-    uploader), the bucket policy alone decides."""
+    principals, only its coordinators — and the config writers `make deploy` gave the bucket policy (ops, so
+    that a config whose principals went stale can still be replaced) — may replace it. The bucket policy is
+    the first guard, this the second, and both read a principal the same way. Before any campaign, and while
+    the active one names no principal (the local emulator's events carry no uploader), the bucket policy
+    alone decides."""
     if active is None or not active.maps_principals:
         return None
     member = active.member_by_principal(principal) if principal else None
     if member is not None and member.role == "coordinator":
+        return None
+    if principal and any(principal_matches(writer, principal) for writer in writers):
         return None
     who = f"{member.id}, a {member.role}" if member else (principal or "an unknown principal")
     return Problem("(uploader)", f"the config was uploaded by {who}, not by a coordinator of the active campaign "

@@ -15,11 +15,14 @@ from chalicelib.domain.approval import refusal
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.post import Post, PostStatus
 from chalicelib.domain.times import local_date, to_iso
+from chalicelib.services.engagement import WINDOW as ENGAGEMENT
+from chalicelib.services.engagement import rolled_up
 
 DAYS_AHEAD = 8          # today and the next 7
 CHART_DAYS_BACK = 7
 UPLOAD_DAYS_BACK = 7
 MAX_QUEUE = 100
+LOOK_BACK = timedelta(days=11)   # the charts' 7 days back, and a post published up to 4 days after it was due
 
 
 @dataclass
@@ -31,7 +34,11 @@ class Overview:
         now = self.clock.now()
         today = local_date(now)
         scopes = sorted(s for s in campaign.scopes if scope in campaign.enclosing(s) and viewer.may_see(s))
-        posts = {s: list(self.store.posts_in_scope(s)) for s in scopes}
+        # The system's own alerts to coordinators are messages, not campaign posts: they count nowhere here.
+        # Posts due from LOOK_BACK ago on: the charts' week back, failures of the last days, everything ahead.
+        since = now - LOOK_BACK
+        posts = {s: [p for p in self.store.posts_in_scope(s, due_from=since) if not p.payload.get("system")]
+                 for s in scopes}
         every = [p for ps in posts.values() for p in ps]
         days = overview.days_from(today, DAYS_AHEAD)
         chart_days = overview.days_from(today - timedelta(days=CHART_DAYS_BACK), CHART_DAYS_BACK + DAYS_AHEAD)
@@ -47,6 +54,7 @@ class Overview:
             "pauses": self._pauses(campaign, scopes),
             "accounts": self._troubled_accounts(campaign, scopes),
             "failures": overview.failures(every),
+            "engagement": rolled_up([p for p in every if p.published_at and now - p.published_at <= ENGAGEMENT]),
             "charts": {
                 "per_constituency": overview.per_day_series(posts, chart_days, "scope"),
                 "per_platform": overview.per_day_series(posts, chart_days, "platform"),
@@ -70,6 +78,9 @@ class Overview:
                           "revision": content.revision, "text": content.manifest.get("text"),
                           "uploaded_by": content.uploaded_by, "due_at": to_iso(min(p.due_at for p in pending)),
                           "accounts": sorted(p.account_id for p in pending),
+                          # What each account would publish, as approved: its own text (an override, a thread),
+                          # link, media and template, so nobody approves wording they did not see.
+                          "wording": [_wording(p) for p in sorted(pending, key=lambda p: p.account_id)],
                           "may_decide": why_not is None, "why_not": why_not})
             if len(queue) >= MAX_QUEUE:
                 break
@@ -104,3 +115,12 @@ class Overview:
         names = {m.id: m.name for t in campaign.teams for m in t.members}
         return [{"member": who, "name": names.get(who, who), "uploads": n}
                 for who, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def _wording(post: Post) -> dict[str, Any]:
+    payload = post.payload
+    return {"account_id": post.account_id, "platform": post.platform, "text": payload.get("text"),
+            "thread": payload.get("thread") if len(payload.get("thread") or []) > 1 else None,
+            "link": payload.get("link"),
+            "media": [m.get("key", "").rsplit("/", 1)[-1] for m in payload.get("media") or []],
+            "template": payload.get("template")}

@@ -455,8 +455,11 @@ def deliveries_for(post: Post, campaign: Campaign | None, media: tuple[Media, ..
                 for i, part in enumerate(thread, start=1)]
     if post.platform != "whatsapp":
         return [Delivery("page", media=media)]
-    return [Delivery(member.id, member.phone, media=media)
-            for member in (campaign.team_members(post.scope) if campaign else []) if member.phone]
+    if post.payload.get("audience") == "coordinators":  # the system's own alerts (services/coordinator_alerts)
+        members = [m for t in campaign.teams for m in t.members if m.role == "coordinator"] if campaign else []
+    else:
+        members = campaign.team_members(post.scope) if campaign else []
+    return [Delivery(member.id, member.phone, media=media) for member in members if member.phone]
 
 
 def _state_reason(state: Any) -> str:

@@ -34,6 +34,7 @@ from werkzeug.wrappers import Request, Response
 from chalicelib.adapters.clock import Clock, SystemClock
 from local.sandbox.faults import RESPONSES, Fault, graph_error, x_problem
 
+GRAPH_IDS = re.compile(r"^/v\d+\.\d+/?$")
 GRAPH = re.compile(r"^/(v\d+\.\d+)/([^/]+)(?:/([a-z_]+))?$")
 X_USER_TWEETS = re.compile(r"^/2/users/([^/]+)/tweets$")
 X_WINDOW = timedelta(minutes=15)
@@ -66,10 +67,13 @@ class SandboxState:
     last_inbound: dict[str, datetime] = field(default_factory=dict)            # phone → last message from them
     last_outbound: dict[tuple[str, str], datetime] = field(default_factory=dict)
     templates: dict[str, int] = field(default_factory=lambda: {"budget_update": 2, "daily_kit": 1,
+                                                               "prachar_coverage_gaps": 2, "prachar_daily_report": 4,
                                                                "hello_world": 0})
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)          # X media and Graph sessions
     oauth1: dict[str, dict[str, str]] = field(default_factory=dict)           # access token → credentials
     stopped: set[str] = field(default_factory=set)                            # phones that stopped marketing
+    metrics: dict[str, dict[str, int]] = field(default_factory=dict)          # platform id → counts set by a test
+    metric_reads: dict[str, int] = field(default_factory=dict)                # account id → engagement reads
     sent_at: dict[str, list[datetime]] = field(default_factory=dict)          # number → recent send times
 
 
@@ -233,6 +237,10 @@ class PlatformSandbox:
             return self._x_media(request)
         if path == "/2/users/me" and request.method == "GET":
             return self._x_me(request)
+        if path == "/2/tweets" and request.method == "GET":
+            return self._x_metrics(request)
+        if GRAPH_IDS.match(path) and request.method == "GET":
+            return self._facebook_metrics(request)
         user_tweets = X_USER_TWEETS.match(path)
         if user_tweets and request.method == "GET":
             return self._x_user_tweets(request, user_tweets.group(1))
@@ -353,6 +361,69 @@ class PlatformSandbox:
                  for p in self._posts(account) if since <= p["at"].timestamp() <= until
                  and not (own_only and p.get("from") not in (None, page_id))]
         return _json({"data": list(reversed(posts))})
+
+    # ---- engagement -------------------------------------------------------------------------------
+    def set_metrics(self, platform_id: str, counts: dict[str, int]) -> None:
+        with self._lock:
+            self.state.metrics[platform_id] = dict(counts)
+
+    def metric_reads(self, account_id: str) -> int:
+        with self._lock:
+            return self.state.metric_reads.get(account_id, 0)
+
+    def _counted(self, account: Account, platform_id: str, names: tuple[str, ...]) -> dict[str, int]:
+        """A test's numbers, else numbers that grow with the post's age (each day adds a little to each)."""
+        with self._lock:
+            self.state.metric_reads[account.account_id] = self.state.metric_reads.get(account.account_id, 0) + 1
+            fixed = self.state.metrics.get(platform_id)
+        if fixed is not None:
+            return {name: int(fixed.get(name, 0)) for name in names}
+        made = next((p["at"] for p in self._posts(account) if p["id"] == platform_id), self.clock.now())
+        hours = max(0, int((self.clock.now() - made).total_seconds() // 86400))
+        seed = int(hashlib.sha256(platform_id.encode()).hexdigest()[:6], 16)
+        return {name: (seed >> (3 * i)) % 7 + hours * (i + 1) for i, name in enumerate(names)}
+
+    def _facebook_metrics(self, request: Request) -> Response:
+        """GET /vXX/?ids=…&fields=reactions.summary(total_count),comments.summary(total_count),shares"""
+        account = self._account(request, "facebook")
+        if account is None:
+            return _json(graph_error(190, "Error validating access token."), 400)
+        ids = [i for i in request.args.get("ids", "").split(",") if i]
+        if not ids or len(ids) > 50:
+            return _json(graph_error(100, "(#100) ids must name 1 to 50 objects"), 400)
+        own = {p["id"] for p in self._posts(account)}
+        if missing := [i for i in ids if i not in own]:
+            return _json(graph_error(100, f"(#803) Some of the aliases you requested do not exist: {missing[0]}"), 404)
+        answer = {}
+        for post_id in ids:
+            counts = self._counted(account, post_id, ("reactions", "comments", "shares"))
+            answer[post_id] = {"id": post_id,
+                               "reactions": {"data": [], "summary": {"total_count": counts["reactions"]}},
+                               "comments": {"data": [], "summary": {"total_count": counts["comments"]}},
+                               **({"shares": {"count": counts["shares"]}} if counts["shares"] else {})}
+        return _json(answer)
+
+    def _x_metrics(self, request: Request) -> Response:
+        """GET /2/tweets?ids=…&tweet.fields=public_metrics (a missing post is an entry in `errors`)."""
+        account = self._account(request, "x")
+        if account is None:
+            return _json(x_problem(401, "Unauthorized", "Unauthorized"), 401)
+        ids = [i for i in request.args.get("ids", "").split(",") if i]
+        if not ids or len(ids) > 100:
+            return _json(x_problem(400, "Invalid Request", "ids must name 1 to 100 posts"), 400)
+        with self._lock:
+            known = {p["id"]: p for posts in self.state.posts.values() for p in posts}
+        data, errors = [], []
+        for post_id in ids:
+            if post_id not in known:
+                errors.append({"value": post_id, "detail": f"Could not find tweet with ids: [{post_id}].",
+                               "title": "Not Found Error", "type": "https://api.twitter.com/2/problems/resource-not-found"})
+                continue
+            counts = self._counted(account, post_id, ("like_count", "retweet_count", "reply_count", "quote_count",
+                                                      "impression_count"))
+            data.append({"id": post_id, "text": known[post_id]["text"], "public_metrics": {**counts,
+                                                                                           "bookmark_count": 0}})
+        return _json({**({"data": data} if data else {}), **({"errors": errors} if errors else {})})
 
     def _graph_node(self, request: Request, node: str) -> Response:
         """GET /me (a page token's page) or GET /<phone-number-id> (a WhatsApp number's status)."""

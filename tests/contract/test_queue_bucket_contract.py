@@ -20,7 +20,7 @@ import pytest
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from chalicelib.adapters import aws
-from chalicelib.adapters.bucket import ContentBucket, TooLarge
+from chalicelib.adapters.bucket import ContentBucket, Superseded, TooLarge
 from chalicelib.adapters.clock import SteppedClock
 from chalicelib.adapters.memory import InMemoryBucket, InMemoryQueue, InMemorySecrets
 from chalicelib.adapters.publish_queue import PublishQueue
@@ -238,6 +238,21 @@ def test_an_error_report_is_written_beside_the_upload_and_cleared(bucket_harness
     bucket_harness.bucket.clear_error_report(KEY)
     assert bucket_harness.get(report_key) is None
     bucket_harness.bucket.clear_error_report(KEY)  # nothing to clear: no error
+
+
+def test_an_upload_read_by_its_events_etag_is_that_upload_or_superseded(bucket_harness):
+    bucket_harness.put(KEY, b"first")
+    first = bucket_harness.bucket.read(KEY, max_bytes=100)
+    assert bucket_harness.bucket.read(KEY, max_bytes=100, etag=first.etag).body == b"first"
+    bucket_harness.put(KEY, b"second")
+    with pytest.raises(Superseded):
+        bucket_harness.bucket.read(KEY, max_bytes=100, etag=first.etag)
+
+
+def test_a_report_is_written_whole_and_a_rerun_replaces_it(bucket_harness):
+    bucket_harness.bucket.write_report("reports/2021-03-05/report.csv", "दल,1\n".encode(), "text/csv; charset=utf-8")
+    bucket_harness.bucket.write_report("reports/2021-03-05/report.csv", b"team,2\n", "text/csv; charset=utf-8")
+    assert bucket_harness.get("reports/2021-03-05/report.csv") == b"team,2\n"
 
 
 def test_a_media_link_names_the_object_and_its_lifetime(bucket_harness):

@@ -571,16 +571,19 @@ def test_posts_in_scope_are_that_scope_by_due_time(store):
 # ---- the kill switch, polls, series and calendars ---------------------------------------------------------
 def test_a_pause_holds_until_resumed(store):
     assert store.pauses() == {}
-    store.pause("district/bhilwara", "m-coord", "review", NOW)
-    store.pause("district/bhilwara", "m-state", "review again", LATER)
-    store.pause("state", "m-state", "halt", NOW)
+    assert store.pause("district/bhilwara", "m-coord", "review", NOW)
+    assert not store.pause("district/bhilwara", "m-lead", "mine now", LATER), "a pause is replaced only on purpose"
+    assert store.pause("district/bhilwara", "m-state", "review again", LATER, replacing="m-coord")
+    assert store.pause("state", "m-state", "halt", NOW)
     assert store.pauses() == {
         "district/bhilwara": {"pk": "PAUSE", "sk": "district/bhilwara", "by": "m-state", "reason": "review again",
                               "since": to_iso(LATER)},
         "state": {"pk": "PAUSE", "sk": "state", "by": "m-state", "reason": "halt", "since": to_iso(NOW)}}
-    assert store.resume("state")
+    assert not store.resume("state", paused_by="m-lead"), "only the pause that was checked is lifted"
+    assert store.resume("state", paused_by="m-state")
     assert not store.resume("state")
     assert list(store.pauses()) == ["district/bhilwara"]
+    assert store.resume("district/bhilwara")
 
 
 def test_a_closed_poll_stays_closed(store):
@@ -747,3 +750,41 @@ def test_what_a_read_returns_is_a_copy(store):
     assert store.pauses()["state"]["by"] == "m-state"
     assert store.calendar_rows("calendars/march.csv") == ["c1"]
     assert store.content(KIT) == a_content()
+
+
+def test_engagement_is_recorded_on_a_published_post_only_and_a_new_count_replaces_the_last(store):
+    post = published(store, {"m-1": "wamid.1"})
+    assert store.record_metrics(post.content_id, post.account_id, {"delivered": 3, "read": 1}, NOW)
+    assert store.record_metrics(post.content_id, post.account_id, {"delivered": 4, "read": 2}, LATER)
+    again = reload(store, post)
+    assert (again.metrics, again.metrics_at, again.status) == ({"delivered": 4, "read": 2}, LATER, S.PUBLISHED)
+    waiting = placed(store, content_id="c-2")
+    assert not store.record_metrics(waiting.content_id, waiting.account_id, {"read": 1}, NOW)
+    assert reload(store, waiting).metrics == {}
+    assert not store.record_metrics("missing", "fb-x", {"reactions": 1}, NOW)
+
+
+def test_a_scopes_posts_can_be_read_from_a_due_time_on(store):
+    early = placed(store, content_id="c-early", due_at=NOW)
+    late = placed(store, content_id="c-late", due_at=LATER)
+    assert [p.content_id for p in store.posts_in_scope(early.scope)] == ["c-early", "c-late"]
+    assert [p.content_id for p in store.posts_in_scope(late.scope, due_from=LATER)] == ["c-late"]
+    assert [p.content_id for p in store.posts_in_scope(late.scope, due_before=LATER)] == ["c-early"], "before"
+    assert [p.content_id for p in store.posts_in_scope(late.scope, due_from=NOW, due_before=LATER)] == ["c-early"]
+
+
+def test_a_message_status_moves_forward_once_and_tells_where_from(store):
+    assert store.advance_message_status("wamid.R", "delivered", 2, None, NOW) == 0
+    assert store.advance_message_status("wamid.R", "delivered", 2, None, NOW) is None, "a repeat"
+    assert store.advance_message_status("wamid.R", "sent", 1, None, NOW) is None, "a late sent"
+    assert store.advance_message_status("wamid.R", "read", 3, None, NOW) == 2
+    assert store.message_status("wamid.R") == "read"
+
+
+def test_a_whatsapp_posts_reach_adds_up_on_the_post(store):
+    post = published(store, {"m-1": "wamid.1"})
+    assert store.count_reach(post.content_id, post.account_id, ["sent", "delivered"])
+    assert store.count_reach(post.content_id, post.account_id, ["delivered", "read"])
+    assert store.reach(post.content_id, post.account_id) == {"sent": 1, "delivered": 2, "read": 1}
+    assert store.reach(post.content_id, "wa-other") == {}
+    assert not store.count_reach(post.content_id, post.account_id, [])

@@ -155,3 +155,21 @@ def _waiting(stack, content_id) -> bool:
     except OSError:
         return False
     return any(a["status"] == "pending_approval" for a in post["accounts"])
+
+
+def test_the_queue_shows_each_accounts_wording_and_a_typed_reason_survives_the_refresh(running_stack, page):
+    key = "content/constituency/sahada/browser/wording.yaml"
+    running_stack.s3().put_object(Bucket="prachar-local-content", Key=key, Body=(
+        "title: शब्द\ntext: सबके लिए पाठ\nplatforms: [facebook, x]\npublish_at: 2031-01-01T10:00:00+05:30\n"
+        "overrides:\n  x:\n    text: ONLY-ON-X-9c1\n").encode())
+    content_id = content_id_for(key)
+    running_stack.wait_for(lambda: _waiting(running_stack, content_id), timeout=60)
+    sign_in(page, running_stack, "bhilwara-d-01")
+    item = page.locator(f"#approvals .queue-item[data-id='{content_id}']")
+    item.wait_for(timeout=20000)
+    assert item.locator(".wording[data-account='x-sahada']").inner_text().count("ONLY-ON-X-9c1") == 1
+    assert "ONLY-ON-X-9c1" not in item.locator(".wording[data-account='fb-sahada']").inner_text()
+    item.locator("input").fill("आँकड़े जाँचें")
+    page.evaluate("load()")  # what the 30-second refresh does
+    page.wait_for_function("document.querySelector('#updated').dateTime !== ''")
+    assert page.locator(f"#approvals .queue-item[data-id='{content_id}'] input").input_value() == "आँकड़े जाँचें"

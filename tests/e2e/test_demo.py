@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 def test_demo_replays_the_campaign_publishes_every_post_and_keeps_the_election_calendar():
     result = subprocess.run([sys.executable, "-m", "local", "demo"], cwd=ROOT, env=clean_environment(),
-                            capture_output=True, text=True, timeout=600)
+                            capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     lines = result.stdout.splitlines()
     header = next(line for line in lines if line.startswith("team "))

@@ -342,3 +342,21 @@ if __name__ == "__main__":  # python -m tests.functional.test_authorisation: rew
     start = text.index("| route | caller |")
     end = text.index("\n\n", start)
     DOC.write_text(text[:start] + matrix_table() + text[end:], encoding="utf-8")
+
+
+def test_a_token_of_an_ids_previous_holder_is_refused_at_once(matrix, client):
+    """`make deploy` records which Cognito user holds each id; a new holder's deploy makes an old token useless
+    before it expires (API Gateway itself would let it through for up to an hour)."""
+    assert client.http.get("/api/pauses", member="sahada-02").status_code == 200
+    matrix.container.store.bind_members({"sahada-02": "a-new-holders-sub"}, matrix.clock.now())
+    refused = client.http.get("/api/pauses", member="sahada-02")
+    assert refused.status_code == 401 and "not for the current holder of sahada-02" in refused.json_body["Message"]
+    assert client.http.get("/api/pauses", member="state-01").status_code == 200, "ids not rebound are unaffected"
+
+
+def test_a_member_id_signs_in_whatever_its_case(matrix):
+    """The pool's user names are case-insensitive: Cognito may hand back the name as the member typed it."""
+    from chalicelib.entry import caller
+
+    _, member = caller({"authorizer": {"claims": {"cognito:username": "Sahada-02", "sub": "x"}}})
+    assert member.id == "sahada-02"

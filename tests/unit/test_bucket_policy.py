@@ -169,7 +169,12 @@ class FakeS3:
 
 def test_the_first_deploy_writes_the_config_guard_before_any_campaign():
     s3 = FakeS3()
-    campaign_now = load_campaign(s3, BUCKET, None)
+
+    class NoActiveCampaign:
+        def get_item(self, **request):
+            return {}
+
+    campaign_now = load_campaign(NoActiveCampaign(), "prachar-prod", None)
     assert campaign_now is None
     said = apply_bucket_policy(s3, BUCKET, campaign_now, [DEPLOYER])
     [(bucket, policy)] = s3.policies

@@ -156,3 +156,50 @@ def test_the_deploy_names_who_could_not_be_invited_and_how_to_fix_it():
 def payload(token: str) -> dict[str, Any]:
     body = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+def test_a_new_email_or_phone_in_the_config_reaches_the_user(cognito, stage):
+    pool = ensure_user_pool(cognito, stage)
+    sync_members(cognito, pool.id, campaign())
+    document = campaign().model_dump(mode="json")
+    document["teams"][0]["members"][0]["phone"] = "+919111111111"  # state-01
+    moved = Campaign.model_validate(document)
+    result = sync_members(cognito, pool.id, moved)
+    assert result.updated == ["state-01"] and result.invited == []
+    assert users(cognito, pool.id)["state-01"]["phone_number"] == "+919111111111"
+    assert sync_members(cognito, pool.id, moved).updated == [], "once"
+
+
+def test_an_invitation_that_expired_unused_is_sent_again(cognito, stage):
+    from datetime import UTC, datetime, timedelta
+
+    pool = ensure_user_pool(cognito, stage)
+    sync_members(cognito, pool.id, campaign())
+    assert sync_members(cognito, pool.id, campaign()).reinvited == [], "still valid"
+    later = datetime.now(UTC) + timedelta(days=8)
+    result = sync_members(cognito, pool.id, campaign(), now=later)
+    assert result.reinvited == ["sahada-01", "sahada-02", "state-01"]
+    resent = [r for r in cognito.made("admin_create_user") if r.get("MessageAction") == "RESEND"]
+    assert {r["Username"]: r["DesiredDeliveryMediums"] for r in resent} == {
+        "sahada-01": ["SMS"], "sahada-02": ["EMAIL"], "state-01": ["SMS"]}
+
+
+def test_with_the_sms_role_cognito_may_send_invitations_by_sms(cognito, stage):
+    ensure_user_pool(cognito, stage, "arn:aws:iam::123456789012:role/prachar-sms")
+    [made] = cognito.made("create_user_pool")
+    assert made["SmsConfiguration"] == {"SnsCallerArn": "arn:aws:iam::123456789012:role/prachar-sms",
+                                        "ExternalId": f"prachar-{stage}-members", "SnsRegion": "ap-south-1"}
+
+
+def test_the_sms_role_trusts_cognito_for_this_pool_only():
+    class Template(yaml.SafeLoader):
+        pass
+
+    Template.add_multi_constructor("!", lambda loader, tag, node: loader.construct_scalar(node)
+                                   if isinstance(node, yaml.ScalarNode) else loader.construct_sequence(node))
+    template = yaml.load((ROOT / "infra/resources.yaml").read_text(), Loader=Template)
+    role = template["Resources"]["MemberInvitationSmsRole"]["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "cognito-idp.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["sts:ExternalId"] == "prachar-${Stage}-members"
+    assert role["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"] == "sns:Publish"

@@ -27,6 +27,9 @@ MAX_STATUS_POLLS = 6  # at most ~30 s of X's own check_after_secs, well inside a
 CATEGORY = {"image/gif": "tweet_gif", "video/mp4": "tweet_video", "video/quicktime": "tweet_video"}
 
 
+MAX_IDS_PER_READ = 100  # X's limit on ids= for GET /2/tweets
+
+
 class XClient:
     platform = "x"
 
@@ -96,6 +99,22 @@ class XClient:
             raise x_error(response)
         text = "\n\n".join(part for part in (request.text, request.link) if part)
         return next((t["id"] for t in response.body.get("data", []) if same_text(t.get("text", ""), text)), None)
+
+    def metrics(self, token: str, post_ids: list[str]) -> dict[str, dict[str, int]]:
+        """Public metrics of up to 100 posts in one call (GET /2/tweets); a deleted post is simply missing."""
+        response = self._call("GET", "/2/tweets", token, query={"ids": ",".join(post_ids[:MAX_IDS_PER_READ]),
+                                                                "tweet.fields": "public_metrics"})
+        if response.status != 200:
+            raise x_error(response)
+        found = {}
+        for tweet in response.body.get("data", []):
+            counts = tweet.get("public_metrics") or {}
+            found[str(tweet.get("id"))] = {"likes": int(counts.get("like_count", 0)),
+                                           "reposts": int(counts.get("retweet_count", 0)),
+                                           "replies": int(counts.get("reply_count", 0)),
+                                           "quotes": int(counts.get("quote_count", 0)),
+                                           "impressions": int(counts.get("impression_count", 0))}
+        return found
 
     def check_token(self, target_id: str, token: str) -> None:
         response = self._call("GET", "/2/users/me", token)

@@ -1,0 +1,145 @@
+"""The daily report: per team and platform, what happened to the day's posts — pure, rendered as HTML and CSV."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from chalicelib.domain.overview import HELD
+from chalicelib.domain.post import Post, PostStatus
+from chalicelib.domain.times import local_date
+
+COLUMNS = ("published", "failed", "held", "expired", "rejected", "waiting_approval")
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such a cell gets a quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ENGAGEMENT_DAYS = 7
+
+
+@dataclass
+class ReportRow:
+    team: str
+    scope: str
+    platform: str
+    counts: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)   # why posts failed, with how many
+    engagement: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class DailyReport:
+    day: date
+    campaign: str
+    rows: list[ReportRow]
+    gaps: dict[str, list[str]]       # team → days of the next week with nothing scheduled
+
+    def totals(self) -> Counter:
+        total: Counter = Counter()
+        for row in self.rows:
+            total.update(row.counts)
+        return total
+
+
+def column(post: Post, day: date) -> str | None:
+    """The report's column for a post on `day`: published that day, or due that day and stopped or waiting."""
+    if post.status is PostStatus.PUBLISHED:
+        return "published" if post.published_at and local_date(post.published_at) == day else None
+    if local_date(post.due_at) != day:
+        return None
+    if post.status in HELD:
+        return "held"
+    return {PostStatus.FAILED: "failed", PostStatus.EXPIRED: "expired", PostStatus.REJECTED: "rejected",
+            PostStatus.PENDING_APPROVAL: "waiting_approval"}.get(post.status)
+
+
+def rows_for(posts_by_team: dict[tuple[str, str], Iterable[Post]], day: date) -> list[ReportRow]:
+    """posts_by_team: (team id, scope) → its posts. One row per team and platform with anything to report: the
+    day's posts by column, and the engagement of its posts published in the 7 days up to `day`."""
+    rows: dict[tuple[str, str, str], ReportRow] = {}
+    for (team, scope), posts in sorted(posts_by_team.items()):
+        for post in posts:
+            if post.payload.get("system"):
+                continue
+            kind = column(post, day)
+            recent = bool(post.metrics) and post.published_at is not None and \
+                0 <= (day - local_date(post.published_at)).days < ENGAGEMENT_DAYS
+            if kind is None and not recent:
+                continue
+            row = rows.setdefault((team, scope, post.platform), ReportRow(team, scope, post.platform))
+            if kind is not None:
+                row.counts[kind] += 1
+            if kind == "failed":
+                row.reasons[post.reason or "no reason given"] += 1
+            if recent:
+                for metric, value in post.metrics.items():
+                    row.engagement[metric] = row.engagement.get(metric, 0) + value
+    return list(rows.values())
+
+
+def safe_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def to_csv(report: DailyReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["date", "team", "scope", "platform", *COLUMNS, "failure_reasons", "engagement",
+                     "coverage_gaps_next_7_days"])
+    for row in report.rows:
+        writer.writerow([safe_cell(v) for v in (
+            report.day.isoformat(), row.team, row.scope, row.platform, *(row.counts[c] for c in COLUMNS),
+            "; ".join(f"{reason} ×{n}" for reason, n in row.reasons.most_common()),
+            "; ".join(f"{k} {v}" for k, v in sorted(row.engagement.items())),
+            " ".join(report.gaps.get(row.team, [])))])
+    for team, days in sorted(report.gaps.items()):
+        if not any(row.team == team for row in report.rows):
+            writer.writerow([safe_cell(v) for v in (report.day.isoformat(), team, "", "", *([0] * len(COLUMNS)),
+                                                    "", "", " ".join(days))])
+    return out.getvalue()
+
+
+def to_html(report: DailyReport) -> str:
+    e = html.escape
+    totals = report.totals()
+    head = "".join(f"<th>{e(c.replace('_', ' '))}</th>" for c in COLUMNS)
+    body = []
+    for row in report.rows:
+        reasons = "<br>".join(f"{e(reason)} ×{n}" for reason, n in row.reasons.most_common())
+        engagement = ", ".join(f"{e(k)} {v}" for k, v in sorted(row.engagement.items()))
+        cells = "".join(f"<td class=n>{row.counts[c]}</td>" for c in COLUMNS)
+        body.append(f"<tr><td>{e(row.team)}</td><td>{e(row.platform)}</td>{cells}<td>{reasons}</td>"
+                    f"<td>{engagement}</td></tr>")
+    gaps = "".join(f"<li><b>{e(team)}</b>: {e(', '.join(days))}</li>" for team, days in sorted(report.gaps.items())
+                   if days) or "<li>none — every team has something scheduled every day of the next week</li>"
+    summary = ", ".join(f"{totals[c]} {c.replace('_', ' ')}" for c in COLUMNS)
+    return f"""<!doctype html>
+<html lang="hi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Prachar — {e(report.campaign)} — {report.day.isoformat()}</title>
+<style>body{{font:15px/1.4 system-ui,sans-serif;margin:.75rem;color:#1d2330}}table{{border-collapse:collapse;
+width:100%;font-size:.9rem}}th,td{{border-bottom:1px solid #d9dde5;padding:.3rem;text-align:left;vertical-align:top}}
+td.n{{text-align:right}}.scroll{{overflow-x:auto}}</style></head><body>
+<h1>{e(report.campaign)} · {report.day.isoformat()}</h1>
+<p>{e(summary)}</p>
+<h2>Per team and platform</h2><div class=scroll><table><thead><tr><th>team</th><th>platform</th>{head}
+<th>failure reasons</th><th>engagement</th></tr></thead><tbody>{''.join(body)}</tbody></table></div>
+<h2>Coverage gaps, next 7 days</h2><ul>{gaps}</ul>
+</body></html>
+"""
+
+
+def gap_days(coverage_rows: Iterable[Any]) -> dict[str, list[str]]:
+    return {row.team: [d.isoformat() for d in row.gaps] for row in coverage_rows}
+
+
+def by_team(campaign: Any, posts_by_scope: dict[str, list[Post]]) -> dict[tuple[str, str], list[Post]]:
+    """Posts of each scope under the team that works there (a scope without a team reports as its own name)."""
+    grouped: dict[tuple[str, str], list[Post]] = defaultdict(list)
+    for scope, posts in posts_by_scope.items():
+        grouped[(campaign.team_for(scope), scope)].extend(posts)
+    return dict(grouped)

@@ -1,0 +1,95 @@
+"""Engagement of the last 7 days' posts, collected on a schedule and kept on each post.
+
+Facebook: reactions, comments and shares, 50 posts per Graph call. X: likes, reposts, replies, quotes and
+impressions, 100 posts per GET /2/tweets. WhatsApp: sent, delivered and read, as the status webhooks counted them
+(no call to Meta), copied onto the post. Per run, each account makes at most
+MAX_READS_PER_ACCOUNT reads — well inside X's 15 reads per 15 minutes for GET /2/tweets and Graph's hourly
+budget at a 6-hourly schedule — and an account that is throttled or unhealthy is not read at all (its posts keep
+their last numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.adapters.clock import Clock
+from chalicelib.adapters.secrets import SecretStore
+from chalicelib.adapters.store import Store
+from chalicelib.domain.account_state import Health
+from chalicelib.domain.campaign import Account, Campaign
+from chalicelib.domain.post import Post, PostStatus
+from chalicelib.errors import PlatformError, PlatformRateLimitedError
+from chalicelib.services.activity import ActivityLog
+
+WINDOW = timedelta(days=7)
+HELD_AT_MOST = timedelta(days=4)   # a post goes out at most this long after it was due (a 72-hour silence, say)
+MAX_READS_PER_ACCOUNT = 3
+BATCH = {"facebook": 50, "x": 100}
+
+
+@dataclass
+class Engagement:
+    store: Store
+    secrets: SecretStore
+    platforms: dict[str, Any]
+    activity: ActivityLog
+    clock: Clock
+    secret_name: Callable[[str], str]
+
+    def collect(self, campaign: Campaign) -> dict[str, int]:
+        """Posts whose numbers changed, per account."""
+        now, updated = self.clock.now(), {}
+        recent: dict[str, list[Post]] = {}
+        for scope in sorted({a.scope for a in campaign.accounts}):  # one ranged read of the index per scope
+            for post in self.store.posts_in_scope(scope, due_from=now - WINDOW - HELD_AT_MOST, due_before=now):
+                if post.status is PostStatus.PUBLISHED and post.published_at and now - post.published_at <= WINDOW \
+                        and not post.payload.get("system"):
+                    recent.setdefault(post.account_id, []).append(post)
+        for account in campaign.accounts:
+            posts = recent.get(account.id, [])
+            if not posts:
+                continue
+            if account.platform == "whatsapp":  # counted as the status webhooks came (services/webhooks)
+                counts = {p.post_id: self.store.reach(p.content_id, p.account_id) for p in posts}
+            else:
+                counts = self._read(account, posts)
+            updated[account.id] = sum(self.store.record_metrics(p.content_id, p.account_id, counts[p.post_id], now)
+                                      for p in posts if counts.get(p.post_id) and counts[p.post_id] != p.metrics)
+        return updated
+
+    def _read(self, account: Account, posts: list[Post]) -> dict[str, dict[str, int]]:
+        if self.store.account_state(account.id).health is not Health.HEALTHY:
+            return {}
+        by_platform_id = {p.platform_post_id: p for p in posts if p.platform_post_id}
+        # Newest first: when an account has more posts than the reads allow, the fresh ones move most.
+        ids = sorted(by_platform_id, key=lambda i: by_platform_id[i].published_at, reverse=True)
+        size, found = BATCH[account.platform], {}
+        try:
+            token = self.secrets.token(self.secret_name(account.secret))
+            for start in range(0, min(len(ids), size * MAX_READS_PER_ACCOUNT), size):
+                found.update(self.platforms[account.platform].metrics(token, ids[start:start + size]))
+        except PlatformRateLimitedError as exc:
+            self.activity.record("engagement.throttled", account.scope, f"{account.id}: engagement read stopped "
+                                 f"by the platform's rate limit ({exc.message}); the next run reads again",
+                                 level="warning", account_id=account.id)
+        except (PlatformError, LookupError, ValueError) as exc:
+            self.activity.record("engagement.failed", account.scope, f"{account.id}: engagement could not be read "
+                                 f"({getattr(exc, 'message', type(exc).__name__)})", level="warning",
+                                 account_id=account.id)
+        return {by_platform_id[i].post_id: counts for i, counts in found.items() if i in by_platform_id}
+
+
+def rolled_up(posts: list[Post]) -> list[dict[str, Any]]:
+    """Per scope and platform, the sum of each metric over the posts that have numbers."""
+    totals: dict[tuple[str, str], dict[str, int]] = {}
+    for post in posts:
+        if not post.metrics or post.payload.get("system"):
+            continue
+        row = totals.setdefault((post.scope, post.platform), {"posts": 0})
+        row["posts"] += 1
+        for name, value in post.metrics.items():
+            row[name] = row.get(name, 0) + int(value)
+    return [{"scope": scope, "platform": platform, **values} for (scope, platform), values in sorted(totals.items())]
