@@ -20,6 +20,7 @@ from chalicelib.adapters import aws
 from chalicelib.domain.post import content_id_for
 from infra.identity import ensure_user_pool
 from local.gateway import CognitoTokenAuthorizer, check_tokens_on
+from tests.support.campaigns import two_districts, with_principals
 from tests.support.signed_in import PASSWORD, member_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,16 +89,7 @@ def matrix_table() -> str:
 
 @pytest.fixture()
 def matrix(active, campaign_yaml):
-    document = yaml.safe_load(campaign_yaml)
-    document.pop("approval")  # the default sign-off chain
-    document["teams"] += [
-        {"id": "bhilwara-it-cell", "scope": "district/bhilwara", "members": [
-            {"id": "bhilwara-01", "name": "जिला लीड", "role": "lead"}]},
-        {"id": "vallabhnagar-it-cell", "scope": "constituency/vallabhnagar", "members": [
-            {"id": "vallabhnagar-01", "name": "टीम लीड", "role": "lead"}]}]
-    document["accounts"].append({"id": "fb-vallabhnagar", "scope": "constituency/vallabhnagar",
-                                 "platform": "facebook", "page_id": "100000000000009",
-                                 "secret": "/prachar/{stage}/accounts/fb-vallabhnagar"})
+    document = two_districts(campaign_yaml)
     document["accounts"].append({"id": "fb-bhilwara", "scope": "district/bhilwara", "platform": "facebook",
                                  "page_id": "100000000000008", "secret": "/prachar/{stage}/accounts/fb-bhilwara"})
     active.put("config/campaign.yaml", yaml.safe_dump(document, allow_unicode=True))
@@ -284,15 +276,6 @@ def test_the_documented_matrix_is_the_tested_one():
 
 
 # ---- the config upload path: only a coordinator of the active campaign replaces it --------------------------
-def with_principals(campaign_yaml: str, **changes) -> str:
-    document = yaml.safe_load(campaign_yaml)
-    for team in document["teams"]:
-        for member in team["members"]:
-            member["principal"] = f"AIDA{member['id'].upper().replace('-', '')}"
-    document.update(changes)
-    return yaml.safe_dump(document, allow_unicode=True)
-
-
 @pytest.mark.parametrize("uploader, outcome", [("AWS:AIDASTATE01", "accepted"), ("AIDASTATE01", "accepted"),
                                                ("AWS:AIDASAHADA01", "rejected"), ("AWS:AIDASAHADA02", "rejected"),
                                                ("AWS:AIDAINTRUDER", "rejected"), (None, "rejected")])

@@ -8,21 +8,13 @@ import pytest
 import yaml
 
 from chalicelib.domain.post import PostStatus, content_id_for
+from tests.support.campaigns import two_districts
 
 
 @pytest.fixture()
 def campaign(active, campaign_yaml):
     """The test campaign with sign-off, a Bhilwara district lead and a Vallabhnagar team and account."""
-    document = yaml.safe_load(campaign_yaml)
-    document.pop("approval")
-    document["teams"] += [
-        {"id": "bhilwara-it-cell", "scope": "district/bhilwara", "members": [
-            {"id": "bhilwara-01", "name": "जिला लीड", "role": "lead"}]},
-        {"id": "vallabhnagar-it-cell", "scope": "constituency/vallabhnagar", "members": [
-            {"id": "vallabhnagar-01", "name": "टीम लीड", "role": "lead"}]}]
-    document["accounts"].append({"id": "fb-vallabhnagar", "scope": "constituency/vallabhnagar",
-                                 "platform": "facebook", "page_id": "100000000000009",
-                                 "secret": "/prachar/{stage}/accounts/fb-vallabhnagar"})
+    document = two_districts(campaign_yaml)
     active.put("config/campaign.yaml", yaml.safe_dump(document, allow_unicode=True))
     assert active.container.ingest().config("config/campaign.yaml").outcome == "accepted"
     return active

@@ -18,19 +18,10 @@ from chalicelib.domain.post import content_id_for
 from infra.bucket_policy import CONFIG_GUARD_SID, bucket_policy
 from infra.deploy import load_campaign
 from infra.identity import sign_in, sync_members
+from tests.support.campaigns import with_principals
 from tests.support.world import BUCKET
 
 CONFIG = "config/campaign.yaml"
-
-
-def with_principals(campaign_yaml: str, **changes) -> str:
-    """The test campaign with every member named by an IAM user id (AIDA<ID>), as a cloud campaign would be."""
-    document = yaml.safe_load(campaign_yaml)
-    for team in document["teams"]:
-        for member in team["members"]:
-            member["principal"] = f"AIDA{member['id'].upper().replace('-', '')}"
-    document.update(changes)
-    return yaml.safe_dump(document, allow_unicode=True)
 
 
 def activate(world, text: str) -> None:
