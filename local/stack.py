@@ -178,8 +178,9 @@ class LocalStack:
                     self.sandbox.open_window(member["phone"])
         self._windows_opened = today
 
-    def settle(self, timeout: float = 60.0) -> None:
-        """Pump until every queue is empty and nothing is in flight (real time; the clock does not move)."""
+    def settle(self, timeout: float = 300.0) -> None:
+        """Pump until every queue is empty and nothing is in flight (real time; the clock does not move). The
+        timeout only catches a handler that keeps failing: a heavy day on a busy 2-core machine takes a minute."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.step() == 0 and self.pump.queues_idle() and not self.sandbox.webhooks_pending():
