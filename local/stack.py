@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from local.sandbox import PlatformSandbox
 
 STAGE = "local"
 BUCKET = "prachar-local-content"
+WAITING_STEP = timedelta(seconds=1)  # simulated time that passes per idle look while a stepped replay settles
 # Every member's password on the local stack (its own emulator, on loopback); the cloud invites people instead.
 LOCAL_PASSWORD = "prachar-local-1"
 PLATFORM_BASES = ("PRACHAR_FACEBOOK_API_BASE", "PRACHAR_X_API_BASE", "PRACHAR_WHATSAPP_API_BASE")
@@ -182,9 +183,15 @@ class LocalStack:
         """Pump until every queue is empty and nothing is in flight (real time; the clock does not move). The
         timeout only catches a handler that keeps failing: a heavy day on a busy 2-core machine takes a minute."""
         deadline = time.monotonic() + timeout
+        stepped = getattr(self.options.clock, "advance_to", None)
         while time.monotonic() < deadline:
-            if self.step() == 0 and self.pump.queues_idle() and not self.sandbox.webhooks_pending():
+            handled = self.step()
+            if handled == 0 and self.pump.queues_idle() and not self.sandbox.webhooks_pending():
                 return
+            if not handled and stepped is not None:
+                # A retry waits on the queue for a platform's limit (WhatsApp's pair rate: 6 s) to pass; the
+                # platforms judge it on this clock, so a stepped clock must not stand still meanwhile.
+                stepped(self.options.clock.now() + WAITING_STEP)
             time.sleep(0.02)
         raise TimeoutError("the local stack did not settle: a handler keeps failing (see the output above)")
 
