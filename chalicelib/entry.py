@@ -82,17 +82,10 @@ def check_tokens() -> dict[str, str]:
 
 
 def accounts(context: dict[str, Any]) -> dict[str, Any]:
-    c = container()
+    from chalicelib.services.queries import account_rows
+
     campaign, seen_by = viewer_of(context)
-    rows = []
-    for account in campaign.accounts:
-        if not seen_by.may_see(account.scope):
-            continue
-        state = c.store.account_state(account.id)
-        rows.append({"account_id": account.id, "platform": account.platform, "scope": account.scope,
-                     "health": str(state.health), "until": to_iso(state.until) if state.until else None,
-                     "reason": state.reason, "checked_at": to_iso(state.checked_at) if state.checked_at else None})
-    return {"accounts": rows}
+    return {"accounts": account_rows(container().store, campaign, seen_by.scopes)}
 
 
 def whatsapp_verify(params: dict[str, str]) -> str:
@@ -248,34 +241,33 @@ def settle(content_id: str, body: dict[str, Any], context: dict[str, Any]) -> di
 
 def pauses(context: dict[str, Any]) -> dict[str, Any]:
     """The pauses that stop any post the caller may see: inside their scopes, or above them (a state pause)."""
+    from chalicelib.services.queries import pauses_reaching
+
     campaign, seen_by = viewer_of(context)
-    reaching = set(seen_by.scopes) | {above for scope in seen_by.scopes for above in campaign.enclosing(scope)}
-    return {"paused": [{"scope": scope, "by": item.get("by"), "reason": item.get("reason"), "since": item.get("since")}
-                       for scope, item in sorted(container().store.pauses().items()) if scope in reaching]}
+    return {"paused": pauses_reaching(container().store, campaign, seen_by.scopes)}
+
+
+def _for_active_campaign(run: Any) -> Any:
+    """A schedule's work on the active campaign (nothing before one is uploaded)."""
+    c = container()
+    campaign = c.campaigns.active()
+    return run(c, campaign) if campaign else {}
 
 
 def alert_coverage_gaps() -> dict[str, Any]:
-    c = container()
-    campaign = c.campaigns.active()
-    return c.coordinator_alerts().coverage_gaps(campaign) if campaign else {}
+    return _for_active_campaign(lambda c, campaign: c.coordinator_alerts().coverage_gaps(campaign))
 
 
 def write_daily_report() -> dict[str, Any]:
-    c = container()
-    campaign = c.campaigns.active()
-    return c.daily_reports().write(campaign) if campaign else {}
+    return _for_active_campaign(lambda c, campaign: c.daily_reports().write(campaign))
 
 
 def collect_engagement() -> dict[str, int]:
-    c = container()
-    campaign = c.campaigns.active()
-    return c.engagement().collect(campaign) if campaign else {}
+    return _for_active_campaign(lambda c, campaign: c.engagement().collect(campaign))
 
 
 def close_polls() -> dict[str, int]:
-    c = container()
-    campaign = c.campaigns.active()
-    return c.controls().close_polls(campaign) if campaign else {}
+    return _for_active_campaign(lambda c, campaign: c.controls().close_polls(campaign))
 
 
 def queries():

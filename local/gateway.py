@@ -10,6 +10,7 @@ caller is the code that runs in the cloud.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
@@ -88,8 +89,6 @@ class CognitoTokenAuthorizer(LocalGatewayAuthorizer):
 
 
 def _segment(token: str, index: int) -> bytes:
-    import base64
-
     part = token.split(".")[index]
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 

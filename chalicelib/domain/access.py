@@ -24,9 +24,6 @@ class Viewer:
     def may_see(self, scope: str) -> bool:
         return scope in self.scopes
 
-    def shown(self, scope: str) -> str:
-        return "everything" if self.sees_everything else ", ".join(sorted(self.scopes))
-
 
 def viewer(campaign: Campaign, member: Member) -> Viewer:
     team = campaign.team_of(member.id)

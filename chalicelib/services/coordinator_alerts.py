@@ -21,11 +21,12 @@ from chalicelib.domain.post import Post, PostStatus, content_id_for
 from chalicelib.domain.records import ContentRecord
 from chalicelib.domain.times import IST, local_date
 from chalicelib.services.activity import ActivityLog
+from chalicelib.services.engagement import HELD_AT_MOST
+from chalicelib.services.engagement import WINDOW as ENGAGEMENT_WINDOW
 
 COVERAGE_TEMPLATE = "prachar_coverage_gaps"   # params: the day, the teams with nothing scheduled
 REPORT_TEMPLATE = "prachar_daily_report"      # params: the day, published, failed, teams with gaps ahead
 MAX_TEAMS_IN_MESSAGE = 20
-REPORT_LOOKBACK_DAYS = 11   # the week of engagement, and a post published up to 4 days after it was due
 
 
 @dataclass
@@ -108,8 +109,9 @@ class DailyReports:
         from chalicelib.domain import daily_report
 
         day = local_date(self.clock.now())
-        # The day's posts, those published in the week before (engagement), and the week ahead (coverage).
-        since = datetime.combine(day - timedelta(days=REPORT_LOOKBACK_DAYS), time.min, tzinfo=IST)
+        # The day's posts, those published in the week before (engagement; a post may go out late after it was
+        # due), and the week ahead (coverage).
+        since = datetime.combine(day, time.min, tzinfo=IST) - ENGAGEMENT_WINDOW - HELD_AT_MOST
         until = datetime.combine(day + timedelta(days=8), time.min, tzinfo=IST)
         posts = {scope: list(self.store.posts_in_scope(scope, due_from=since, due_before=until))
                  for scope in sorted(campaign.scopes)}

@@ -15,14 +15,15 @@ from chalicelib.domain.approval import refusal
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.post import Post, PostStatus
 from chalicelib.domain.times import local_date, to_iso
+from chalicelib.services.engagement import HELD_AT_MOST, rolled_up
 from chalicelib.services.engagement import WINDOW as ENGAGEMENT
-from chalicelib.services.engagement import rolled_up
+from chalicelib.services.queries import account_rows, pauses_reaching
 
 DAYS_AHEAD = 8          # today and the next 7
 CHART_DAYS_BACK = 7
 UPLOAD_DAYS_BACK = 7
 MAX_QUEUE = 100
-LOOK_BACK = timedelta(days=11)   # the charts' 7 days back, and a post published up to 4 days after it was due
+LOOK_BACK = ENGAGEMENT + HELD_AT_MOST   # the charts' 7 days back, and a post published late after it was due
 
 
 @dataclass
@@ -51,8 +52,8 @@ class Overview:
             "coverage": overview.coverage_json(overview.coverage(campaign, posts, scopes, today)),
             "approvals": self._queue(campaign, viewer, every),
             "silences": overview.silences(campaign, scopes, now),
-            "pauses": self._pauses(campaign, scopes),
-            "accounts": self._troubled_accounts(campaign, scopes),
+            "pauses": pauses_reaching(self.store, campaign, scopes),
+            "accounts": [a for a in account_rows(self.store, campaign, scopes) if a["health"] != "healthy"],
             "failures": overview.failures(every),
             "engagement": rolled_up([p for p in every if p.published_at and now - p.published_at <= ENGAGEMENT]),
             "charts": {
@@ -85,23 +86,6 @@ class Overview:
             if len(queue) >= MAX_QUEUE:
                 break
         return queue
-
-    def _pauses(self, campaign: Campaign, scopes: list[str]) -> list[dict[str, Any]]:
-        reaching = set(scopes) | {above for s in scopes for above in campaign.enclosing(s)}
-        return [{"scope": scope, "by": item.get("by"), "reason": item.get("reason"), "since": item.get("since")}
-                for scope, item in sorted(self.store.pauses().items()) if scope in reaching]
-
-    def _troubled_accounts(self, campaign: Campaign, scopes: list[str]) -> list[dict[str, Any]]:
-        rows = []
-        for account in campaign.accounts:
-            if account.scope not in scopes:
-                continue
-            state = self.store.account_state(account.id)
-            if str(state.health) != "healthy":
-                rows.append({"account_id": account.id, "platform": account.platform, "scope": account.scope,
-                             "health": str(state.health), "until": to_iso(state.until) if state.until else None,
-                             "reason": state.reason})
-        return rows
 
     def _uploads_per_member(self, campaign: Campaign, scopes: list[str], today: Any) -> list[dict[str, Any]]:
         """Who is carrying the load: accepted uploads of the last 7 days by member (by team where the config names

@@ -62,3 +62,23 @@ class Queries:
         entries = self.store.activity_on(day, scope_prefix=scope, scopes=visible,
                                          limit=min(max(limit, 1), MAX_ACTIVITY))
         return {"date": day.isoformat(), "scope": scope, "entries": [e.to_dict() for e in entries]}
+
+
+def account_rows(store: Store, campaign: Any, scopes: Collection[str]) -> list[dict[str, Any]]:
+    """Each account of the given scopes with its health: healthy, throttled (until when) or unhealthy (why)."""
+    rows = []
+    for account in campaign.accounts:
+        if account.scope not in scopes:
+            continue
+        state = store.account_state(account.id)
+        rows.append({"account_id": account.id, "platform": account.platform, "scope": account.scope,
+                     "health": str(state.health), "until": to_iso(state.until) if state.until else None,
+                     "reason": state.reason, "checked_at": to_iso(state.checked_at) if state.checked_at else None})
+    return rows
+
+
+def pauses_reaching(store: Store, campaign: Any, scopes: Collection[str]) -> list[dict[str, Any]]:
+    """The pauses that stop a post of the given scopes: on one of them, or above them (a state pause)."""
+    reaching = set(scopes) | {above for scope in scopes for above in campaign.enclosing(scope)}
+    return [{"scope": scope, "by": item.get("by"), "reason": item.get("reason"), "since": item.get("since")}
+            for scope, item in sorted(store.pauses().items()) if scope in reaching]

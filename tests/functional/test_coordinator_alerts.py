@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from tests.functional.test_failure_classes import deliver_all, run_clock
+from tests.functional.test_failure_classes import deliver_all, run_clock, scheduled_event
 
 
 @pytest.fixture()
@@ -32,8 +32,7 @@ def alerting(active, campaign_yaml):
 
 
 def evening(client):
-    return client.lambda_.invoke("coverage_alert", client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+    return client.lambda_.invoke("coverage_alert", scheduled_event(client))
 
 
 def upload(world, key, when):
@@ -86,8 +85,7 @@ def test_no_gaps_no_message(alerting, client):
 
 
 def daily_report(client):
-    return client.lambda_.invoke("daily_report", client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])).payload
+    return client.lambda_.invoke("daily_report", scheduled_event(client)).payload
 
 
 def test_the_daily_report_counts_each_team_and_platform_and_neutralises_formulas(alerting, client):

@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.post import PostStatus, content_id_for
-from tests.functional.test_failure_classes import deliver_all, run_clock
+from tests.functional.test_failure_classes import deliver_all, run_clock, scheduled_event
 
 KEY = "content/constituency/sahada/engage.yaml"
 
 
 def collect(client):
-    return client.lambda_.invoke("engagement_collector", client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])).payload
+    return client.lambda_.invoke("engagement_collector", scheduled_event(client)).payload
 
 
 @pytest.fixture()
@@ -77,8 +76,7 @@ def test_the_daily_report_shows_the_weeks_engagement(out, client):
     out.at("2021-03-03T20:00:00+05:30")
     collect(client)
     out.at("2021-03-03T21:00:00+05:30")
-    client.lambda_.invoke("daily_report", client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+    client.lambda_.invoke("daily_report", scheduled_event(client))
     rows = list(csv.DictReader(io.StringIO(out.read("reports/2021-03-03/report.csv").decode("utf-8"))))
     fb = next(r for r in rows if r["platform"] == "facebook" and r["team"] == "sahada-it-cell")
     assert fb["engagement"] == "comments 1; reactions 5; shares 0"
