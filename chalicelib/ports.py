@@ -8,7 +8,7 @@ included, by tests/contract/test_store_contract.py.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from chalicelib.domain.account_state import AccountState
@@ -103,6 +103,10 @@ class AccountStates(Protocol):
     def mark_account_unhealthy(self, account_id: str, reason: str, now: datetime) -> bool: ...
 
     def mark_account_healthy(self, account_id: str, now: datetime) -> bool: ...
+
+    def reserve_recipient(self, account_id: str, recipient: str, now: datetime, spacing: timedelta) -> bool: ...
+
+    def free_recipient(self, account_id: str, recipient: str, now: datetime, spacing: timedelta) -> bool: ...
 
 
 @runtime_checkable

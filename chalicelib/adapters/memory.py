@@ -378,6 +378,20 @@ class InMemoryStore:
                                    updated_at=to_iso(now)),
             create=True)
 
+    def reserve_recipient(self, account_id: str, recipient: str, now: datetime, spacing: timedelta) -> bool:
+        return self._update((f"PAIR#{account_id}", recipient),
+                            lambda old: not _less(to_iso(now), old["free_at"]),
+                            lambda new: new.update(free_at=to_iso(now + spacing), updated_at=to_iso(now)),
+                            create=True)
+
+    def free_recipient(self, account_id: str, recipient: str, now: datetime, spacing: timedelta) -> bool:
+        with self._lock:
+            old = self._items.get((f"PAIR#{account_id}", recipient))
+            if old is None or not _equal(_attr(old, "free_at"), to_iso(now + spacing)):
+                return False
+            del self._items[(f"PAIR#{account_id}", recipient)]
+            return True
+
     def mark_account_unhealthy(self, account_id: str, reason: str, now: datetime) -> bool:
         def change(new: Item) -> None:
             new.update(health=str(Health.UNHEALTHY), reason=reason, updated_at=to_iso(now))

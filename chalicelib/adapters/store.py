@@ -17,7 +17,7 @@ import json
 import secrets
 import time
 from collections.abc import Collection, Iterable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -431,6 +431,25 @@ class Store:
             {"#until": "until"}, _encoded({
                 ":t": str(Health.THROTTLED), ":u": to_iso(until), ":r": reason, ":now": to_iso(now),
                 ":bad": str(Health.UNHEALTHY)}))
+
+    def reserve_recipient(self, account_id: str, recipient: str, now: datetime, spacing: timedelta) -> bool:
+        """Take the account's next slot to message `recipient` (a digest): False while the last one taken is less
+        than `spacing` old. One conditional write, so two publishers racing for the same person never both win."""
+        return self._update(
+            f"PAIR#{account_id}", recipient, "SET free_at = :next, updated_at = :now",
+            "attribute_not_exists(pk) OR free_at <= :now",
+            {}, _encoded({":next": to_iso(now + spacing), ":now": to_iso(now)}))
+
+    def free_recipient(self, account_id: str, recipient: str, now: datetime, spacing: timedelta) -> bool:
+        """Give back the slot `reserve_recipient(…, now, spacing)` took, when nothing was sent in it — unless a
+        later reservation holds it by now."""
+        try:
+            self._call("delete_item", Key=to_item({"pk": f"PAIR#{account_id}", "sk": recipient}),
+                       raise_conditional=True, ConditionExpression="free_at = :ours",
+                       ExpressionAttributeValues=_encoded({":ours": to_iso(now + spacing)}))
+        except _ConditionFailed:
+            return False
+        return True
 
     def mark_account_unhealthy(self, account_id: str, reason: str, now: datetime) -> bool:
         """True when this call is the one that found it unhealthy (so one alert is written, not many)."""

@@ -56,6 +56,9 @@ MOVES = (
     _move("release", (S.PUBLISHING,), (S.QUEUED,), "the worker (retryable failure) or the clock (a worker that "
           "died between WhatsApp messages)", needs_claim=True,
           sets=("reason", "claim", "pending_delivery", "check_first", "ambiguous_since", "ambiguous_until")),
+    _move("pace", (S.PUBLISHING,), (S.QUEUED,), "the worker, when a WhatsApp recipient had a message from the account "
+          "seconds ago (the pair rate): not an attempt", needs_claim=True,
+          sets=("reason", "claim", "pending_delivery", "attempts")),
     _move("hold", (S.PUBLISHING,), GATES, "the worker holding the claim (a gate between calls, a throttle, "
           "a refused token)", needs_claim=True, sets=("reason", "claim", "pending_delivery", "held_by_silence")),
     _move("in doubt", (S.PUBLISHING,), (S.AMBIGUOUS,), "the worker (a call that may have landed) or the clock "

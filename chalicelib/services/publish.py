@@ -15,6 +15,7 @@ What each failure class does (the adapters classify; this decides):
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -30,6 +31,7 @@ from chalicelib.adapters.store import Store
 from chalicelib.domain import election
 from chalicelib.domain.account_state import RECHECK_UNHEALTHY
 from chalicelib.domain.campaign import Account, Campaign
+from chalicelib.domain.pair_rate import PAIR_SPACING, recipient_key, spacing_seconds
 from chalicelib.domain.post import CLAIM_TIMEOUT, PAUSE_RECHECK, REQUEUE_AFTER, Post, PostStatus, claim_expired
 from chalicelib.domain.rate_limits import hold_until
 from chalicelib.domain.times import ist_text, to_iso
@@ -219,6 +221,9 @@ class Publisher:
                         raise _LostClaim()
                     return "failed"
                 if platform_id is None:
+                    slot = self._reserve_slot(post, delivery)
+                    if slot is False:
+                        return self._pace(post, claim, now, delivery)
                     # A message cannot be looked up afterwards: name it before the call, so a worker that dies
                     # during it leaves a question its status webhook answers.
                     if delivery.recipient is not None and not self.store.begin_delivery(
@@ -233,6 +238,8 @@ class Publisher:
                         if platform_id is None:
                             raise
                     except PlatformError as exc:
+                        if slot and not isinstance(exc, PlatformAmbiguousError) and not _pair_busy(exc):
+                            self.store.free_recipient(post.account_id, *slot, PAIR_SPACING)  # nothing was sent
                         if not self._recipient_failed(exc, delivery):
                             raise
                         # One unreachable member does not stop the team kit; no retry will try them again.
@@ -371,6 +378,30 @@ class Publisher:
                                                     for key in delivered}})
         return "published"
 
+    def _reserve_slot(self, post: Post, delivery: Delivery) -> tuple[str, datetime] | bool | None:
+        """A message takes its recipient's next slot (the pair rate): the slot (recipient digest, time taken), or
+        False when another message has it; None for a call that has no recipient."""
+        if delivery.recipient is None:
+            return None
+        slot = (recipient_key(delivery.recipient), self.clock.now())
+        return slot if self.store.reserve_recipient(post.account_id, *slot, PAIR_SPACING) else False
+
+    def _pace(self, post: Post, claim: str, now: datetime, delivery: Delivery) -> str:
+        """The recipient had a message from this number seconds ago: wait for their next slot. What went out is
+        kept; the rest goes after the wait — and the wait is not a failed attempt."""
+        wait = spacing_seconds()
+        reason = f"waits {wait} s for WhatsApp's pair rate (one message per person every 6 s) to reach {delivery.key}"
+        if not self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
+                                    status=PostStatus.QUEUED, now=now,
+                                    wake_at=now + timedelta(seconds=wait) + REQUEUE_AFTER,
+                                    fields={"claim": None, "pending_delivery": None, "reason": reason,
+                                            "attempts": max(post.attempts - 1, 0)}):
+            raise _LostClaim()
+        logger.info("paced for the pair rate", extra={"content_id": post.content_id, "account_id": post.account_id})
+        # SQS waits in real time; the local stack and the tests step their clocks, and their retry base (1 s, 0 s)
+        # says how long a real wait is there. In the cloud the base (10 s) is longer than the slot.
+        raise RetryLater(reason, min(wait, math.ceil(self.retry_base_seconds)))
+
     def _release(self, post: Post, claim: str, now: datetime, reason: str, *, look_first: bool = False) -> str:
         """Nothing went out: queue the post again and raise RetryLater so SQS redelivers after a growing
         backoff — or, after MAX_ATTEMPTS, fail it for good. The clock's re-send waits past that backoff."""
@@ -460,6 +491,11 @@ def deliveries_for(post: Post, campaign: Campaign | None, media: tuple[Media, ..
     else:
         members = campaign.team_members(post.scope) if campaign else []
     return [Delivery(member.id, member.phone, media=media) for member in members if member.phone]
+
+
+def _pair_busy(exc: PlatformError) -> bool:
+    """WhatsApp's own pair-rate answer: the recipient's slot really is taken (by a message we did not pace)."""
+    return isinstance(exc, PlatformRateLimitedError) and exc.per_recipient
 
 
 def _state_reason(state: Any) -> str:

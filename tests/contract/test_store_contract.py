@@ -650,6 +650,25 @@ def test_an_account_is_found_unhealthy_once_and_its_throttle_is_dropped(store):
     assert (state.health, state.until, state.reason) == (Health.UNHEALTHY, None, "token expired")
 
 
+def test_a_recipient_slot_is_taken_once_per_spacing_per_account(store):
+    spacing = timedelta(seconds=7)
+    assert store.reserve_recipient("wa-state", "r1", NOW, spacing)
+    assert not store.reserve_recipient("wa-state", "r1", NOW + timedelta(seconds=6), spacing), "still taken"
+    assert store.reserve_recipient("wa-sahada", "r1", NOW, spacing), "another number has its own slots"
+    assert store.reserve_recipient("wa-state", "r2", NOW, spacing), "and another recipient"
+    assert store.reserve_recipient("wa-state", "r1", NOW + spacing, spacing), "free again when the spacing is over"
+
+
+def test_a_slot_given_back_is_free_at_once_but_never_one_taken_since(store):
+    spacing = timedelta(seconds=7)
+    assert store.reserve_recipient("wa-state", "r1", NOW, spacing)
+    assert store.free_recipient("wa-state", "r1", NOW, spacing)
+    assert store.reserve_recipient("wa-state", "r1", NOW + timedelta(seconds=1), spacing), "given back"
+    assert not store.free_recipient("wa-state", "r1", NOW, spacing), "the slot is another message's now"
+    assert not store.reserve_recipient("wa-state", "r1", NOW + timedelta(seconds=2), spacing)
+    assert not store.free_recipient("wa-state", "r9", NOW, spacing)
+
+
 def test_a_good_check_reports_the_recovery_once(store):
     store.mark_account_unhealthy("fb-sahada", "token expired", NOW)
     assert store.mark_account_healthy("fb-sahada", LATER)

@@ -209,9 +209,30 @@ def test_a_pair_rate_limit_retries_that_member_only(active, client):
     assert len(result["batchItemFailures"]) == 1
     assert list(post_of(active, key, "whatsapp").deliveries) == ["sahada-01"]
     deliver_all(active, client)
+    assert post_of(active, key, "whatsapp").status is PostStatus.QUEUED, "WhatsApp said the member is busy: wait"
+    assert len(active.sandbox.received("whatsapp")) == 2, "no call while the member's slot is taken"
+    active.clock.advance_to(active.clock.now() + timedelta(seconds=7))
+    deliver_all(active, client)
     post = post_of(active, key, "whatsapp")
     assert post.status is PostStatus.PUBLISHED and sorted(post.deliveries) == ["sahada-01", "sahada-02"]
     assert len(accepted(active, "whatsapp")) == 2
+
+
+def test_two_kits_for_the_same_team_take_turns_instead_of_drawing_the_pair_rate(active, client):
+    first = schedule(active, client, "whatsapp", "first")
+    second = schedule(active, client, "whatsapp", "second")
+    run_clock(active, client, "2021-03-05T09:00:00+05:30")
+    statuses = sorted(str(post_of(active, k, "whatsapp").status) for k in (first, second))
+    assert statuses == ["published", "queued"], "the second kit waits for the members' next slot"
+    waiting = next(post_of(active, k, "whatsapp") for k in (first, second)
+                   if post_of(active, k, "whatsapp").status is PostStatus.QUEUED)
+    assert "pair rate" in waiting.reason and waiting.attempts == 0, "a wait is not a failed attempt"
+    deliver_all(active, client)  # SQS hands it back before the slot is free: it waits again, calls nothing
+    assert len(active.sandbox.received("whatsapp")) == 2
+    run_until_settled(active, client, "2021-03-05T09:00:07+05:30")
+    posts = [post_of(active, k, "whatsapp") for k in (first, second)]
+    assert [(p.status, p.attempts) for p in posts] == [(PostStatus.PUBLISHED, 1)] * 2
+    assert [r["status"] for r in active.sandbox.received("whatsapp")] == [200] * 4, "never a 131056"
 
 
 def test_account_health_is_visible_to_coordinators(active, client):
