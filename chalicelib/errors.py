@@ -70,6 +70,14 @@ class PlatformRejectedError(PlatformError):
     """Policy, permission, duplicate or bad media: the post fails with the platform's reason."""
 
 
+class PlatformObjectsGoneError(PlatformRejectedError):
+    """A read named objects the platform no longer has (Graph #803: deleted on the page): `ids`, as it named them."""
+
+    def __init__(self, platform: str, message: str, ids: list[str], **kwargs: Any) -> None:
+        super().__init__(platform, message, **kwargs)
+        self.ids = ids
+
+
 class PlatformDuplicateError(PlatformRejectedError):
     """The platform already has this text from this account: after an earlier attempt, it probably landed."""
 

@@ -41,10 +41,11 @@ from chalicelib.adapters.table_items import (
     post_key,
 )
 from chalicelib.domain.account_state import AccountState, Health
-from chalicelib.domain.post import Post, PostStatus
+from chalicelib.domain.post import DONE, Post, PostStatus
 from chalicelib.domain.post_states import move_for
 from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentRecord, Placement
-from chalicelib.domain.times import from_iso, to_iso
+from chalicelib.domain.times import epoch_milliseconds, from_iso, to_iso
+from chalicelib.domain.whatsapp_webhook import reach_stages
 from chalicelib.errors import PersistenceError
 
 _ABSENT = object()  # an attribute the item does not have (unlike one holding NULL)
@@ -172,6 +173,8 @@ class InMemoryStore:
             removes += ["wake_pk", "wake_at"]
         else:
             sets.update(wake_pk=WAKE_PARTITION, wake_at=to_iso(wake_at))
+        if status in DONE:
+            sets["done_at"] = to_iso(now)
 
         def allowed(old: Item) -> bool:
             return (_status_in(old, expected)
@@ -183,6 +186,8 @@ class InMemoryStore:
             if increment_attempts:
                 new["attempts"] = new.get("attempts", 0) + 1
             new.update(sets)
+            if status in DONE and "scope_pk" in new:
+                new["done_pk"] = new["scope_pk"]
             for name in removes:
                 new.pop(name, None)
 
@@ -261,24 +266,35 @@ class InMemoryStore:
                 create=True)
             return before if moved else None
 
-    def count_reach(self, content_id: str, account_id: str, stages: list[str]) -> bool:
-        if not stages:
-            return False
+    def count_reach(self, content_id: str, account_id: str, member: str, rank: int) -> list[str]:
+        with self._lock:
+            item = self._items.get((f"REACH#{content_id}", account_id)) or {}
+            stages = reach_stages(int((item.get("members") or {}).get(member, 0)), rank)
+            if not stages:
+                return []
 
-        def add(new: Item) -> None:
-            for stage in stages:
-                new[stage] = int(new.get(stage) or 0) + 1
+            def add(new: Item) -> None:
+                new["members"] = {**(new.get("members") or {}), member: rank}
+                for stage in stages:
+                    new[stage] = int(new.get(stage) or 0) + 1
 
-        return self._update((f"REACH#{content_id}", account_id), lambda old: True, add, create=True)
+            self._update((f"REACH#{content_id}", account_id), lambda old: True, add, create=True)
+            return stages
 
     def reach(self, content_id: str, account_id: str) -> dict[str, int]:
         item = self._get(f"REACH#{content_id}", account_id) or {}
-        return {k: int(v) for k, v in item.items() if k not in ("pk", "sk")}
+        return {k: int(v) for k, v in item.items() if k not in ("pk", "sk", "members")}
 
     def record_metrics(self, content_id: str, account_id: str, metrics: dict[str, int], now: datetime) -> bool:
         return self._update(post_key(content_id, account_id),
                             lambda old: _equal(_attr(old, "status"), str(PostStatus.PUBLISHED)),
                             lambda new: new.update(metrics=dict(metrics), metrics_at=to_iso(now)))
+
+    def mark_gone(self, content_id: str, account_id: str, now: datetime) -> bool:
+        return self._update(post_key(content_id, account_id),
+                            lambda old: _equal(_attr(old, "status"), str(PostStatus.PUBLISHED))
+                            and _attr(old, "gone_at") is _ABSENT,
+                            lambda new: new.update(gone_at=to_iso(now)))
 
     def message_status(self, message_id: str) -> str | None:
         with self._lock:
@@ -364,6 +380,15 @@ class InMemoryStore:
         for item in sorted(items, key=lambda i: (i["scope_sk"], i["pk"], i["sk"])):
             yield post_from(item)
 
+    def posts_done_in_scope(self, scope: str, *, done_from: datetime, done_before: datetime) -> Iterator[Post]:
+        partition, start, end = f"SCOPE#{scope}", to_iso(done_from), to_iso(done_before)
+        with self._lock:
+            items = [_stored(item) for item in self._items.values()
+                     if item.get("done_pk") == partition and isinstance(item.get("done_at"), str)
+                     and start <= item["done_at"] <= end]
+        for item in sorted(items, key=lambda i: (i["done_at"], i["pk"], i["sk"])):
+            yield post_from(item)
+
     # ---- account state --------------------------------------------------------------------------
     def account_state(self, account_id: str) -> AccountState:
         return account_state_from(account_id, self._get(f"ACCOUNT#{account_id}", "STATE"))
@@ -380,14 +405,15 @@ class InMemoryStore:
 
     def reserve_recipient(self, account_id: str, recipient: str, now: datetime, spacing: timedelta) -> bool:
         return self._update((f"PAIR#{account_id}", recipient),
-                            lambda old: not _less(to_iso(now), old["free_at"]),
-                            lambda new: new.update(free_at=to_iso(now + spacing), updated_at=to_iso(now)),
+                            lambda old: old["free_at_ms"] <= epoch_milliseconds(now),
+                            lambda new: new.update(free_at_ms=epoch_milliseconds(now + spacing),
+                                                   updated_at=to_iso(now)),
                             create=True)
 
     def free_recipient(self, account_id: str, recipient: str, now: datetime, spacing: timedelta) -> bool:
         with self._lock:
             old = self._items.get((f"PAIR#{account_id}", recipient))
-            if old is None or not _equal(_attr(old, "free_at"), to_iso(now + spacing)):
+            if old is None or old["free_at_ms"] != epoch_milliseconds(now + spacing):
                 return False
             del self._items[(f"PAIR#{account_id}", recipient)]
             return True

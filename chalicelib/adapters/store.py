@@ -38,14 +38,19 @@ from chalicelib.adapters.table_items import (
     post_key,
 )
 from chalicelib.domain.account_state import AccountState, Health
-from chalicelib.domain.post import Post, PostStatus
+from chalicelib.domain.post import DONE, Post, PostStatus
 from chalicelib.domain.post_states import move_for
 from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentRecord, Placement
-from chalicelib.domain.times import from_iso, to_iso
+from chalicelib.domain.times import epoch_milliseconds, from_iso, to_iso
+from chalicelib.domain.whatsapp_webhook import reach_stages
 from chalicelib.errors import PersistenceError
 
 WAKE_INDEX = "wake"
 SCOPE_INDEX = "by_scope"
+DONE_INDEX = "by_done"
+
+
+REACH_RACE_RETRIES = 5  # a member's statuses racing each other settle in a try or two
 
 
 class Store:
@@ -202,6 +207,9 @@ class Store:
             values[f":s{index}"] = value
             assignments.append(f"#s{index} = :s{index}")
         expression = "SET " + ", ".join(assignments)
+        if status in DONE:  # into the by_done index, in the scope's partition (copied from the by_scope key)
+            expression += ", done_pk = scope_pk, done_at = :done_at"
+            values[":done_at"] = to_iso(now)
         if increment_attempts:  # a claim: also make sure the maps its deliveries go into exist (older items)
             expression += (", attempts = if_not_exists(attempts, :zero) + :one, "
                            "deliveries = if_not_exists(deliveries, :empty), "
@@ -303,20 +311,39 @@ class Store:
             return None
         return int(from_item(response.get("Attributes") or {}).get("rank", 0))
 
-    def count_reach(self, content_id: str, account_id: str, stages: list[str]) -> bool:
-        """One more member reached each of `stages` (sent, delivered, read) for this WhatsApp post — on a small item
-        of its own: a status webhook must not rewrite the post (and its deliveries) each time."""
-        if not stages:
-            return False
-        names = {f"#c{i}": stage for i, stage in enumerate(stages)}
-        self._call("update_item", Key=to_item({"pk": f"REACH#{content_id}", "sk": account_id}),
-                   UpdateExpression="ADD " + ", ".join(f"{name} :one" for name in names),
-                   ExpressionAttributeNames=names, ExpressionAttributeValues=_encoded({":one": 1}))
-        return True
+    def count_reach(self, content_id: str, account_id: str, member: str, rank: int) -> list[str]:
+        """`member` reached status rank `rank` for this WhatsApp post: the stages (sent, delivered, read) counted
+        now — each member once per stage, however many messages they were sent (a re-send after a failure) and in
+        whatever order the webhooks come. The member's rank and the post's counts live on one small item and change
+        in one conditional write, so a failure leaves neither and Meta's redelivery counts it then (and a status
+        webhook never rewrites the post and its deliveries)."""
+        for _ in range(REACH_RACE_RETRIES):
+            item = self._get(f"REACH#{content_id}", account_id)
+            members = (item or {}).get("members") or {}
+            before = int(members.get(member, 0))
+            stages = reach_stages(before, rank)
+            if not stages:
+                return []
+            names = {f"#c{i}": stage for i, stage in enumerate(stages)}
+            adds = " ADD " + ", ".join(f"{name} :one" for name in names)
+            values: dict[str, Any] = {":one": 1}
+            if item is None:
+                expression, condition = "SET members = :members" + adds, "attribute_not_exists(pk)"
+                values[":members"] = {member: rank}
+            else:
+                names["#m"] = member
+                expression = "SET members.#m = :rank" + adds
+                condition = "attribute_not_exists(members.#m)" if member not in members else "members.#m = :before"
+                values.update({":rank": rank, **({":before": before} if member in members else {})})
+            if self._update(f"REACH#{content_id}", account_id, expression, condition, names, _encoded(values)):
+                return stages
+            # Another status of this post moved meanwhile: read again.
+        raise PersistenceError("the post's reach kept changing; Meta delivers the status again")
 
     def reach(self, content_id: str, account_id: str) -> dict[str, int]:
+        """The post's counts per stage."""
         item = self._get(f"REACH#{content_id}", account_id) or {}
-        return {k: int(v) for k, v in item.items() if k not in ("pk", "sk")}
+        return {k: int(v) for k, v in item.items() if k not in ("pk", "sk", "members")}
 
     def record_metrics(self, content_id: str, account_id: str, metrics: dict[str, int], now: datetime) -> bool:
         """A published post's engagement as the platform counts it now (each collection replaces the last)."""
@@ -325,6 +352,13 @@ class Store:
                             {"#status": "status", "#metrics": "metrics"},
                             _encoded({":m": dict(metrics), ":now": to_iso(now),
                                       ":published": str(PostStatus.PUBLISHED)}))
+
+    def mark_gone(self, content_id: str, account_id: str, now: datetime) -> bool:
+        """The platform says the published post no longer exists (deleted on the page): stop asking for it."""
+        pk, sk = post_key(content_id, account_id)
+        return self._update(pk, sk, "SET gone_at = :now", "#status = :published AND attribute_not_exists(gone_at)",
+                            {"#status": "status"}, _encoded({":now": to_iso(now),
+                                                             ":published": str(PostStatus.PUBLISHED)}))
 
     def message_status(self, message_id: str) -> str | None:
         """The latest status recorded for one sent message, if any."""
@@ -419,6 +453,16 @@ class Store:
                                 ExpressionAttributeValues=values):
             yield post_from(item)
 
+    def posts_done_in_scope(self, scope: str, *, done_from: datetime, done_before: datetime) -> Iterator[Post]:
+        """The scope's posts that reached a final state (published, failed, expired, …) in that span, however late
+        after their due time — read from the by_done index. Whether each is still there: see its status."""
+        condition = "done_pk = :p AND done_at BETWEEN :f AND :t"
+        for item in self._query(IndexName=DONE_INDEX, KeyConditionExpression=condition,
+                                ExpressionAttributeValues={":p": to_value(f"SCOPE#{scope}"),
+                                                           ":f": to_value(to_iso(done_from)),
+                                                           ":t": to_value(to_iso(done_before))}):
+            yield post_from(item)
+
     # ---- account state --------------------------------------------------------------------------
     def account_state(self, account_id: str) -> AccountState:
         return account_state_from(account_id, self._get(f"ACCOUNT#{account_id}", "STATE"))
@@ -436,17 +480,18 @@ class Store:
         """Take the account's next slot to message `recipient` (a digest): False while the last one taken is less
         than `spacing` old. One conditional write, so two publishers racing for the same person never both win."""
         return self._update(
-            f"PAIR#{account_id}", recipient, "SET free_at = :next, updated_at = :now",
-            "attribute_not_exists(pk) OR free_at <= :now",
-            {}, _encoded({":next": to_iso(now + spacing), ":now": to_iso(now)}))
+            f"PAIR#{account_id}", recipient, "SET free_at_ms = :next, updated_at = :at",
+            "attribute_not_exists(pk) OR free_at_ms <= :now",
+            {}, _encoded({":next": epoch_milliseconds(now + spacing), ":now": epoch_milliseconds(now),
+                          ":at": to_iso(now)}))
 
     def free_recipient(self, account_id: str, recipient: str, now: datetime, spacing: timedelta) -> bool:
         """Give back the slot `reserve_recipient(…, now, spacing)` took, when nothing was sent in it — unless a
         later reservation holds it by now."""
         try:
             self._call("delete_item", Key=to_item({"pk": f"PAIR#{account_id}", "sk": recipient}),
-                       raise_conditional=True, ConditionExpression="free_at = :ours",
-                       ExpressionAttributeValues=_encoded({":ours": to_iso(now + spacing)}))
+                       raise_conditional=True, ConditionExpression="free_at_ms = :ours",
+                       ExpressionAttributeValues=_encoded({":ours": epoch_milliseconds(now + spacing)}))
         except _ConditionFailed:
             return False
         return True

@@ -57,7 +57,8 @@ def post_from(item: Item) -> Post:
         silence_cleared=bool(item.get("silence_cleared", False)),
         held_by_silence=bool(item.get("held_by_silence", False)), claimed_at=moment("claimed_at"),
         doubts=json.loads(item["doubts"]) if item.get("doubts") else [],
-        metrics={k: int(v) for k, v in (item.get("metrics") or {}).items()}, metrics_at=moment("metrics_at"))
+        metrics={k: int(v) for k, v in (item.get("metrics") or {}).items()}, metrics_at=moment("metrics_at"),
+        gone_at=moment("gone_at"), done_at=moment("done_at"))
 
 
 def content_from(item: Item) -> ContentRecord:

@@ -8,17 +8,16 @@ import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.overview import HELD
 from chalicelib.domain.post import Post, PostStatus
-from chalicelib.domain.times import local_date
 
 COLUMNS = ("published", "failed", "held", "expired", "rejected", "waiting_approval")
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such a cell gets a quote.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-ENGAGEMENT_DAYS = 7
+ENGAGEMENT = timedelta(days=7)
 
 
 @dataclass
@@ -45,29 +44,36 @@ class DailyReport:
         return total
 
 
-def column(post: Post, day: date) -> str | None:
-    """The report's column for a post on `day`: published that day, or due that day and stopped or waiting."""
-    if post.status is PostStatus.PUBLISHED:
-        return "published" if post.published_at and local_date(post.published_at) == day else None
-    if local_date(post.due_at) != day:
+ENDED = {PostStatus.PUBLISHED: "published", PostStatus.FAILED: "failed", PostStatus.EXPIRED: "expired",
+         PostStatus.REJECTED: "rejected"}
+
+
+def column(post: Post, since: datetime, until: datetime) -> str | None:
+    """The report's column for a post in the span (since, until] — the 24 hours up to the report, so each moment is
+    in exactly one report: published, failed, expired or rejected in the span (however late after its due time),
+    or due in the span and now held or waiting for sign-off."""
+    if post.status in ENDED:
+        ended = post.done_at or post.published_at or post.due_at  # items written before done_at existed
+        return ENDED[post.status] if since < ended <= until else None
+    if not since < post.due_at <= until:
         return None
     if post.status in HELD:
         return "held"
-    return {PostStatus.FAILED: "failed", PostStatus.EXPIRED: "expired", PostStatus.REJECTED: "rejected",
-            PostStatus.PENDING_APPROVAL: "waiting_approval"}.get(post.status)
+    return "waiting_approval" if post.status is PostStatus.PENDING_APPROVAL else None
 
 
-def rows_for(posts_by_team: dict[tuple[str, str], Iterable[Post]], day: date) -> list[ReportRow]:
+def rows_for(posts_by_team: dict[tuple[str, str], Iterable[Post]], since: datetime,
+             until: datetime) -> list[ReportRow]:
     """posts_by_team: (team id, scope) → its posts. One row per team and platform with anything to report: the
-    day's posts by column, and the engagement of its posts published in the 7 days up to `day`."""
+    span's posts by column, and the engagement of its posts published in the 7 days up to `until`."""
     rows: dict[tuple[str, str, str], ReportRow] = {}
     for (team, scope), posts in sorted(posts_by_team.items()):
         for post in posts:
             if post.payload.get("system"):
                 continue
-            kind = column(post, day)
-            recent = bool(post.metrics) and post.published_at is not None and \
-                0 <= (day - local_date(post.published_at)).days < ENGAGEMENT_DAYS
+            kind = column(post, since, until)
+            recent = bool(post.metrics) and post.status is PostStatus.PUBLISHED and post.published_at is not None \
+                and timedelta(0) <= until - post.published_at <= ENGAGEMENT
             if kind is None and not recent:
                 continue
             row = rows.setdefault((team, scope, post.platform), ReportRow(team, scope, post.platform))

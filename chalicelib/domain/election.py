@@ -11,12 +11,12 @@ Windows are half-open, exact to the second: silent from silence_starts (inclusiv
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from chalicelib.domain.campaign import Campaign, Constituency
 from chalicelib.domain.scope import Scope
-from chalicelib.domain.times import ist_text
+from chalicelib.domain.times import IST, ist_text
 
 
 class Action(StrEnum):
@@ -57,3 +57,24 @@ def verdict(account_scope: str, campaign: Campaign, now: datetime, *, cleared: b
            "district": "district accounts reach every polling area of the district",
            "state": "state accounts reach every polling area; a coordinator can clear a post"}[scope.level]
     return Verdict(Action.HOLD, until=until, reason=f"election silence in {names}: {why}")
+
+
+def open_on(account_scope: str, campaign: Campaign, day: date) -> bool:
+    """Whether the scope's accounts may publish at some moment of `day` (IST): not the whole day inside the
+    election silences that reach them, nor after their campaign is over (for a district or the state: after the last
+    poll they reach). A team is asked to fill only such days — a post due in a silence can only be held."""
+    reached = reached_constituencies(account_scope, campaign)
+    if not reached:
+        return True
+    blocked = [(c.silence_starts, c.poll_closes) for c in reached]
+    blocked.append((max(c.poll_closes for c in reached), datetime.max.replace(tzinfo=IST)))
+    moment = datetime.combine(day, time.min, tzinfo=IST)
+    end = moment + timedelta(days=1)
+    for starts, until in sorted(blocked):
+        if starts > moment:
+            break
+        moment = max(moment, until)
+        if moment >= end:
+            return False
+    return True
+

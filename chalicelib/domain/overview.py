@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from chalicelib.domain import election
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.post import Post, PostStatus
 from chalicelib.domain.times import local_date, to_iso
@@ -79,13 +80,15 @@ def poll_day(campaign: Campaign, scope: str) -> date | None:
 def coverage(campaign: Campaign, posts_by_scope: dict[str, list[Post]], scopes: Iterable[str],
              today: date) -> list[CoverageRow]:
     """"Every day until polling": for each team whose scope is given, the live posts of its own scope due each day
-    from today to its poll day (a day with none is a gap)."""
+    from today to its poll day on which its accounts may publish (a day with none is a gap; a day wholly inside an
+    election silence that reaches them is not asked for)."""
     rows = []
     for team in campaign.teams:
         if team.scope not in scopes:
             continue
         poll = poll_day(campaign, team.scope)
-        days = {} if poll is None or poll < today else {day: 0 for day in days_from(today, (poll - today).days + 1)}
+        days = {} if poll is None or poll < today else {day: 0 for day in days_from(today, (poll - today).days + 1)
+                                                        if election.open_on(team.scope, campaign, day)}
         for post in posts_by_scope.get(team.scope, []):
             day = local_date(post.due_at)
             if day in days and post.status not in DEAD:

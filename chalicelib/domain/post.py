@@ -34,6 +34,10 @@ class PostStatus(StrEnum):
 # States in which a re-upload may still change what goes out.
 REPLACEABLE = (PostStatus.PENDING_APPROVAL, PostStatus.SCHEDULED, PostStatus.QUEUED, PostStatus.HELD_THROTTLED,
                PostStatus.HELD_ACCOUNT, PostStatus.HELD_SILENCE, PostStatus.PAUSED)
+# Where a post's story ends (it may be reopened or re-placed, and then ends again): the moment it got there is
+# `done_at`, the key of the index the daily report and engagement read by.
+DONE = (PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.EXPIRED, PostStatus.REJECTED, PostStatus.WITHDRAWN,
+        PostStatus.CANCELLED_CAMPAIGN_OVER)
 # Not yet out and not finished: what the end of a campaign cancels.
 UNFINISHED = (*REPLACEABLE, PostStatus.AMBIGUOUS)
 # Content with no publish_at goes out as soon as it is approved; unapproved, it expires after this.
@@ -86,6 +90,8 @@ class Post:
     held_by_silence: bool = False  # it waited out an election silence at least once (for reports)
     metrics: dict[str, int] = field(default_factory=dict)  # engagement, as last collected (services/engagement)
     metrics_at: datetime | None = None
+    gone_at: datetime | None = None  # when the platform said the post no longer exists (deleted there)
+    done_at: datetime | None = None  # when it last reached one of DONE
 
     @property
     def post_id(self) -> str:

@@ -37,6 +37,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 STATUS_ORDER = {"sent": 1, "delivered": 2, "read": 3, "played": 3, "failed": 4}
+REACH = ("sent", "delivered", "read")  # the stages a post's reach counts, each member once
+
+
+def reach_stages(before: int, rank: int) -> list[str]:
+    """The stages a member newly reached in moving from rank `before` to `rank` (a failure reaches none)."""
+    return [] if rank > STATUS_ORDER["read"] else [s for s in REACH if before < STATUS_ORDER[s] <= rank]
 SIGNATURE_PREFIX = b"sha256="
 # Meta's message ids are ~60 characters; ours for biz_opaque_callback_data are three ids of ≤ 63 ASCII
 # characters. Longer strings cannot be ours, and would not fit a DynamoDB key (1 KB sort key).

@@ -21,12 +21,13 @@ from chalicelib.domain.post import Post, PostStatus, content_id_for
 from chalicelib.domain.records import ContentRecord
 from chalicelib.domain.times import IST, local_date
 from chalicelib.services.activity import ActivityLog
-from chalicelib.services.engagement import HELD_AT_MOST
 from chalicelib.services.engagement import WINDOW as ENGAGEMENT_WINDOW
 
 COVERAGE_TEMPLATE = "prachar_coverage_gaps"   # params: the day, the teams with nothing scheduled
 REPORT_TEMPLATE = "prachar_daily_report"      # params: the day, published, failed, teams with gaps ahead
 MAX_TEAMS_IN_MESSAGE = 20
+REPORT_SPAN = timedelta(hours=24)  # each report covers the 24 hours up to its run (21:00 to 21:00 IST)
+MAX_GAP_LOOKBACK = 2000  # the day's entries a retried run reads for the warnings it already wrote
 
 
 @dataclass
@@ -47,7 +48,12 @@ class CoordinatorAlerts:
         posts = {scope: [p for p in self.store.posts_in_scope(scope, due_from=since, due_before=until)
                          if not p.payload.get("system")] for scope in scopes}
         gaps = [row for row in overview.coverage(campaign, posts, scopes, tomorrow) if tomorrow in row.gaps]
+        already = {e.details.get("team") for e in self.store.activity_on(local_date(self.clock.now()), scopes=scopes,
+                                                                         limit=MAX_GAP_LOOKBACK)
+                   if e.kind == "coverage.gap" and e.details and e.details.get("date") == tomorrow.isoformat()}
         for row in gaps:
+            if row.team in already:  # a run retried after writing some of them
+                continue
             days_left = (row.poll - tomorrow).days if row.poll else 0
             self.activity.record("coverage.gap", row.scope, f"{row.team} has nothing scheduled for "
                                  f"{tomorrow.isoformat()} ({days_left} day(s) before its poll): the campaign's rule is "
@@ -82,11 +88,15 @@ class CoordinatorAlerts:
                     payload={"title": title, "text": title, "link": None, "media": [], "audience": "coordinators",
                              "system": True, "template": {"name": template, "language": language,
                                                           "params": params}})
-        if self.store.place_post(post, replaceable=[PostStatus.SCHEDULED]).placed:  # revision 1 never replaces it
-            # To the coordinators' own phones, not to voters: an election silence does not hold it (placing a post
-            # never carries a clearance, so it is the clearance move, as a coordinator's would be).
-            self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.SCHEDULED],
-                                 status=PostStatus.SCHEDULED, now=now, wake_at=now, fields={"silence_cleared": True})
+        self.store.place_post(post, replaceable=[PostStatus.SCHEDULED])  # revision 1 never replaces it
+        # To the coordinators' own phones, not to voters: an election silence does not hold it. Placing a post never
+        # carries a clearance, so it is the clearance move, as a coordinator's would be — made whether or not this
+        # run placed the post, so a run retried after placing it still clears it (and lets a held one go).
+        stored = self.store.post(post.content_id, post.account_id)
+        if stored is not None and not stored.silence_cleared and stored.status in (PostStatus.SCHEDULED,
+                                                                                    PostStatus.HELD_SILENCE):
+            self.store.move_post(post.content_id, post.account_id, expected=[stored.status], status=stored.status,
+                                 now=now, wake_at=now, fields={"silence_cleared": True})
         return account.id
 
     def remember(self, key: str, title: str) -> None:
@@ -108,12 +118,14 @@ class DailyReports:
         """Today's report to reports/<date>/report.html and report.csv, and its summary to the coordinators."""
         from chalicelib.domain import daily_report
 
-        day = local_date(self.clock.now())
-        # The day's posts, those published in the week before (engagement; a post may go out late after it was
-        # due), and the week ahead (coverage).
-        since = datetime.combine(day, time.min, tzinfo=IST) - ENGAGEMENT_WINDOW - HELD_AT_MOST
-        until = datetime.combine(day + timedelta(days=8), time.min, tzinfo=IST)
-        posts = {scope: list(self.store.posts_in_scope(scope, due_from=since, due_before=until))
+        now = self.clock.now()
+        day, since = local_date(now), now - REPORT_SPAN
+        # What ended in the week up to now (however late after it was due: the span's outcomes and the week's
+        # engagement), and what was due in the span or is due in the week ahead (held, waiting; coverage).
+        ahead = datetime.combine(day + timedelta(days=8), time.min, tzinfo=IST)
+        posts = {scope: _unique([*self.store.posts_done_in_scope(scope, done_from=now - ENGAGEMENT_WINDOW,
+                                                                 done_before=now),
+                                 *self.store.posts_in_scope(scope, due_from=since, due_before=ahead)])
                  for scope in sorted(campaign.scopes)}
         team_scopes = {team.scope for team in campaign.teams}
         week = {day + timedelta(days=n) for n in range(1, 8)}
@@ -122,7 +134,8 @@ class DailyReports:
         gaps = {team: [d for d in days if date.fromisoformat(d) in week]
                 for team, days in daily_report.gap_days(coverage).items()}
         report = daily_report.DailyReport(day=day, campaign=campaign.campaign,
-                                          rows=daily_report.rows_for(daily_report.by_team(campaign, posts), day),
+                                          rows=daily_report.rows_for(daily_report.by_team(campaign, posts), since,
+                                                                     now),
                                           gaps={team: days for team, days in gaps.items() if days})
         folder = f"reports/{day.isoformat()}"
         self.bucket.write_report(f"{folder}/report.html", daily_report.to_html(report).encode("utf-8"),
@@ -136,9 +149,17 @@ class DailyReports:
         key = f"system/report/{day.isoformat()}"
         if self.store.content(content_id_for(key)) is not None:
             return {"date": day.isoformat(), "folder": folder, "summary": summary, "whatsapp": None, "again": True}
-        self.activity.record("report.written", "state", f"daily report for {day.isoformat()}: {summary} "
-                             f"({folder}/report.html)", key=f"{folder}/report.html")
+        written = any(e.kind == "report.written" and e.key == f"{folder}/report.html"
+                      for e in self.store.activity_on(day, scopes={"state"}, limit=MAX_GAP_LOOKBACK))
+        if not written:  # else a run retried after writing it
+            self.activity.record("report.written", "state", f"daily report for {day.isoformat()}: {summary} "
+                                 f"({folder}/report.html)", key=f"{folder}/report.html")
         sent = self.alerts.message_coordinators(campaign, key, f"Daily report {day.isoformat()}", REPORT_TEMPLATE, [
             day.isoformat(), str(totals["published"]), str(totals["failed"]), str(len(report.gaps))])
         self.alerts.remember(key, f"daily report for {day.isoformat()}")
         return {"date": day.isoformat(), "folder": folder, "summary": summary, "whatsapp": sent}
+
+
+def _unique(posts: list[Post]) -> list[Post]:
+    return list({post.post_id: post for post in posts}.values())
+

@@ -4,8 +4,8 @@ Facebook: reactions, comments and shares, 50 posts per Graph call. X: likes, rep
 impressions, 100 posts per GET /2/tweets. WhatsApp: sent, delivered and read, as the status webhooks counted them
 (no call to Meta), copied onto the post. Per run, each account makes at most
 MAX_READS_PER_ACCOUNT reads — well inside X's 15 reads per 15 minutes for GET /2/tweets and Graph's hourly
-budget at a 6-hourly schedule — and an account that is throttled or unhealthy is not read at all (its posts keep
-their last numbers).
+budget at a 6-hourly schedule — and an account that is throttled (until its reset) or unhealthy is not read at all
+(its posts keep their last numbers). A post deleted on the page is marked gone and not asked for again.
 """
 
 from __future__ import annotations
@@ -18,14 +18,12 @@ from typing import Any
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.secrets import SecretStore
 from chalicelib.adapters.store import Store
-from chalicelib.domain.account_state import Health
 from chalicelib.domain.campaign import Account, Campaign
 from chalicelib.domain.post import Post, PostStatus
-from chalicelib.errors import PlatformError, PlatformRateLimitedError
+from chalicelib.errors import PlatformError, PlatformObjectsGoneError, PlatformRateLimitedError
 from chalicelib.services.activity import ActivityLog
 
 WINDOW = timedelta(days=7)
-HELD_AT_MOST = timedelta(days=4)   # a post goes out at most this long after it was due (a 72-hour silence, say)
 MAX_READS_PER_ACCOUNT = 3
 BATCH = {"facebook": 50, "x": 100}
 
@@ -44,9 +42,8 @@ class Engagement:
         now, updated = self.clock.now(), {}
         recent: dict[str, list[Post]] = {}
         for scope in sorted({a.scope for a in campaign.accounts}):  # one ranged read of the index per scope
-            for post in self.store.posts_in_scope(scope, due_from=now - WINDOW - HELD_AT_MOST, due_before=now):
-                if post.status is PostStatus.PUBLISHED and post.published_at and now - post.published_at <= WINDOW \
-                        and not post.payload.get("system"):
+            for post in self.store.posts_done_in_scope(scope, done_from=now - WINDOW, done_before=now):
+                if post.status is PostStatus.PUBLISHED and not post.payload.get("system"):
                     recent.setdefault(post.account_id, []).append(post)
         for account in campaign.accounts:
             posts = recent.get(account.id, [])
@@ -61,16 +58,24 @@ class Engagement:
         return updated
 
     def _read(self, account: Account, posts: list[Post]) -> dict[str, dict[str, int]]:
-        if self.store.account_state(account.id).health is not Health.HEALTHY:
+        if self.store.account_state(account.id).blocks(self.clock.now()):
             return {}
-        by_platform_id = {p.platform_post_id: p for p in posts if p.platform_post_id}
+        by_platform_id = {p.platform_post_id: p for p in posts if p.platform_post_id and p.gone_at is None}
         # Newest first: when an account has more posts than the reads allow, the fresh ones move most.
-        ids = sorted(by_platform_id, key=lambda i: by_platform_id[i].published_at, reverse=True)
+        waiting = sorted(by_platform_id, key=lambda i: by_platform_id[i].published_at, reverse=True)
         size, found = BATCH[account.platform], {}
         try:
             token = self.secrets.token(self.secret_name(account.secret))
-            for start in range(0, min(len(ids), size * MAX_READS_PER_ACCOUNT), size):
-                found.update(self.platforms[account.platform].metrics(token, ids[start:start + size]))
+            for _ in range(MAX_READS_PER_ACCOUNT):
+                batch, waiting = waiting[:size], waiting[size:]
+                if not batch:
+                    break
+                try:
+                    found.update(self.platforms[account.platform].metrics(token, batch))
+                except PlatformObjectsGoneError as exc:
+                    # One post deleted on the page fails the whole read: stop asking for it, read the rest again.
+                    self._gone(account, [by_platform_id[i] for i in exc.ids])
+                    waiting = [i for i in batch if i not in exc.ids] + waiting
         except PlatformRateLimitedError as exc:
             self.activity.record("engagement.throttled", account.scope, f"{account.id}: engagement read stopped "
                                  f"by the platform's rate limit ({exc.message}); the next run reads again",
@@ -80,6 +85,16 @@ class Engagement:
                                  f"({getattr(exc, 'message', type(exc).__name__)})", level="warning",
                                  account_id=account.id)
         return {by_platform_id[i].post_id: counts for i, counts in found.items() if i in by_platform_id}
+
+
+    def _gone(self, account: Account, posts: list[Post]) -> None:
+        now = self.clock.now()
+        for post in posts:
+            if self.store.mark_gone(post.content_id, post.account_id, now):
+                self.activity.record("engagement.gone", post.scope, f"{account.id}: {post.platform_post_id} is no "
+                                     f"longer on {account.platform} (deleted there?); its last numbers are kept — "
+                                     f"{post.payload.get('title')}", level="warning", content_id=post.content_id,
+                                     account_id=account.id)
 
 
 def rolled_up(posts: list[Post]) -> list[dict[str, Any]]:

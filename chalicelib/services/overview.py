@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from chalicelib.adapters.clock import Clock
@@ -14,16 +14,15 @@ from chalicelib.domain.access import Viewer
 from chalicelib.domain.approval import refusal
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.post import Post, PostStatus
-from chalicelib.domain.times import local_date, to_iso
-from chalicelib.services.engagement import HELD_AT_MOST, rolled_up
+from chalicelib.domain.times import IST, local_date, to_iso
 from chalicelib.services.engagement import WINDOW as ENGAGEMENT
+from chalicelib.services.engagement import rolled_up
 from chalicelib.services.queries import account_rows, pauses_reaching
 
 DAYS_AHEAD = 8          # today and the next 7
 CHART_DAYS_BACK = 7
 UPLOAD_DAYS_BACK = 7
 MAX_QUEUE = 100
-LOOK_BACK = ENGAGEMENT + HELD_AT_MOST   # the charts' 7 days back, and a post published late after it was due
 
 
 @dataclass
@@ -36,11 +35,16 @@ class Overview:
         today = local_date(now)
         scopes = sorted(s for s in campaign.scopes if scope in campaign.enclosing(s) and viewer.may_see(s))
         # The system's own alerts to coordinators are messages, not campaign posts: they count nowhere here.
-        # Posts due from LOOK_BACK ago on: the charts' week back, failures of the last days, everything ahead.
-        since = now - LOOK_BACK
+        # Posts due from a week ago on (the charts, everything ahead), and those that ended in the last week however
+        # late after they were due (failures, engagement).
+        since = datetime.combine(today - timedelta(days=CHART_DAYS_BACK), time.min, tzinfo=IST)
         posts = {s: [p for p in self.store.posts_in_scope(s, due_from=since) if not p.payload.get("system")]
                  for s in scopes}
         every = [p for ps in posts.values() for p in ps]
+        seen = {p.post_id for p in every}
+        ended = [p for s in scopes
+                 for p in self.store.posts_done_in_scope(s, done_from=now - ENGAGEMENT, done_before=now)
+                 if p.post_id not in seen and not p.payload.get("system")]
         days = overview.days_from(today, DAYS_AHEAD)
         chart_days = overview.days_from(today - timedelta(days=CHART_DAYS_BACK), CHART_DAYS_BACK + DAYS_AHEAD)
         return {
@@ -54,8 +58,9 @@ class Overview:
             "silences": overview.silences(campaign, scopes, now),
             "pauses": pauses_reaching(self.store, campaign, scopes),
             "accounts": [a for a in account_rows(self.store, campaign, scopes) if a["health"] != "healthy"],
-            "failures": overview.failures(every),
-            "engagement": rolled_up([p for p in every if p.published_at and now - p.published_at <= ENGAGEMENT]),
+            "failures": overview.failures(every + ended),
+            "engagement": rolled_up([p for p in every + ended if p.status is PostStatus.PUBLISHED and p.published_at
+                                     and now - p.published_at <= ENGAGEMENT]),
             "charts": {
                 "per_constituency": overview.per_day_series(posts, chart_days, "scope"),
                 "per_platform": overview.per_day_series(posts, chart_days, "platform"),

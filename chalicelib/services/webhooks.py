@@ -27,7 +27,6 @@ from chalicelib.services.publish import FAILED_MARK
 # Where a post's recorded message can simply be forgotten so it goes again: waiting (or waiting on another
 # member's message), not mid-call.
 REOPENABLE = (*REPLACEABLE, PostStatus.AMBIGUOUS)
-REACH = ("sent", "delivered", "read")
 
 
 @dataclass
@@ -62,12 +61,11 @@ class WhatsAppWebhooks:
             elif reference is not None:
                 self.store.record_in_flight_delivery(*reference, status.message_id)
             if outcome != "deferred":  # recorded only once acted on: a redelivered 503 must act again
-                before = self.store.advance_message_status(status.message_id, status.status, rank, status.reference,
-                                                           now)
-                if before is not None and reference is not None and status.status in REACH:
-                    # The post's reach: each member counted once per stage, whatever order the webhooks came in.
-                    self.store.count_reach(reference[0], reference[1],
-                                           [s for s in REACH if before < STATUS_ORDER[s] <= rank])
+                if reference is not None:
+                    # The post's reach, before the status is marked seen: a failure here is answered again by Meta
+                    # and counted then (each member once per stage, whatever order the webhooks come in).
+                    self.store.count_reach(*reference, rank)
+                self.store.advance_message_status(status.message_id, status.status, rank, status.reference, now)
         if counts["deferred"]:
             raise Unavailable(f"{counts['deferred']} status(es) concern a post being published right now; "
                               "deliver them again")

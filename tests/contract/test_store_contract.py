@@ -800,10 +800,34 @@ def test_a_message_status_moves_forward_once_and_tells_where_from(store):
     assert store.message_status("wamid.R") == "read"
 
 
-def test_a_whatsapp_posts_reach_adds_up_on_the_post(store):
+def test_a_whatsapp_posts_reach_counts_each_member_once_per_stage(store):
     post = published(store, {"m-1": "wamid.1"})
-    assert store.count_reach(post.content_id, post.account_id, ["sent", "delivered"])
-    assert store.count_reach(post.content_id, post.account_id, ["delivered", "read"])
-    assert store.reach(post.content_id, post.account_id) == {"sent": 1, "delivered": 2, "read": 1}
+    assert store.count_reach(post.content_id, post.account_id, "m-1", 2) == ["sent", "delivered"]
+    assert store.count_reach(post.content_id, post.account_id, "m-1", 1) == [], "a late sent"
+    assert store.count_reach(post.content_id, post.account_id, "m-1", 4) == [], "a failure reaches no stage"
+    assert store.count_reach(post.content_id, post.account_id, "m-2", 3) == ["sent", "delivered", "read"]
+    assert store.count_reach(post.content_id, post.account_id, "m-1", 3) == ["read"]
+    assert store.count_reach(post.content_id, post.account_id, "m-1", 3) == [], "a repeat"
+    assert store.reach(post.content_id, post.account_id) == {"sent": 2, "delivered": 2, "read": 2}
     assert store.reach(post.content_id, "wa-other") == {}
-    assert not store.count_reach(post.content_id, post.account_id, [])
+
+
+def test_a_post_that_ends_is_found_by_when_it_ended_however_late_after_its_due_time(store):
+    post = published(store, {"page": "p-1"}, due_at=NOW - timedelta(days=20))
+    assert post.done_at == NOW
+    found = list(store.posts_done_in_scope(SCOPE, done_from=NOW - timedelta(hours=1), done_before=NOW))
+    assert [p.post_id for p in found] == [post.post_id]
+    assert list(store.posts_done_in_scope(SCOPE, done_from=NOW + timedelta(seconds=1), done_before=LATER)) == []
+    assert list(store.posts_done_in_scope("constituency/other", done_from=NOW - timedelta(days=1),
+                                          done_before=LATER)) == []
+    placed(store, content_id="c-waiting")
+    assert len(list(store.posts_done_in_scope(SCOPE, done_from=NOW - timedelta(days=30), done_before=LATER))) == 1
+
+
+def test_a_post_gone_from_the_platform_is_marked_once(store):
+    post = published(store, {"page": "p-1"})
+    assert store.mark_gone(post.content_id, post.account_id, LATER)
+    assert not store.mark_gone(post.content_id, post.account_id, LATER)
+    assert store.post(post.content_id, post.account_id).gone_at == LATER
+    waiting = placed(store, content_id="c-waiting")
+    assert not store.mark_gone(waiting.content_id, waiting.account_id, LATER), "only a published post"

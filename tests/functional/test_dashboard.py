@@ -65,7 +65,8 @@ def test_coverage_marks_the_days_with_nothing_scheduled_until_each_poll(campaign
     data = client.http.get("/api/overview").json_body
     sahada = next(row for row in data["coverage"] if row["team"] == "sahada-it-cell")
     assert sahada["poll"] == "2021-04-17" and sahada["days"][0]["date"] == "2021-03-03"
-    assert sahada["days"][-1]["date"] == "2021-04-17" and len(sahada["days"]) == 46
+    assert sahada["days"][-1]["date"] == "2021-04-15" and len(sahada["days"]) == 44, \
+        "until the silence starts (18:00 on the 15th): the 16th and the poll day are silent"
     assert "2021-03-03" in sahada["gaps"] and "2021-03-04" not in sahada["gaps"]
     state = next(row for row in data["coverage"] if row["team"] == "state-it-cell")
     assert state["poll"] == "2021-10-30", "the state campaigns until the last poll"

@@ -37,8 +37,11 @@ def test_coverage_runs_from_today_to_each_poll_and_dead_posts_cover_nothing():
                                      post("constituency/sahada", "2021-04-15T10:00:00", PostStatus.REJECTED)]}
     rows = overview.coverage(CAMPAIGN, posts, {"constituency/sahada", "state"}, date(2021, 4, 14))
     sahada = next(r for r in rows if r.scope == "constituency/sahada")
-    assert list(sahada.days) == [date(2021, 4, d) for d in (14, 15, 16, 17)]
-    assert sahada.gaps == [date(2021, 4, 14), date(2021, 4, 15), date(2021, 4, 17)]
+    assert list(sahada.days) == [date(2021, 4, 14), date(2021, 4, 15)], "the 16th and the poll day are silent"
+    assert sahada.gaps == [date(2021, 4, 14), date(2021, 4, 15)]
+    state = next(r for r in rows if r.scope == "state")
+    assert date(2021, 4, 16) not in state.days, "state accounts are held in every silence unless cleared"
+    assert date(2021, 4, 17) in state.days, "from 18:00 on the 17th the state campaigns on for Vallabhnagar"
     after = overview.coverage(CAMPAIGN, posts, {"constituency/sahada"}, date(2021, 4, 18))
     assert after[0].days == {} and after[0].gaps == [], "no gaps after the poll"
 

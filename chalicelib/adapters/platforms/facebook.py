@@ -3,13 +3,14 @@ short-lived link to the content bucket, a video by the resumable upload (session
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.platforms.base import Media, PublishRequest
 from chalicelib.adapters.platforms.graph_errors import facebook_error
 from chalicelib.adapters.platforms.http import HttpResponse, call, download, same_text
-from chalicelib.errors import PlatformAuthError, PlatformRejectedError
+from chalicelib.errors import PlatformAuthError, PlatformObjectsGoneError, PlatformRejectedError
 
 
 class FacebookClient:
@@ -79,7 +80,12 @@ class FacebookClient:
                         query={"ids": ",".join(post_ids[:MAX_IDS_PER_READ]),
                                "fields": "reactions.summary(total_count).limit(0),comments.summary(total_count)"
                                          ".limit(0),shares"})
-        _ok(response)
+        if response.status != 200 or "error" in response.body:
+            error = facebook_error(response)
+            said = response.body.get("error") if isinstance(response.body, dict) else None
+            gone = _gone_ids(str(said.get("message", "")) if isinstance(said, dict) else "", post_ids)
+            raise PlatformObjectsGoneError(self.platform, error.message, gone, status=response.status) if gone \
+                else error
         return {post_id: {"reactions": _total(node.get("reactions")), "comments": _total(node.get("comments")),
                           "shares": int((node.get("shares") or {}).get("count", 0))}
                 for post_id, node in response.body.items() if isinstance(node, dict)}
@@ -94,6 +100,15 @@ class FacebookClient:
 
 
 MAX_IDS_PER_READ = 50  # Graph's limit on ids= in one request
+# Graph refuses a whole multi-id read when one object is gone, naming it: "(#803) Some of the aliases you requested
+# do not exist: 123_456,123_789".
+_GONE = re.compile(r"\(#803\)[^:]*:\s*(.+)$")
+
+
+def _gone_ids(message: str, asked: list[str]) -> list[str]:
+    match = _GONE.search(message or "")
+    named = {part.strip() for part in match.group(1).split(",")} if match else set()
+    return [post_id for post_id in asked if post_id in named]
 
 
 def _total(edge: Any) -> int:
