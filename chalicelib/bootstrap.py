@@ -164,6 +164,34 @@ class Container:
         return Engagement(self.store, self.secrets, self.platforms(), self.activity, self.clock,
                           self.settings.secret_name)
 
+    @cached_property
+    def audience(self):
+        from chalicelib.adapters.audience_store import AudienceStore
+
+        return AudienceStore(aws.client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def vault(self):
+        from chalicelib.adapters.contact_vault import ContactVault
+
+        return ContactVault(aws.client("kms"), aws.client("secretsmanager"), self.settings.audience_key,
+                            self.settings.audience_hash_secret)
+
+    @cached_property
+    def import_queue(self) -> PublishQueue:
+        return PublishQueue(aws.client("sqs"), self.settings.import_queue)
+
+    def audience_import(self):
+        from chalicelib.services.audience_import import AudienceImport
+
+        def continue_later(key: str, etag: str) -> None:
+            if self.import_queue.send([{"key": key, "etag": etag}]):
+                from chalicelib.errors import PersistenceError
+
+                raise PersistenceError(f"SQS did not take the continuation of {key}; the import resumes on retry")
+
+        return AudienceImport(self.audience, self.vault, self.bucket, self.activity, self.clock, continue_later)
+
     def overview(self):
         from chalicelib.services.overview import Overview
 

@@ -44,6 +44,28 @@ def ingest_calendar(event: dict[str, Any]) -> list[str]:
     return [ingest.calendar(key, uploaded_by).outcome for key, uploaded_by in uploaded_keys(event)]
 
 
+def import_audience(event: dict[str, Any], context: Any) -> list[str]:
+    """An audience file uploaded: import it (as far as this invocation's time allows)."""
+    return [_import(key, etag, uploader, context) for key, uploader, etag in uploaded_objects(event)]
+
+
+def continue_audience_imports(event: dict[str, Any], context: Any) -> list[str]:
+    """An import that ran short of time, continued (one message per import; the import queue's batch is 1)."""
+    return [_import(body["key"], body["etag"], None, context, continued=True)
+            for body in (json.loads(r["body"]) for r in event.get("Records", []))]
+
+
+def _import(key: str, etag: str | None, uploader: str | None, context: Any, continued: bool = False) -> str:
+    c = container()
+    campaign = c.campaigns.active()
+    if campaign is None or etag is None:
+        logger.warning("audience upload without an active campaign or an ETag; not imported", extra={"key": key})
+        return "ignored"
+    millis_left = getattr(context, "get_remaining_time_in_millis", None)
+    return c.audience_import().run(campaign, key, etag, lambda: millis_left() / 1000 if millis_left else 900.0,
+                                   uploaded_by=uploader, continued=continued).outcome
+
+
 def dispatch_due() -> dict[str, int]:
     result = container().dispatcher().run()
     summary = {"queued": len(result.queued), "requeued": len(result.requeued), "expired": len(result.expired),

@@ -36,6 +36,9 @@ class Settings:
     user_pool_client_id: str | None
     config_writers: tuple[str, ...]
     cognito_endpoint: str
+    import_queue: str
+    audience_key: str             # the KMS key (alias) voters' contacts are sealed under
+    audience_hash_secret: str     # the Secrets Manager secret holding the key of their numbers' digests
 
     def secret_name(self, template: str) -> str:
         return template.replace("{stage}", self.stage)
@@ -46,12 +49,13 @@ class Settings:
         return f"/prachar/{self.stage}/whatsapp/app-secret", f"/prachar/{self.stage}/whatsapp/verify-token"
 
 
-def event_source_names(environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
+def event_source_names(environ: Mapping[str, str] = os.environ) -> tuple[str, str, str]:
     """The bucket and queue names the Chalice decorators need at import (no AWS call)."""
     stage = environ.get("PRACHAR_STAGE", DEFAULT_STAGE)
     bucket = environ.get("PRACHAR_CONTENT_BUCKET", f"prachar-{stage}-content")
     queue = environ.get("PRACHAR_PUBLISH_QUEUE", f"prachar-{stage}-publish")
-    return bucket, queue
+    imports = environ.get("PRACHAR_IMPORT_QUEUE", f"prachar-{stage}-imports")
+    return bucket, queue, imports
 
 
 # What the Cognito authorizer names before `make deploy` has made the stage's pool: a pool no token comes from.
@@ -66,7 +70,7 @@ def user_pool_arn(environ: Mapping[str, str] = os.environ) -> str:
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     stage = environ.get("PRACHAR_STAGE", DEFAULT_STAGE)
-    bucket, queue = event_source_names(environ)
+    bucket, queue, imports = event_source_names(environ)
     return Settings(
         stage=stage,
         content_bucket=bucket,
@@ -91,6 +95,9 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         # Where the dashboard signs in: Cognito's public endpoint in the pool's region (locally, the emulator).
         cognito_endpoint=_url(environ, "PRACHAR_COGNITO_ENDPOINT",
                               f"https://cognito-idp.{user_pool_arn(environ).split(':')[3]}.amazonaws.com/"),
+        import_queue=imports,
+        audience_key=environ.get("PRACHAR_AUDIENCE_KEY", f"alias/prachar-{stage}-audience"),
+        audience_hash_secret=environ.get("PRACHAR_AUDIENCE_HASH_SECRET", f"prachar/{stage}/audience-hash-key"),
     )
 
 

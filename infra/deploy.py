@@ -32,6 +32,7 @@ import yaml
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.campaign import Campaign
+from infra.audience import ensure_audience_hash_key, hash_key_name
 from infra.bucket_policy import bucket_policy, config_writers, restricted_teams
 from infra.identity import MemberSync, ensure_user_pool, sync_members, user_pool_environment
 from infra.policy import lambda_policy, policy_text
@@ -85,7 +86,8 @@ def deploy_resources(cloudformation: Any, stage: str, parameters: dict[str, str]
 
 def stage_environment(stage: str, outputs: dict[str, str]) -> dict[str, str]:
     return {"PRACHAR_STAGE": stage, "PRACHAR_CONTENT_BUCKET": outputs["ContentBucketName"],
-            "PRACHAR_PUBLISH_QUEUE": outputs["PublishQueueName"], "PRACHAR_TABLE": outputs["TableName"]}
+            "PRACHAR_PUBLISH_QUEUE": outputs["PublishQueueName"], "PRACHAR_TABLE": outputs["TableName"],
+            "PRACHAR_IMPORT_QUEUE": outputs["ImportQueueName"]}
 
 
 def record_stage(config_path: Path, stage: str, environment: dict[str, str], failure_queue: str, *,
@@ -223,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     check_target(dict(os.environ), arguments.rehearsal)
     parameters = {"ContentBucketName": arguments.bucket_name} if arguments.bucket_name else {}
     outputs = deploy_resources(boto3.client("cloudformation"), arguments.stage, parameters)
+    if ensure_audience_hash_key(boto3.client("secretsmanager"), arguments.stage):
+        print(f"made the digest key of voters' numbers: {hash_key_name(arguments.stage)} (never change it)")
     cognito = boto3.client("cognito-idp")
     pool = ensure_user_pool(cognito, arguments.stage, outputs.get("MemberInvitationSmsRoleArn"))
     sts = boto3.client("sts")

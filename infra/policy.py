@@ -32,12 +32,17 @@ def lambda_policy(stage: str, bucket: str, table: str, queue: str, failure_queue
          "Resource": f"arn:aws:s3:::{bucket}"},
         {"Sid": "TableAndIndexes", "Effect": "Allow",
          "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                    "dynamodb:Query"],
+                    "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
          "Resource": [f"arn:aws:dynamodb:{where}:table/{table}", f"arn:aws:dynamodb:{where}:table/{table}/index/*"]},
         {"Sid": "PublishQueue", "Effect": "Allow",
          "Action": ["sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
                     "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
          "Resource": f"arn:aws:sqs:{where}:{queue}"},
+        # An audience import that runs short of time continues from a message of its own queue.
+        {"Sid": "ImportContinuations", "Effect": "Allow",
+         "Action": ["sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+         "Resource": f"arn:aws:sqs:{where}:prachar-{stage}-imports"},
         # Lambda sends the on-failure record of an S3-triggered function with the function's own role.
         {"Sid": "UploadFailureRecords", "Effect": "Allow", "Action": ["sqs:SendMessage"],
          "Resource": f"arn:aws:sqs:{where}:{failure_queue}"},
@@ -50,6 +55,11 @@ def lambda_policy(stage: str, bucket: str, table: str, queue: str, failure_queue
         {"Sid": "DecryptTokensThroughSsmOnly", "Effect": "Allow", "Action": ["kms:Decrypt"],
          "Resource": f"arn:aws:kms:{where}:key/*",
          "Condition": {"StringLike": {"kms:ViaService": ["ssm.*.amazonaws.com", "secretsmanager.*.amazonaws.com"]}}},
+        # Voters' contacts are sealed under data keys of the stage's audience key, named by its alias (its id is
+        # made by CloudFormation): only that key, and only for data keys.
+        {"Sid": "SealVotersContacts", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+         "Resource": f"arn:aws:kms:{where}:key/*",
+         "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/prachar-{stage}-audience"}}},
     ]}
 
 

@@ -21,6 +21,10 @@ def create_resources(cloudformation: Any, stage: str, parameters: dict[str, str]
         Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}]
         + [{"ParameterKey": k, "ParameterValue": v} for k, v in (parameters or {}).items()])
     cloudformation.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig={"Delay": 1})
+    from chalicelib.adapters import aws
+    from infra.audience import ensure_audience_hash_key
+
+    ensure_audience_hash_key(aws.client("secretsmanager"), stage)
     described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 

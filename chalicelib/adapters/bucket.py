@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,23 @@ class ContentBucket:
         metadata = response.get("Metadata") or {}
         return Upload(key=key, body=body, size=size, etag=response.get("ETag", "").strip('"'),
                       uploaded_by=metadata.get("uploaded-by"))
+
+    def stream(self, key: str, etag: str, start: int = 0, chunk_bytes: int = 256 * 1024) -> Iterator[bytes] | None:
+        """The bytes of exactly the upload `etag` of `key` from byte `start` on, in chunks (a file of any size, never
+        whole in memory); None when the object is gone or is no longer that upload."""
+        request: dict[str, Any] = {"Bucket": self.name, "Key": key, "IfMatch": f'"{etag}"'}
+        if start:
+            request["Range"] = f"bytes={start}-"
+        try:
+            response = self._s3.get_object(**request)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404", "PreconditionFailed", "412"):
+                return None
+            if code in ("InvalidRange", "416"):  # it stopped right at the end
+                return iter(())
+            raise PersistenceError(f"S3 get_object failed for {key}") from exc
+        return response["Body"].iter_chunks(chunk_bytes)
 
     def size_of(self, key: str) -> int | None:
         """The object's size, or None if it is not in the bucket."""

@@ -170,6 +170,13 @@ class WhatsAppTemplate(_Strict):
     language: str = "hi"
 
 
+class AudienceRules(_Strict):
+    """Voter outreach on WhatsApp (compliance.md): which privacy notices were given, how long contacts are kept."""
+
+    notices: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(default_factory=list)  # empty: any
+    retention_days: int = Field(default=30, ge=0, le=365)  # after a constituency's counting day
+
+
 class Campaign(_Strict):
     campaign: Id
     timezone: str = "Asia/Kolkata"
@@ -179,6 +186,7 @@ class Campaign(_Strict):
     approval: Approval = Approval()
     accounts: list[Account] = Field(default_factory=list)
     whatsapp_templates: list[WhatsAppTemplate] = Field(default_factory=list)
+    audience: AudienceRules = AudienceRules()
     # When a daily series publishes its next item: per scope ("district/bhilwara") or level ("district").
     daily_slots: dict[str, list[Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]]] = Field(
         default_factory=dict)

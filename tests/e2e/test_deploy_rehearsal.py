@@ -65,7 +65,7 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
 
         result = deploy()
         assert "ReportBatchItemFailures on 1 event-source mapping" in result.stdout
-        assert "On-failure destination prachar-dev-upload-failures on 3 S3-triggered function(s) (3 changed)" \
+        assert "On-failure destination prachar-dev-upload-failures on 4 S3-triggered function(s) (4 changed)" \
             in result.stdout
 
         def client(service):
@@ -78,9 +78,13 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
         notifications = client("s3").get_bucket_notification_configuration(Bucket="prachar-dev-content")
         filters = sorted(str(n.get("Filter")) for n in notifications["LambdaFunctionConfigurations"])
         assert any("config/" in f for f in filters) and any("content/" in f for f in filters)
-        [mapping] = client("lambda").list_event_source_mappings()["EventSourceMappings"]
-        assert mapping["EventSourceArn"].endswith(":prachar-dev-publish")
-        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        mappings = {m["EventSourceArn"].rsplit(":", 1)[1]: m
+                    for m in client("lambda").list_event_source_mappings()["EventSourceMappings"]}
+        assert set(mappings) == {"prachar-dev-publish", "prachar-dev-imports"}
+        assert mappings["prachar-dev-publish"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mappings["prachar-dev-imports"]["BatchSize"] == 1, "one import continued per invocation"
+        timeout = client("lambda").get_function_configuration(FunctionName="prachar-dev-on_audience_upload")["Timeout"]
+        assert timeout == 900, "an audience import has Lambda's 15 minutes"
         rules = client("events").list_rules()["Rules"]
         assert any(r.get("ScheduleExpression") == "rate(1 minute)" for r in rules)
         environment = client("lambda").get_function_configuration(
@@ -170,7 +174,7 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
         sahada["members"] = [m for m in sahada["members"] if m["id"] != "sahada-02"]
         campaign_file.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
         again = deploy()
-        assert "On-failure destination prachar-dev-upload-failures on 3 S3-triggered function(s) (0 changed)" \
+        assert "On-failure destination prachar-dev-upload-failures on 4 S3-triggered function(s) (0 changed)" \
             in again.stdout
         assert set(on_failure_destinations().values()) == {(failure_queue_arn, 2, 21600)}
         assert "members: 0 invited, 0 re-enabled, 1 disabled" in again.stdout

@@ -1,0 +1,195 @@
+"""Voters' contacts and the suppression list, in the campaign's table (DynamoDB).
+
+- `CONTACT#<constituency>#<shard>` / `<digest>`: one opted-in contact, sealed. Sixteen partitions per
+  constituency (the digest's first hex digit), so an import writing thousands a second and a broadcast reading
+  them spread over partitions instead of one hot key.
+- `SUPPRESS#<digest>` / `SUPPRESS`: a number that said stop, or was erased — global to the campaign, checked on
+  every import and every send, and kept after the contact itself is gone.
+- `IMPORT#<key>` / `<etag>`: an audience file's import, its progress and counts, so a re-upload of the same bytes
+  changes nothing and a long file continues where the last invocation stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo_codec import from_item, to_item, to_value
+from chalicelib.domain.audience import ERASED, Sealed, StoredContact, Suppression
+from chalicelib.domain.times import from_iso, to_iso
+from chalicelib.errors import PersistenceError
+
+BATCH_GET = 100    # DynamoDB's limit per BatchGetItem
+BATCH_WRITE = 25   # and per BatchWriteItem
+UNPROCESSED_RETRIES = 8
+
+
+def contact_key(constituency: str, digest: str) -> dict[str, str]:
+    return {"pk": f"CONTACT#{constituency}#{digest[0]}", "sk": digest}
+
+
+def suppression_key(digest: str) -> dict[str, str]:
+    return {"pk": f"SUPPRESS#{digest}", "sk": "SUPPRESS"}
+
+
+def contact_item(contact: StoredContact) -> dict[str, Any]:
+    item = {**contact_key(contact.constituency, contact.digest), "kind": "contact",
+            "constituency": contact.constituency, "blob": contact.sealed.blob,
+            "wrapped_key": contact.sealed.wrapped_key, "consent_source": contact.consent_source,
+            "consent_at": to_iso(contact.consent_at), "notice_version": contact.notice_version,
+            "language": contact.language, "source_key": contact.source_key, "updated_at": to_iso(contact.updated_at)}
+    if contact.expires_at is not None:
+        item["expires_at"] = contact.expires_at
+    return item
+
+
+def contact_from(item: dict[str, Any]) -> StoredContact:
+    return StoredContact(
+        constituency=item["constituency"], digest=item["sk"], sealed=Sealed(item["blob"], item["wrapped_key"]),
+        consent_source=item["consent_source"], consent_at=from_iso(item["consent_at"]),
+        notice_version=item["notice_version"], language=item["language"], source_key=item["source_key"],
+        updated_at=from_iso(item["updated_at"]),
+        expires_at=int(item["expires_at"]) if item.get("expires_at") is not None else None)
+
+
+def suppression_from(item: dict[str, Any]) -> Suppression:
+    return Suppression(digest=item["pk"].split("#", 1)[1], reason=item["reason"], at=from_iso(item["at"]))
+
+
+class AudienceStore:
+    def __init__(self, client: Any, table: str, sleep: Any = time.sleep) -> None:
+        self._db, self._table, self._sleep = client, table, sleep
+
+    # ---- contacts ------------------------------------------------------------------------------------
+    def known(self, constituency: str, digests: Iterable[str]) -> tuple[dict[str, StoredContact],
+                                                                       dict[str, Suppression]]:
+        """The contacts of `constituency` and the suppressions among `digests` — reads of 100 keys at a time."""
+        digests = list(dict.fromkeys(digests))
+        keys = [contact_key(constituency, d) for d in digests] + [suppression_key(d) for d in digests]
+        contacts, suppressed = {}, {}
+        for item in self._batch_get(keys):
+            if item["pk"].startswith("SUPPRESS#"):
+                found = suppression_from(item)
+                suppressed[found.digest] = found
+            else:
+                contacts[item["sk"]] = contact_from(item)
+        return contacts, suppressed
+
+    def save_contacts(self, contacts: Iterable[StoredContact]) -> int:
+        return self._batch_write([{"PutRequest": {"Item": to_item(contact_item(c))}} for c in contacts])
+
+    def contact(self, constituency: str, digest: str) -> StoredContact | None:
+        item = self._get(contact_key(constituency, digest))
+        return contact_from(item) if item else None
+
+    def delete_contacts(self, constituency: str, digests: Iterable[str]) -> int:
+        return self._batch_write([{"DeleteRequest": {"Key": to_item(contact_key(constituency, d))}}
+                                  for d in dict.fromkeys(digests)])
+
+    def contacts(self, constituency: str, shard: str) -> Iterator[StoredContact]:
+        """One shard of a constituency's contacts, page by page (a broadcast or a purge reads all sixteen)."""
+        request: dict[str, Any] = {"TableName": self._table, "KeyConditionExpression": "pk = :p",
+                                   "ExpressionAttributeValues": {":p": to_value(f"CONTACT#{constituency}#{shard}")}}
+        while True:
+            response = self._call("query", table=False, **request)
+            for item in response.get("Items", []):
+                yield contact_from(from_item(item))
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # ---- suppression ---------------------------------------------------------------------------------
+    def suppress(self, digest: str, reason: str, at: datetime) -> bool:
+        """Suppress the number from now on; True when it was not suppressed before. An erasure replaces a stop (the
+        stronger word), never the reverse."""
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        if reason == ERASED:
+            condition = {"ConditionExpression": "attribute_not_exists(pk) OR reason <> :erased",
+                         "ExpressionAttributeValues": {":erased": to_value(ERASED)}}
+        try:
+            self._call("put_item", Item=to_item({**suppression_key(digest), "reason": reason, "at": to_iso(at)}),
+                       **condition)
+        except _ConditionFailed:
+            return False
+        return True
+
+    def suppression(self, digest: str) -> Suppression | None:
+        item = self._get(suppression_key(digest))
+        return suppression_from(item) if item else None
+
+    def lift_suppression(self, digest: str, reasons: Iterable[str]) -> bool:
+        """A START: lift a stop the person gave themselves (never an erasure); False if there was none to lift."""
+        reasons = list(reasons)
+        names = {f":r{i}": to_value(r) for i, r in enumerate(reasons)}
+        try:
+            self._call("delete_item", Key=to_item(suppression_key(digest)),
+                       ConditionExpression=f"reason IN ({', '.join(names)})", ExpressionAttributeValues=names)
+        except _ConditionFailed:
+            return False
+        return True
+
+    # ---- imports -------------------------------------------------------------------------------------
+    def import_state(self, key: str, etag: str) -> dict[str, Any] | None:
+        return self._get({"pk": f"IMPORT#{key}", "sk": etag})
+
+    def save_import_state(self, key: str, etag: str, state: dict[str, Any], *, version: int) -> bool:
+        """Write the import's progress as `version` + 1 — only over `version` (0: a new import), so two invocations
+        of one import never both continue it."""
+        item = {**state, "pk": f"IMPORT#{key}", "sk": etag, "version": version + 1}
+        condition = "attribute_not_exists(pk)" if version == 0 else "version = :v"
+        values = {} if version == 0 else {"ExpressionAttributeValues": {":v": to_value(version)}}
+        try:
+            self._call("put_item", Item=to_item(item), ConditionExpression=condition, **values)
+        except _ConditionFailed:
+            return False
+        return True
+
+    # ---- plumbing ------------------------------------------------------------------------------------
+    def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
+        item = self._call("get_item", Key=to_item(key), ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
+
+    def _batch_get(self, keys: list[dict[str, str]]) -> Iterator[dict[str, Any]]:
+        for start in range(0, len(keys), BATCH_GET):
+            pending = {self._table: {"Keys": [to_item(k) for k in keys[start:start + BATCH_GET]],
+                                     "ConsistentRead": True}}
+            for attempt in range(UNPROCESSED_RETRIES):
+                response = self._call("batch_get_item", table=False, RequestItems=pending)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    yield from_item(item)
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                self._sleep(min(0.05 * 2 ** attempt, 2.0))  # DynamoDB's advice: back off before asking again
+            else:
+                raise PersistenceError("DynamoDB kept some keys of a batch read unprocessed")
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> int:
+        for start in range(0, len(requests), BATCH_WRITE):
+            pending = {self._table: requests[start:start + BATCH_WRITE]}
+            for attempt in range(UNPROCESSED_RETRIES):
+                pending = self._call("batch_write_item", table=False, RequestItems=pending).get(
+                    "UnprocessedItems") or {}
+                if not pending:
+                    break
+                self._sleep(min(0.05 * 2 ** attempt, 2.0))
+            else:
+                raise PersistenceError("DynamoDB kept some items of a batch write unprocessed")
+        return len(requests)
+
+    def _call(self, operation: str, table: bool = True, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return getattr(self._db, operation)(**({"TableName": self._table} if table else {}), **kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code == "ConditionalCheckFailedException":
+                raise _ConditionFailed() from None
+            raise PersistenceError(f"DynamoDB {operation} failed: {code}") from exc
+
+
+class _ConditionFailed(Exception):
+    pass

@@ -1,0 +1,83 @@
+"""The audience store in memory, for the services' tests: the same contract as adapters/audience_store."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.audience import ERASED, StoredContact, Suppression
+
+
+class InMemoryAudience:
+    def __init__(self) -> None:
+        self._contacts: dict[tuple[str, str], StoredContact] = {}
+        self._suppressed: dict[str, Suppression] = {}
+        self._imports: dict[tuple[str, str], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def known(self, constituency: str, digests: Iterable[str]) -> tuple[dict[str, StoredContact],
+                                                                       dict[str, Suppression]]:
+        with self._lock:
+            digests = list(digests)
+            return ({d: self._contacts[(constituency, d)] for d in digests if (constituency, d) in self._contacts},
+                    {d: self._suppressed[d] for d in digests if d in self._suppressed})
+
+    def save_contacts(self, contacts: Iterable[StoredContact]) -> int:
+        contacts = list(contacts)
+        with self._lock:
+            for contact in contacts:
+                self._contacts[(contact.constituency, contact.digest)] = replace(contact)
+        return len(contacts)
+
+    def contact(self, constituency: str, digest: str) -> StoredContact | None:
+        with self._lock:
+            return self._contacts.get((constituency, digest))
+
+    def delete_contacts(self, constituency: str, digests: Iterable[str]) -> int:
+        digests = list(dict.fromkeys(digests))
+        with self._lock:
+            for digest in digests:
+                self._contacts.pop((constituency, digest), None)
+        return len(digests)
+
+    def contacts(self, constituency: str, shard: str) -> Iterator[StoredContact]:
+        with self._lock:
+            found = [c for (place, digest), c in self._contacts.items() if place == constituency
+                     and digest[0] == shard]
+        yield from sorted(found, key=lambda c: c.digest)
+
+    def suppress(self, digest: str, reason: str, at: datetime) -> bool:
+        with self._lock:
+            old = self._suppressed.get(digest)
+            if old is not None and not (reason == ERASED and old.reason != ERASED):
+                return False
+            self._suppressed[digest] = Suppression(digest, reason, at)
+            return True
+
+    def suppression(self, digest: str) -> Suppression | None:
+        with self._lock:
+            return self._suppressed.get(digest)
+
+    def lift_suppression(self, digest: str, reasons: Iterable[str]) -> bool:
+        with self._lock:
+            old = self._suppressed.get(digest)
+            if old is None or old.reason not in set(reasons):
+                return False
+            del self._suppressed[digest]
+            return True
+
+    def import_state(self, key: str, etag: str) -> dict[str, Any] | None:
+        with self._lock:
+            state = self._imports.get((key, etag))
+            return dict(state) if state else None
+
+    def save_import_state(self, key: str, etag: str, state: dict[str, Any], *, version: int) -> bool:
+        with self._lock:
+            old = self._imports.get((key, etag))
+            if (old is None) != (version == 0) or (old is not None and old["version"] != version):
+                return False
+            self._imports[(key, etag)] = {**state, "pk": f"IMPORT#{key}", "sk": etag, "version": version + 1}
+            return True

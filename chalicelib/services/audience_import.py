@@ -1,0 +1,301 @@
+"""Import an audience file — `audience/<constituency>/…/<name>.csv` — into the constituency's opted-in contacts.
+
+Row by row: the number made E.164, the consent checked (domain/audience), the number digested with the campaign's
+keyed hash and looked up against the suppression list (a STOP or an erasure is never undone by a re-import), the
+contact sealed and stored. Rows that cannot go in are reported in `errors/<key>.json` with masked numbers; counts
+go to the activity log and to `reports/<date>/`. The file streams from S3 in chunks and, when the Lambda's time runs
+short, the import saves where it is and continues in a new invocation (through the import queue). The same bytes
+uploaded again change nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any, Protocol
+
+from chalicelib.adapters.clock import Clock
+from chalicelib.domain.audience import (
+    Contact,
+    Refusal,
+    StoredContact,
+    check_header,
+    check_row,
+)
+from chalicelib.domain.audience_file import NotText, rows
+from chalicelib.domain.campaign import Campaign
+from chalicelib.domain.phone import mask
+from chalicelib.domain.times import IST, local_date, to_iso
+from chalicelib.errors import Problem
+from chalicelib.services.activity import ActivityLog
+
+BATCH = 500               # rows between two looks at the clock (and two checkpoints at most)
+TIME_TO_STOP = 60.0       # seconds of Lambda time left at which an import saves its place and continues later
+MAX_LISTED = 1000         # refused rows listed in errors/<key>.json; the counts cover them all
+SUPPRESSED = {"stop": "opted_out", "marketing_stop": "opted_out", "erased": "erased"}
+
+
+class Audience(Protocol):
+    def known(self, constituency: str, digests: Any) -> tuple[dict[str, StoredContact], dict[str, Any]]: ...
+
+    def save_contacts(self, contacts: Any) -> int: ...
+
+    def import_state(self, key: str, etag: str) -> dict[str, Any] | None: ...
+
+    def save_import_state(self, key: str, etag: str, state: dict[str, Any], *, version: int) -> bool: ...
+
+
+class Vault(Protocol):
+    def digest(self, e164: str) -> str: ...
+
+    def new_batch(self) -> None: ...
+
+    def seal(self, digest: str, fields: dict[str, Any]) -> Any: ...
+
+
+class Source(Protocol):
+    def stream(self, key: str, etag: str, start: int) -> Iterator[bytes] | None: ...
+
+    def write_error_report(self, key: str, report: dict[str, Any]) -> str: ...
+
+    def write_report(self, key: str, body: bytes, content_type: str) -> None: ...
+
+
+@dataclass
+class ImportOutcome:
+    key: str
+    outcome: str              # imported | continuing | unchanged | busy | rejected | superseded
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class AudienceImport:
+    audience: Audience
+    vault: Vault
+    bucket: Source
+    activity: ActivityLog
+    clock: Clock
+    continue_later: Callable[[str, str], None]   # (key, etag): deliver this import to a new invocation
+
+    def run(self, campaign: Campaign, key: str, etag: str, time_left: Callable[[], float], *,
+            uploaded_by: str | None = None, continued: bool = False) -> ImportOutcome:
+        """Import (or go on importing) the upload `etag` of `key`; `time_left`: seconds this invocation has."""
+        constituency = _constituency_of(key)
+        scope = f"constituency/{constituency}"
+        if not any(c.id == constituency for c in campaign.constituencies):
+            return self._reject(key, "state", [Problem("(key)", f"{constituency!r} is not a constituency of "
+                                "the campaign", "upload under audience/<constituency id>/, e.g. "
+                                f"audience/{campaign.constituencies[0].id}/contacts.csv")])
+        refused = None if continued else uploader_refused(campaign, uploaded_by, constituency)
+        if refused is not None:
+            return self._reject(key, scope, [refused])
+        state = self.audience.import_state(key, etag)
+        if state is not None and state["status"] != "running":
+            self.activity.record("audience.unchanged", scope, f"{key} was imported before ({state['status']}); "
+                                 "nothing to do", key=key)
+            return ImportOutcome(key, "unchanged", state.get("counts", {}))
+        if state is None:
+            state = {"status": "running", "offset": 0, "row": 0, "names": None, "counts": {}, "listed": [],
+                     "started_at": to_iso(self.clock.now()), "version": 0}
+        return self._continue(campaign, key, etag, scope, constituency, state, time_left)
+
+    def _continue(self, campaign: Campaign, key: str, etag: str, scope: str, constituency: str,
+                  state: dict[str, Any], time_left: Callable[[], float]) -> ImportOutcome:
+        version = int(state.pop("version", 0))
+        # Take the import before doing anything: of two invocations of one file, one goes on, the other stops.
+        if not self.audience.save_import_state(key, etag, state, version=version):
+            return ImportOutcome(key, "busy")
+        version += 1
+        chunks = self.bucket.stream(key, etag, int(state["offset"]))
+        if chunks is None:
+            return self._finish(key, etag, scope, {**state, "status": "superseded"}, version)
+        counts: Counter = Counter(state["counts"])
+        listed: list[dict[str, Any]] = list(state["listed"])
+        notices = frozenset(campaign.audience.notices) or None
+        expires = _expiry(campaign, constituency)
+        names = state["names"]
+        batch: list[tuple[Contact, int]] = []
+        now, read = self.clock.now(), 0
+        try:
+            for row in rows(chunks, start=int(state["offset"]), first_row=int(state["row"]) + 1):
+                if names is None:
+                    names, problems = check_header(row.cells)
+                    if problems:
+                        return self._reject(key, scope, problems, state={**state, "status": "rejected"},
+                                            etag=etag, version=version)
+                    state.update(names=names, offset=row.end, row=row.number)
+                    continue
+                checked = check_row(row.number, names, row.cells, now, notices)
+                if isinstance(checked, Refusal):
+                    counts[checked.reason] += 1
+                    _list(listed, checked.problems)
+                elif checked is not None:
+                    batch.append((checked, row.end))
+                state.update(offset=row.end, row=row.number)
+                read += 1
+                if read % BATCH == 0:
+                    self._store(constituency, key, batch, counts, listed, expires)
+                    batch = []
+                    # Where it is, after every batch: a crash resumes here, and a second runner finds out it is one.
+                    state.update(counts=dict(counts), listed=listed)
+                    if not self.audience.save_import_state(key, etag, state, version=version):
+                        return ImportOutcome(key, "busy", dict(counts))
+                    version += 1
+                    if time_left() < TIME_TO_STOP:
+                        return self._pause(key, etag, scope, state, counts, version)
+        except (NotText, csv.Error) as exc:
+            self._store(constituency, key, batch, counts, listed, expires)
+            counts["unreadable"] += 1
+            _list(listed, [Problem("(row)", f"the file could not be read after row {state['row']} ({exc}); the "
+                                   "rows before it were imported", "save the file again as CSV UTF-8 and upload it",
+                                   row=int(state["row"]) + 1)])
+            return self._finish(key, etag, scope, {**state, "counts": dict(counts), "listed": listed,
+                                                   "status": "incomplete"}, version)
+        self._store(constituency, key, batch, counts, listed, expires)
+        if names is None:
+            return self._reject(key, scope, [Problem("(file)", "the file is empty", "save it with a header row: "
+                                                     "phone,name,consent_source,consent_at,notice_version,language")],
+                                state={**state, "status": "rejected"}, etag=etag, version=version)
+        return self._finish(key, etag, scope, {**state, "counts": dict(counts), "listed": listed,
+                                               "status": "imported"}, version)
+
+    def _store(self, constituency: str, key: str, batch: list[tuple[Contact, int]], counts: Counter,
+               listed: list[dict[str, Any]], expires: int | None) -> None:
+        if not batch:
+            return
+        # The same number twice in a file is one person: the latest consent wins.
+        by_digest: dict[str, Contact] = {}
+        for contact, _ in batch:
+            digest = self.vault.digest(contact.phone)
+            if digest in by_digest:
+                counts["merged"] += 1
+                if contact.consent_at < by_digest[digest].consent_at:
+                    continue
+            by_digest[digest] = contact
+        known, suppressed = self.audience.known(constituency, by_digest)
+        now, fresh = self.clock.now(), []
+        self.vault.new_batch()
+        for digest, contact in by_digest.items():
+            if digest in suppressed:
+                reason = SUPPRESSED.get(suppressed[digest].reason, "opted_out")
+                counts[reason] += 1
+                _list(listed, [Problem("phone", f"{mask(contact.phone)} asked not to be messaged"
+                                       if reason == "opted_out" else f"{mask(contact.phone)} was erased on request",
+                                       "leave them out: a new import never subscribes them again (they can send "
+                                       "START themselves)", row=contact.row)])
+                continue
+            before = known.get(digest)
+            if before is not None and (before.consent_source, before.consent_at, before.notice_version,
+                                       before.language) == (contact.consent_source, contact.consent_at,
+                                                            contact.notice_version, contact.language):
+                counts["unchanged"] += 1
+                continue
+            counts["updated" if before is not None else "added"] += 1
+            fresh.append(StoredContact(
+                constituency=constituency, digest=digest,
+                sealed=self.vault.seal(digest, {"phone": contact.phone, "name": contact.name, **contact.extra}),
+                consent_source=contact.consent_source, consent_at=contact.consent_at,
+                notice_version=contact.notice_version, language=contact.language, source_key=key, updated_at=now,
+                expires_at=expires))
+        self.audience.save_contacts(fresh)
+
+    def _pause(self, key: str, etag: str, scope: str, state: dict[str, Any], counts: Counter,
+               version: int) -> ImportOutcome:
+        """Out of time: the place is saved (the last batch's checkpoint); a new invocation goes on from it."""
+        self.activity.record("audience.progress", scope, f"{key}: {state['row']:,} rows read so far "
+                             f"({_summary(counts)}); continuing", key=key, details={"counts": dict(counts)})
+        self.continue_later(key, etag)
+        return ImportOutcome(key, "continuing", dict(counts))
+
+    def _finish(self, key: str, etag: str, scope: str, state: dict[str, Any], version: int) -> ImportOutcome:
+        counts = Counter(state.get("counts", {}))
+        state = {**state, "finished_at": to_iso(self.clock.now())}
+        if not self.audience.save_import_state(key, etag, state, version=version):
+            return ImportOutcome(key, "busy", dict(counts))
+        if state["status"] == "superseded":
+            return ImportOutcome(key, "superseded")
+        refused = sum(n for reason, n in counts.items() if reason not in ("added", "updated", "unchanged", "merged"))
+        if refused:
+            problems = [Problem(**p) for p in state["listed"]]
+            report = {"key": key, "rejected_at": to_iso(self.clock.now()),
+                      "summary": f"{refused:,} row(s) not imported ({_summary(counts)}); the other rows were "
+                                 "imported" + (f"; the first {MAX_LISTED:,} are listed" if refused > MAX_LISTED
+                                               else ""),
+                      "counts": dict(counts), "problems": [p.to_dict() for p in problems]}
+            self.bucket.write_error_report(key, report)
+        day = local_date(self.clock.now()).isoformat()
+        report_key = f"reports/{day}/audience/{key.removeprefix('audience/').replace('/', '--')}.json"
+        self.bucket.write_report(report_key, _json({"key": key, "status": state["status"], "rows": state["row"],
+                                                    "counts": dict(counts), "started_at": state["started_at"],
+                                                    "finished_at": state["finished_at"]}),
+                                 "application/json; charset=utf-8")
+        level = "warning" if refused else "info"
+        self.activity.record("audience.imported", scope, f"{key}: {_summary(counts)}" + (
+            f"; see errors/{key}.json" if refused else ""), level=level, key=key,
+                             details={"counts": dict(counts), "report": report_key, "status": state["status"]})
+        return ImportOutcome(key, state["status"], dict(counts))
+
+    def _reject(self, key: str, scope: str, problems: list[Problem], *, state: dict[str, Any] | None = None,
+                etag: str | None = None, version: int = 0) -> ImportOutcome:
+        if state is not None and etag is not None:
+            self.audience.save_import_state(key, etag, state, version=version)
+        self.bucket.write_error_report(key, {"key": key, "rejected_at": to_iso(self.clock.now()),
+                                             "summary": f"{len(problems)} problem(s); nothing from this file was "
+                                                        "imported", "problems": [p.to_dict() for p in problems]})
+        self.activity.record("audience.rejected", scope, f"{key} rejected: {problems[0].field}: "
+                             f"{problems[0].message}", level="error", key=key)
+        return ImportOutcome(key, "rejected")
+
+
+def _constituency_of(key: str) -> str:
+    parts = key.split("/")
+    return parts[1] if len(parts) > 2 else ""
+
+
+def _expiry(campaign: Campaign, constituency: str) -> int | None:
+    """When the constituency's contacts are erased: `retention_days` after its counting day (DynamoDB's TTL)."""
+    place = next(c for c in campaign.constituencies if c.id == constituency)
+    counting = place.counting
+    if counting is None:
+        return None
+    end = datetime.combine(counting, time.min, tzinfo=IST) + timedelta(days=campaign.audience.retention_days)
+    return int(end.timestamp())
+
+
+def _list(listed: list[dict[str, Any]], problems: tuple[Problem, ...] | list[Problem]) -> None:
+    for problem in problems:
+        if len(listed) < MAX_LISTED:
+            listed.append({"field": problem.field, "message": problem.message, "fix": problem.fix,
+                           "row": problem.row})
+
+
+def _summary(counts: Counter) -> str:
+    order = ("added", "updated", "unchanged", "merged", "no_consent", "not_consent", "invalid_number", "invalid_row",
+             "opted_out", "erased", "unreadable")
+    return ", ".join(f"{counts[name]:,} {name.replace('_', ' ')}" for name in order if counts.get(name))
+
+
+def _json(value: Any) -> bytes:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def uploader_refused(campaign: Campaign, principal: str | None, constituency: str) -> Problem | None:
+    """Contacts of a constituency come from its own team (or a coordinator) — when the config maps principals."""
+    if not campaign.maps_principals:
+        return None
+    member = campaign.member_by_principal(principal) if principal else None
+    if member is None:
+        return Problem("(uploader)", f"the uploader ({principal or 'unknown'}) is not a member of the campaign",
+                       "upload with your own campaign credentials")
+    team = campaign.team_of(member.id)
+    if member.role == "coordinator" or (team is not None and team.scope == f"constituency/{constituency}"):
+        return None
+    return Problem("(key)", f"{member.id} works for {team.id if team else 'no team'}, not for {constituency}'s "
+                   "contacts", f"upload under audience/{team.scope.split('/')[-1]}/" if team and
+                   team.scope.startswith("constituency/") else "ask the constituency's team to upload them")
+

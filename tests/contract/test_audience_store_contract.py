@@ -1,0 +1,92 @@
+"""The audience store's contract: the DynamoDB store (on the emulator) and the in-memory one behave alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.adapters import aws
+from chalicelib.adapters.audience_store import AudienceStore
+from chalicelib.adapters.memory_audience import InMemoryAudience
+from chalicelib.domain.audience import SHARDS, Sealed, StoredContact
+
+NOW = datetime(2021, 3, 3, 3, 30, tzinfo=UTC)
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def audience(request: pytest.FixtureRequest):
+    if request.param == "dynamodb":
+        request.getfixturevalue("world")
+        return AudienceStore(aws.client("dynamodb"), "prachar-test", sleep=lambda _: None)
+    return InMemoryAudience()
+
+
+def digest(n: int) -> str:
+    return f"{n:064x}"[::-1]  # spread over the shards by the first digit
+
+
+def contact(n: int, constituency: str = "sahada", **changes) -> StoredContact:
+    values = dict(constituency=constituency, digest=digest(n), sealed=Sealed(f"blob-{n}", "key-1"),
+                  consent_source="missed call", consent_at=NOW - timedelta(days=2), notice_version="v1",
+                  language="hi", source_key="audience/sahada/list.csv", updated_at=NOW, expires_at=1_700_000_000)
+    values.update(changes)
+    return StoredContact(**values)
+
+
+def test_contacts_are_saved_found_and_listed_by_shard(audience):
+    contacts = [contact(n) for n in range(40)]
+    assert audience.save_contacts(contacts) == 40
+    found, suppressed = audience.known("sahada", [digest(n) for n in range(45)])
+    assert set(found) == {digest(n) for n in range(40)} and suppressed == {}
+    assert found[digest(3)] == contacts[3]
+    assert audience.contact("sahada", digest(3)) == contacts[3]
+    assert audience.contact("sujangarh", digest(3)) is None, "another constituency's list"
+    listed = [c for shard in SHARDS for c in audience.contacts("sahada", shard)]
+    assert sorted(c.digest for c in listed) == sorted(c.digest for c in contacts)
+
+
+def test_a_batch_over_the_limits_of_one_call_is_read_and_written_whole(audience):
+    audience.save_contacts([contact(n) for n in range(130)])
+    found, _ = audience.known("sahada", [digest(n) for n in range(130)])
+    assert len(found) == 130
+
+
+def test_a_saved_contact_replaces_the_one_before(audience):
+    audience.save_contacts([contact(1)])
+    audience.save_contacts([contact(1, notice_version="v2", language="en")])
+    assert (audience.contact("sahada", digest(1)).notice_version, audience.contact("sahada", digest(1)).language) == (
+        "v2", "en")
+
+
+def test_contacts_are_deleted(audience):
+    audience.save_contacts([contact(1), contact(2)])
+    audience.delete_contacts("sahada", [digest(1), digest(9)])
+    assert audience.contact("sahada", digest(1)) is None and audience.contact("sahada", digest(2)) is not None
+
+
+def test_a_stop_suppresses_once_an_erasure_overrides_it_and_only_a_stop_is_lifted(audience):
+    assert audience.suppress(digest(1), "stop", NOW)
+    assert not audience.suppress(digest(1), "marketing_stop", NOW), "already stopped"
+    _, suppressed = audience.known("sahada", [digest(1), digest(2)])
+    assert list(suppressed) == [digest(1)] and suppressed[digest(1)].reason == "stop"
+    assert audience.lift_suppression(digest(1), ["stop", "marketing_stop"])
+    assert audience.suppression(digest(1)) is None
+    assert not audience.lift_suppression(digest(1), ["stop"]), "nothing to lift"
+    assert audience.suppress(digest(2), "stop", NOW)
+    assert audience.suppress(digest(2), "erased", NOW), "an erasure is the stronger word"
+    assert not audience.suppress(digest(2), "stop", NOW)
+    assert not audience.lift_suppression(digest(2), ["stop", "marketing_stop"]), "a START never undoes an erasure"
+    assert audience.suppression(digest(2)).reason == "erased"
+
+
+def test_an_import_state_moves_by_versions_so_two_runs_never_both_continue(audience):
+    assert audience.import_state("audience/sahada/a.csv", "etag-1") is None
+    assert audience.save_import_state("audience/sahada/a.csv", "etag-1", {"rows": 0}, version=0)
+    assert not audience.save_import_state("audience/sahada/a.csv", "etag-1", {"rows": 0}, version=0), "one starts"
+    state = audience.import_state("audience/sahada/a.csv", "etag-1")
+    assert state["version"] == 1 and state["rows"] == 0
+    assert audience.save_import_state("audience/sahada/a.csv", "etag-1", {"rows": 500}, version=1)
+    assert not audience.save_import_state("audience/sahada/a.csv", "etag-1", {"rows": 400}, version=1), "stale"
+    assert audience.import_state("audience/sahada/a.csv", "etag-1")["rows"] == 500
+    assert audience.import_state("audience/sahada/a.csv", "etag-2") is None, "other bytes, another import"
