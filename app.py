@@ -100,6 +100,11 @@ def daily_report(event):
     return entry.write_daily_report()
 
 
+@app.schedule(Cron(30, 21, "*", "*", "?", "*"), name="audience_purge")  # 03:00 IST: contacts past retention
+def audience_purge(event):
+    return entry.purge_audiences()
+
+
 @app.schedule(Rate(6, unit=Rate.HOURS), name="engagement_collector")
 def engagement_collector(event):
     return entry.collect_engagement()
@@ -174,6 +179,12 @@ def settle(content_id):
 @answers
 def pause():
     return entry.control("pause", *_caller_request())
+
+
+@app.route("/api/audience/erase", methods=["POST"], authorizer=SIGNED_IN)
+@answers
+def erase_contact():
+    return entry.erase_contact(*_caller_request())
 
 
 @app.route("/api/resume", methods=["POST"], authorizer=SIGNED_IN)

@@ -192,6 +192,29 @@ class Container:
 
         return AudienceImport(self.audience, self.vault, self.bucket, self.activity, self.clock, continue_later)
 
+    def retention(self):
+        from chalicelib.services.retention import Retention
+
+        return Retention(self.audience, self.bucket, self.activity, self.clock)
+
+    def opt_outs(self):
+        from chalicelib.services.opt_outs import OptOuts
+
+        return OptOuts(self.audience, self.vault, self.activity, self.clock, self._reply_on_whatsapp)
+
+    def _reply_on_whatsapp(self, phone_number_id: str, to: str, text: str) -> None:
+        """A plain text from the campaign's number that received the person's message (its 24-hour window is open)."""
+        from chalicelib.adapters.platforms.base import PublishRequest
+
+        campaign = self.campaigns.active()
+        account = next((a for a in (campaign.accounts if campaign else []) if a.platform == "whatsapp"
+                        and a.target_id == phone_number_id), None)
+        if account is None:
+            raise LookupError(f"no WhatsApp account of the campaign has phone number id {phone_number_id}")
+        token = self.secrets.token(self.settings.secret_name(account.secret))
+        self.platforms()["whatsapp"].publish(PublishRequest(target_id=phone_number_id, token=token, text=text,
+                                                            recipient=f"+{to}"))
+
     def overview(self):
         from chalicelib.services.overview import Overview
 

@@ -139,7 +139,10 @@ def whatsapp_webhook(raw_body: bytes, signature: str | None) -> dict[str, int]:
     if batch.not_understood_count:
         logger.warning("WhatsApp webhook acknowledged; parts of it were not understood and are skipped",
                        extra={"not_understood": batch.not_understood, "count": batch.not_understood_count})
-    return c.webhooks().handle(batch)
+    # A STOP first: it takes effect at once, even when a status in the same envelope asks Meta to deliver it again.
+    campaign = c.campaigns.active() if batch.messages or batch.preferences else None
+    stops = c.opt_outs().handle(campaign, batch) if campaign is not None else {}
+    return {**c.webhooks().handle(batch), **{f"audience_{k}": v for k, v in stops.items()}}
 
 
 
@@ -211,6 +214,17 @@ def control(action: str, body: dict[str, Any], context: dict[str, Any]) -> dict[
     return controls.resume(campaign, member, scope)
 
 
+def erase_contact(body: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """A coordinator erases one voter's number on their request (nobody else may: it cannot be undone)."""
+    campaign, seen_by = viewer_of(context)
+    if seen_by.member.role != "coordinator":
+        raise Forbidden("only a coordinator erases a voter's data")
+    phone = body.get("phone")
+    if not isinstance(phone, str) or not phone.strip():
+        raise BadRequest('send the number to erase: {"phone": "+91 98765 43210"}')
+    return container().opt_outs().erase(campaign, phone, seen_by.member.id)
+
+
 def _seen_content(content_id: str, seen_by: Any) -> None:
     """A decision on another team's post answers as GET does: not found (its id must not confirm it exists)."""
     content = container().store.content(content_id)
@@ -278,6 +292,10 @@ def _for_active_campaign(run: Any) -> Any:
 
 def alert_coverage_gaps() -> dict[str, Any]:
     return _for_active_campaign(lambda c, campaign: c.coordinator_alerts().coverage_gaps(campaign))
+
+
+def purge_audiences() -> dict[str, Any]:
+    return _for_active_campaign(lambda c, campaign: c.retention().purge(campaign))
 
 
 def write_daily_report() -> dict[str, Any]:

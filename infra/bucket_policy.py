@@ -22,7 +22,14 @@ CONFIG_GUARD_SID = "OnlyConfigWritersChangeConfig"
 
 
 def team_prefixes(scope: str) -> list[str]:
-    return [f"content/{scope}/", f"calendar/{scope}/"]
+    """Where a team uploads: its posts and calendars, and — a constituency's team, or the state's coordinators for
+    any constituency — voters' contacts (audience/<constituency>/; ingest lets only coordinators of the state in)."""
+    prefixes = [f"content/{scope}/", f"calendar/{scope}/"]
+    if scope.startswith("constituency/"):
+        prefixes.append(f"audience/{scope.split('/', 1)[1]}/")
+    elif scope == "state":
+        prefixes.append("audience/")
+    return prefixes
 
 
 def user_id_of(principal: str) -> str:

@@ -26,6 +26,7 @@ from chalicelib.errors import PersistenceError
 BATCH_GET = 100    # DynamoDB's limit per BatchGetItem
 BATCH_WRITE = 25   # and per BatchWriteItem
 UNPROCESSED_RETRIES = 8
+SEEN_FOR_SECONDS = 7 * 24 * 3600  # Meta retries a webhook for up to 7 days
 
 
 def contact_key(constituency: str, digest: str) -> dict[str, str]:
@@ -128,6 +129,20 @@ class AudienceStore:
         try:
             self._call("delete_item", Key=to_item(suppression_key(digest)),
                        ConditionExpression=f"reason IN ({', '.join(names)})", ExpressionAttributeValues=names)
+        except _ConditionFailed:
+            return False
+        return True
+
+    def seen(self, key: str) -> bool:
+        return self._get({"pk": f"SEEN#{key}", "sk": "SEEN"}) is not None
+
+    def first_time(self, key: str, now: datetime) -> bool:
+        """Whether `key` (an inbound message's id) is seen for the first time: Meta redelivers webhooks, and a STOP is
+        confirmed once. Forgotten after a week (DynamoDB's TTL)."""
+        try:
+            self._call("put_item", Item=to_item({"pk": f"SEEN#{key}", "sk": "SEEN", "at": to_iso(now),
+                                                 "expires_at": int(now.timestamp()) + SEEN_FOR_SECONDS}),
+                       ConditionExpression="attribute_not_exists(pk)")
         except _ConditionFailed:
             return False
         return True

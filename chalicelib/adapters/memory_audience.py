@@ -16,6 +16,7 @@ class InMemoryAudience:
         self._contacts: dict[tuple[str, str], StoredContact] = {}
         self._suppressed: dict[str, Suppression] = {}
         self._imports: dict[tuple[str, str], dict[str, Any]] = {}
+        self._seen: set[str] = set()
         self._lock = threading.Lock()
 
     def known(self, constituency: str, digests: Iterable[str]) -> tuple[dict[str, StoredContact],
@@ -67,6 +68,17 @@ class InMemoryAudience:
             if old is None or old.reason not in set(reasons):
                 return False
             del self._suppressed[digest]
+            return True
+
+    def seen(self, key: str) -> bool:
+        with self._lock:
+            return key in self._seen
+
+    def first_time(self, key: str, now: datetime) -> bool:
+        with self._lock:
+            if key in self._seen:
+                return False
+            self._seen.add(key)
             return True
 
     def import_state(self, key: str, etag: str) -> dict[str, Any] | None:

@@ -9,6 +9,8 @@ problems name the row and the masked number.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +30,7 @@ NOT_CONSENT = ("purchase", "purchased", "bought", "buy", "scrape", "scraped", "b
 MAX_EXTRA = 10          # columns beyond the six: booth, ward, … — kept sealed with the contact
 MAX_CELL = 200          # no field of a contact needs more
 CLOCK_SKEW = timedelta(minutes=5)  # a consent time "in the future" by less is the phone's clock
+EARLIEST_CONSENT = datetime(2009, 1, 1, tzinfo=IST)  # WhatsApp did not exist before: an older date is a placeholder
 _SAVE_AS = "in Excel: Save As → CSV UTF-8 (Comma delimited); in LibreOffice: Character set Unicode (UTF-8)"
 
 
@@ -99,8 +102,9 @@ def check_header(header: list[str]) -> tuple[list[str], list[Problem]]:
     counts = Counter(name for name in names if name)
     problems = [Problem(name, f"the header has no {name} column", f"add a {name} column", row=1)
                 for name in COLUMNS if name not in counts]
-    problems += [Problem(printable(name, 60), f"the header names {printable(name, 60)} twice",
-                         "keep one column of each name", row=1) for name, n in counts.items() if n > 1]
+    problems += [Problem(masked_digits(printable(name, 60)), f"the header names {masked_digits(printable(name, 60))} "
+                         "twice", "keep one column of each name (is the header row missing?)", row=1)
+                 for name, n in counts.items() if n > 1]
     extra = [name for name in counts if name not in COLUMNS]
     if len(extra) > MAX_EXTRA:
         problems.append(Problem("(header)", f"the header has {len(extra)} columns beyond the six the import reads",
@@ -133,7 +137,8 @@ def check_row(number: int, names: list[str], cells: list[str], now: datetime,
             problems.append(Problem(name, f"{shown}: {name} is empty — without it there is no record of consent",
                                     f"fill in {name}, or leave the person out of the file", row=number))
     source = values.get("consent_source", "")
-    if source and any(word in source.casefold() for word in NOT_CONSENT):
+    if source and any(unicodedata.normalize("NFC", word) in unicodedata.normalize("NFC", source).casefold()
+                      for word in NOT_CONSENT):
         reason = "not_consent"
         problems.append(Problem("consent_source", f"{shown}: {printable(source, 60)!r} names a list the person did "
                                 "not give their number to; that is not consent (DPDP Act 2023)",
@@ -143,6 +148,10 @@ def check_row(number: int, names: list[str], cells: list[str], now: datetime,
     if values.get("consent_at") and consent_at is None:
         problems.append(Problem("consent_at", f"{shown}: {printable(values['consent_at'], 40)!r} is not a time",
                                 "write when they consented, like 2021-03-01T10:30:00+05:30 or 2021-03-01", row=number))
+    elif consent_at is not None and consent_at < EARLIEST_CONSENT:
+        problems.append(Problem("consent_at", f"{shown}: consent at {consent_at:%Y-%m-%d} is before anyone could "
+                                "have given it (an empty date a spreadsheet filled in?)",
+                                "write when they consented, like 2021-03-01", row=number))
     elif consent_at is not None and consent_at > now + CLOCK_SKEW:
         problems.append(Problem("consent_at", f"{shown}: consent at {consent_at:%Y-%m-%d %H:%M} is in the future",
                                 "check the date (day and month the right way round)", row=number))
@@ -164,6 +173,19 @@ def check_row(number: int, names: list[str], cells: list[str], now: datetime,
     assert consent_at is not None and language is not None
     extra = {name: value for name, value in values.items() if name not in COLUMNS and value}
     return Contact(number, phone, values.get("name", ""), source, consent_at, notice, language, extra)
+
+
+def masked_digits(text: str) -> str:
+    """Any run of five or more digits (a phone number, however spaced) shown as X's but its last four: free text
+    that a person wrote a number into is kept and shown this way."""
+    def hide(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group(0))
+        return "X" * (len(digits) - 4) + digits[-4:]
+
+    return _DIGIT_RUN.sub(hide, text)
+
+
+_DIGIT_RUN = re.compile(r"\d(?:[\d \-\u00a0]*\d){4,}")
 
 
 def _moment(text: str) -> datetime | None:

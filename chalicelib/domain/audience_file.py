@@ -60,7 +60,10 @@ def rows(chunks: Iterable[bytes], *, start: int = 0, first_row: int = 1) -> Iter
     """The rows from byte `start` (0, or a previous Row.end), numbered from `first_row`. Raises NotText, or
     csv.Error for a broken quote (the rows after it cannot be told apart)."""
     lines = _Lines(chunks, start)
-    number = first_row - 1
+    number, begun = first_row - 1, start
     for cells in csv.reader(lines, strict=True):
         number += 1
+        if lines.offset - begun > MAX_LINE:  # quoted line breaks make one row of many lines: the same limit holds
+            raise NotText(f"row {number} is longer than {MAX_LINE:,} bytes (a quote left open?)")
+        begun = lines.offset
         yield Row(number, cells, lines.offset)

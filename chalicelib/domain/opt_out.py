@@ -24,12 +24,13 @@ class Request(enum.StrEnum):
 # Words people add around the request that do not change it.
 _POLITE = {"please", "pls", "plz", "kindly", "now", "ji", "kripya", "kripaya", "krupya", "कृपया", "अब", "जी",
            "sir", "bhai", "all", "messages", "message", "msg", "msgs", "sms", "संदेश", "मैसेज", "मेसेज", "सभी",
-           "sab", "sabhi", "whatsapp", "hai", "है", "ये", "yeh", "ye", "ab"}
+           "sab", "sabhi", "whatsapp", "hai", "है", "ये", "yeh", "ye", "ab", "me", "mujhe", "muje", "मुझे", "मुझको",
+           "sending", "send", "bhejna", "भेजना", "these", "this", "your", "from", "us", "it"}
 
 _STOP = {
     # English, and what carriers and Meta accept as stop words
     "stop", "stopall", "stop all", "unsubscribe", "unsub", "cancel", "end", "quit", "opt out", "optout",
-    "remove", "remove me", "do not send", "dont send", "no more",
+    "remove", "remove me", "do not send", "dont send", "do not", "dont", "no more", "stopp", "stop it",
     # Hindi in Devanagari: रोकें / रोको / रोक दो, बंद करो (with anusvara or with न्), मत भेजो
     "रोकें", "रोके", "रोको", "रोक", "रोक दो", "रोक दें", "रोक दे", "रोकिए", "रोकिये", "रोक दीजिए", "रोक दीजिये",
     "बंद", "बंद करो", "बंद करें", "बंद करे", "बंद कर दो", "बंद कर दें", "बंद कीजिए", "बंद कीजिये",
@@ -72,11 +73,13 @@ def request_in(reply: str | None) -> Request | None:
 
 
 def _words(reply: str) -> list[str]:
-    text = unicodedata.normalize("NFC", reply).translate(_INVISIBLE).casefold()
+    # NFKC: full-width letters (ＳＴＯＰ) and other compatibility forms as the plain ones.
+    text = unicodedata.normalize("NFKC", reply).translate(_INVISIBLE).casefold()
     text = text.replace("\u0964", " ").replace("\u0965", " ")  # danda, double danda
     # One spelling for what people write two ways: chandrabindu as anusvara (रोकेँ → रोकें), न् before द as
     # anusvara (बन्द → बंद); an apostrophe joins its word (don't).
     text = text.replace("\u0901", "\u0902").replace("\u0928\u094d\u0926", "\u0902\u0926")
     text = text.replace("'", "").replace("\u2019", "")
-    # Repeated letters for emphasis ("stoppp", "plzzz") count once.
-    return [re.sub(r"(.)\1{2,}", r"\1", w) for w in _NOT_WORD.sub(" ", text).split()]
+    # Repeated letters for emphasis ("stoppp", "plzzz") count once, and so does a repeated word ("STOP STOP").
+    words = [re.sub(r"(.)\1{2,}", r"\1", w) for w in _NOT_WORD.sub(" ", text).split()]
+    return [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]

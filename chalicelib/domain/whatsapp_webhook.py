@@ -51,6 +51,7 @@ MAX_REFERENCE = 200
 MAX_STATUS = 32
 MAX_ERROR_TEXT = 300
 MAX_NOTES = 20
+MAX_INBOUND_TEXT = 4096  # WhatsApp's own limit on a text message's body
 _DIGITS = re.compile(r"[0-9]{1,15}")
 
 
@@ -96,9 +97,34 @@ class MessageStatus:
     error_code: int | None = None
 
 
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message a person sent to one of the campaign's numbers: who (`sender`, digits as Meta gives them) and,
+    for a typed reply or a tapped button, its words."""
+
+    message_id: str
+    sender: str
+    phone_number_id: str
+    text: str | None
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class PreferenceChange:
+    """Meta's `user_preferences` webhook: a person stopped (or resumed) marketing messages in WhatsApp itself."""
+
+    sender: str
+    phone_number_id: str
+    category: str
+    value: str          # stop | resume | signup
+    timestamp: int
+
+
 @dataclass
 class WebhookBatch:
     statuses: list[MessageStatus] = field(default_factory=list)
+    messages: list[InboundMessage] = field(default_factory=list)
+    preferences: list[PreferenceChange] = field(default_factory=list)
     inbound_messages: int = 0
     preference_changes: int = 0
     # Where the envelope did not have the shape we act on: paths and JSON types only, at most MAX_NOTES.
@@ -127,13 +153,22 @@ def parse(envelope: Any) -> WebhookBatch:
             if not isinstance(value, dict):
                 batch.note(where, f"is {_kind(value)}, not an object")
                 continue
-            if change.get("field") == "user_preferences":
-                batch.preference_changes += len(_objects(batch, value, "user_preferences",
-                                                         f"{where}.user_preferences"))
-                continue
             metadata = value.get("metadata")
             number = (_text(metadata.get("phone_number_id"), MAX_ID) if isinstance(metadata, dict) else None) or ""
-            batch.inbound_messages += len(_objects(batch, value, "messages", f"{where}.messages"))
+            if change.get("field") == "user_preferences":
+                changes = _objects(batch, value, "user_preferences", f"{where}.user_preferences")
+                batch.preference_changes += len(changes)
+                for k, preference in changes:
+                    parsed_preference = _preference(batch, preference, number, f"{where}.user_preferences[{k}]")
+                    if parsed_preference is not None:
+                        batch.preferences.append(parsed_preference)
+                continue
+            messages = _objects(batch, value, "messages", f"{where}.messages")
+            batch.inbound_messages += len(messages)
+            for k, message in messages:
+                parsed_message = _message(batch, message, number, f"{where}.messages[{k}]")
+                if parsed_message is not None:
+                    batch.messages.append(parsed_message)
             for k, status in _objects(batch, value, "statuses", f"{where}.statuses"):
                 parsed = _status(batch, status, number, f"{where}.statuses[{k}]")
                 if parsed is not None:
@@ -157,6 +192,42 @@ def _status(batch: WebhookBatch, status: dict[str, Any], number: str, where: str
     error, code = _first_error(batch, status.get("errors"), f"{where}.errors")
     return MessageStatus(message_id=message_id, status=state, phone_number_id=number, reference=reference,
                          timestamp=timestamp or 0, error=error, error_code=code)
+
+
+def _message(batch: WebhookBatch, message: dict[str, Any], number: str, where: str) -> InboundMessage | None:
+    message_id, sender = _text(message.get("id"), MAX_ID), _text(message.get("from"), 20)
+    if message_id is None or sender is None or not _DIGITS.fullmatch(sender):
+        batch.note(where, "has no usable id or sender")
+        return None
+    return InboundMessage(message_id=message_id, sender=sender, phone_number_id=number,
+                          text=_words(message), timestamp=_timestamp(message.get("timestamp")) or 0)
+
+
+def _words(message: dict[str, Any]) -> str | None:
+    """What the person wrote or tapped: a text's body, a quick-reply button's text, an interactive reply's title."""
+    kind = message.get("type")
+    part = message.get(kind) if isinstance(kind, str) else None
+    if not isinstance(part, dict):
+        return None
+    if kind == "interactive":
+        reply = part.get("button_reply") or part.get("list_reply")
+        part = reply if isinstance(reply, dict) else {}
+    for name in ("body", "text", "title"):
+        words = _text(part.get(name), MAX_INBOUND_TEXT)
+        if words is not None:
+            return words
+    return None
+
+
+def _preference(batch: WebhookBatch, preference: dict[str, Any], number: str,
+                where: str) -> PreferenceChange | None:
+    sender = _text(preference.get("wa_id"), 20)
+    category, value = _text(preference.get("category"), 64), _text(preference.get("value"), 32)
+    if sender is None or not _DIGITS.fullmatch(sender) or category is None or value is None:
+        batch.note(where, "has no usable wa_id, category or value")
+        return None
+    return PreferenceChange(sender=sender, phone_number_id=number, category=category, value=value,
+                            timestamp=_timestamp(preference.get("timestamp")) or 0)
 
 
 def _first_error(batch: WebhookBatch, errors: Any, where: str) -> tuple[str | None, int | None]:

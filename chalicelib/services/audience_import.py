@@ -24,6 +24,7 @@ from chalicelib.domain.audience import (
     StoredContact,
     check_header,
     check_row,
+    masked_digits,
 )
 from chalicelib.domain.audience_file import NotText, rows
 from chalicelib.domain.campaign import Campaign
@@ -34,7 +35,8 @@ from chalicelib.services.activity import ActivityLog
 
 BATCH = 500               # rows between two looks at the clock (and two checkpoints at most)
 TIME_TO_STOP = 60.0       # seconds of Lambda time left at which an import saves its place and continues later
-MAX_LISTED = 1000         # refused rows listed in errors/<key>.json; the counts cover them all
+MAX_LISTED = 1000         # problems listed in errors/<key>.json; the counts cover every refused row
+MAX_LISTED_BYTES = 150_000  # and their size, well inside the state item's 400 KB
 SUPPRESSED = {"stop": "opted_out", "marketing_stop": "opted_out", "erased": "erased"}
 
 
@@ -112,11 +114,11 @@ class AudienceImport:
         chunks = self.bucket.stream(key, etag, int(state["offset"]))
         if chunks is None:
             return self._finish(key, etag, scope, {**state, "status": "superseded"}, version)
-        counts: Counter = Counter(state["counts"])
-        listed: list[dict[str, Any]] = list(state["listed"])
+        counts: Counter = Counter(state.get("counts") or {})
+        listed: list[dict[str, Any]] = list(state.get("listed") or [])
         notices = frozenset(campaign.audience.notices) or None
         expires = _expiry(campaign, constituency)
-        names = state["names"]
+        names = state.get("names")  # absent until the header is read (the table does not keep a None)
         batch: list[tuple[Contact, int]] = []
         now, read = self.clock.now(), 0
         try:
@@ -188,8 +190,9 @@ class AudienceImport:
                                        "START themselves)", row=contact.row)])
                 continue
             before = known.get(digest)
+            source = masked_digits(contact.consent_source)  # kept readable, never with a number in it
             if before is not None and (before.consent_source, before.consent_at, before.notice_version,
-                                       before.language) == (contact.consent_source, contact.consent_at,
+                                       before.language) == (source, contact.consent_at,
                                                             contact.notice_version, contact.language):
                 counts["unchanged"] += 1
                 continue
@@ -197,10 +200,15 @@ class AudienceImport:
             fresh.append(StoredContact(
                 constituency=constituency, digest=digest,
                 sealed=self.vault.seal(digest, {"phone": contact.phone, "name": contact.name, **contact.extra}),
-                consent_source=contact.consent_source, consent_at=contact.consent_at,
+                consent_source=source, consent_at=contact.consent_at,
                 notice_version=contact.notice_version, language=contact.language, source_key=key, updated_at=now,
                 expires_at=expires))
         self.audience.save_contacts(fresh)
+        # A STOP or an erasure that landed between the look-up above and this write must win: look again, and take
+        # back what it concerns (the write cannot be conditional: it is a batch).
+        _, stopped_meanwhile = self.audience.known(constituency, [c.digest for c in fresh])
+        if stopped_meanwhile:
+            self.audience.delete_contacts(constituency, list(stopped_meanwhile))
 
     def _pause(self, key: str, etag: str, scope: str, state: dict[str, Any], counts: Counter,
                version: int) -> ImportOutcome:
@@ -222,8 +230,9 @@ class AudienceImport:
             problems = [Problem(**p) for p in state["listed"]]
             report = {"key": key, "rejected_at": to_iso(self.clock.now()),
                       "summary": f"{refused:,} row(s) not imported ({_summary(counts)}); the other rows were "
-                                 "imported" + (f"; the first {MAX_LISTED:,} are listed" if refused > MAX_LISTED
-                                               else ""),
+                                 "imported" + ("" if _all_listed(problems, refused) else
+                                               f"; the problems of the first {len({p.row for p in problems}):,} "
+                                               "are listed"),
                       "counts": dict(counts), "problems": [p.to_dict() for p in problems]}
             self.bucket.write_error_report(key, report)
         day = local_date(self.clock.now()).isoformat()
@@ -250,6 +259,10 @@ class AudienceImport:
         return ImportOutcome(key, "rejected")
 
 
+def _all_listed(problems: list[Problem], refused: int) -> bool:
+    return len({p.row for p in problems}) >= refused
+
+
 def _constituency_of(key: str) -> str:
     parts = key.split("/")
     return parts[1] if len(parts) > 2 else ""
@@ -266,10 +279,19 @@ def _expiry(campaign: Campaign, constituency: str) -> int | None:
 
 
 def _list(listed: list[dict[str, Any]], problems: tuple[Problem, ...] | list[Problem]) -> None:
+    """Keep the first problems for errors/<key>.json — at most MAX_LISTED, and within MAX_LISTED_BYTES, since they
+    ride on the import's state item (DynamoDB's limit is 400 KB per item)."""
+    size = sum(_size(p) for p in listed)
     for problem in problems:
-        if len(listed) < MAX_LISTED:
-            listed.append({"field": problem.field, "message": problem.message, "fix": problem.fix,
-                           "row": problem.row})
+        item = {"field": problem.field, "message": problem.message, "fix": problem.fix, "row": problem.row}
+        if len(listed) >= MAX_LISTED or size + _size(item) > MAX_LISTED_BYTES:
+            return
+        listed.append(item)
+        size += _size(item)
+
+
+def _size(item: dict[str, Any]) -> int:
+    return sum(len(str(v).encode("utf-8")) for v in item.values()) + 40
 
 
 def _summary(counts: Counter) -> str:

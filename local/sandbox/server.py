@@ -153,7 +153,8 @@ class PlatformSandbox:
         """One envelope for several changes, as Meta batches them: an entry change per item."""
         changes = [{"value": {"messaging_product": "whatsapp",
                               "metadata": {"display_phone_number": "919000000000", "phone_number_id": number},
-                              **value}, "field": "messages"} for number, value in items]
+                              **{k: v for k, v in value.items() if k != "_field"}},
+                    "field": value.get("_field", "messages")} for number, value in items]
         envelope = {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": changes}]}
         body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
         signature = hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
@@ -212,6 +213,22 @@ class PlatformSandbox:
                                            "messages": [{"from": phone.lstrip("+"), "id": f"wamid.IN{next(self._ids)}",
                                                          "timestamp": str(int(self.clock.now().timestamp())),
                                                          "text": {"body": text}, "type": "text"}]})
+
+    def marketing_preference(self, phone: str, value: str, *, to_number: str) -> None:
+        """The person stops (or resumes) marketing messages in WhatsApp itself: Meta's `user_preferences` webhook,
+        and Meta refuses marketing templates to them from then on (131050)."""
+        wa_id = phone.lstrip("+")
+        with self._lock:
+            if value == "stop":
+                self.state.stopped.add(wa_id)
+            else:
+                self.state.stopped.discard(wa_id)
+        self._send_webhook(to_number, {"_field": "user_preferences",
+                                       "contacts": [{"profile": {"name": "Sandbox"}, "wa_id": wa_id}],
+                                       "user_preferences": [{"wa_id": wa_id, "detail": f"User requested to {value} "
+                                                             "marketing messages", "category": "marketing_messages",
+                                                             "value": value,
+                                                             "timestamp": int(self.clock.now().timestamp())}]})
 
     def reset(self) -> None:
         with self._lock:

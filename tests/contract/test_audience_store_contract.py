@@ -90,3 +90,11 @@ def test_an_import_state_moves_by_versions_so_two_runs_never_both_continue(audie
     assert not audience.save_import_state("audience/sahada/a.csv", "etag-1", {"rows": 400}, version=1), "stale"
     assert audience.import_state("audience/sahada/a.csv", "etag-1")["rows"] == 500
     assert audience.import_state("audience/sahada/a.csv", "etag-2") is None, "other bytes, another import"
+
+
+def test_an_inbound_message_is_acted_on_once(audience):
+    assert not audience.seen("IN#wamid.1")
+    assert audience.first_time("IN#wamid.1", NOW)
+    assert audience.seen("IN#wamid.1")
+    assert not audience.first_time("IN#wamid.1", NOW), "Meta delivered it again"
+    assert audience.first_time("IN#wamid.2", NOW)

@@ -50,8 +50,9 @@ ROUTES = [
     ("settle", "POST", "/api/posts/{id}/settle", {"account_id": "{account}", "went_out": False}),
     ("pause", "POST", "/api/pause", {"scope": "{scope}", "reason": "matrix"}),
     ("resume", "POST", "/api/resume", {"scope": "{scope}"}),
+    ("erase a voter", "POST", "/api/audience/erase", {"phone": "+91 98765 43210"}),
 ]
-UNTARGETED = {"accounts", "pauses"}
+UNTARGETED = {"accounts", "pauses", "erase a voter"}
 
 
 def expected(route: str, caller: str, target: str) -> str:
@@ -59,6 +60,8 @@ def expected(route: str, caller: str, target: str) -> str:
     if caller == "outsider-01":
         return "403"
     sees, role = target in SEES[caller], CALLERS[caller].split()[0]
+    if route == "erase a voter":
+        return "ok" if role == "coordinator" else "403"  # it cannot be undone
     if route in UNTARGETED:
         return "ok"  # every member may ask; the answer holds only what they may see
     if route in ("list posts", "activity", "overview"):

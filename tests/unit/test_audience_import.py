@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
 
@@ -12,40 +10,14 @@ import pytest
 from chalicelib.adapters.clock import SteppedClock
 from chalicelib.adapters.memory import InMemoryStore
 from chalicelib.adapters.memory_audience import InMemoryAudience
-from chalicelib.domain.audience import Sealed
 from chalicelib.domain.campaign import Campaign
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.audience_import import BATCH, AudienceImport
+from tests.support.audience_fakes import FakeBucket, FakeVault
 from tests.support.world import CAMPAIGN_FILE
 
 HEADER = "phone,name,consent_source,consent_at,notice_version,language,booth\n"
 KEY = "audience/sahada/march.csv"
-
-
-class FakeVault:
-    def digest(self, e164):
-        return hmac.new(b"k" * 32, e164.encode(), hashlib.sha256).hexdigest()
-
-    def new_batch(self):
-        pass
-
-    def seal(self, digest, fields):
-        return Sealed(json.dumps(fields, ensure_ascii=False)[::-1], "key")
-
-
-class FakeBucket:
-    def __init__(self):
-        self.objects, self.errors, self.reports = {}, {}, {}
-
-    def stream(self, key, etag, start):
-        body = self.objects.get((key, etag))
-        return None if body is None else iter([body[start:][i:i + 999] for i in range(0, len(body) - start, 999)])
-
-    def write_error_report(self, key, report):
-        self.errors[key] = report
-
-    def write_report(self, key, body, content_type):
-        self.reports[key] = json.loads(body)
 
 
 @pytest.fixture()

@@ -68,7 +68,8 @@ def test_each_team_writes_only_under_its_own_prefix():
     sahada = {s["Sid"]: s for s in policy["Statement"] if s["Sid"].startswith("SahadaItCell")}
     allow, deny = sahada["SahadaItCellWritesItsOwnPrefix"], sahada["SahadaItCellWritesNowhereElse"]
     assert allow["Resource"] == ["arn:aws:s3:::prachar-prod-content/content/constituency/sahada/*",
-                                 "arn:aws:s3:::prachar-prod-content/calendar/constituency/sahada/*"]
+                                 "arn:aws:s3:::prachar-prod-content/calendar/constituency/sahada/*",
+                                 "arn:aws:s3:::prachar-prod-content/audience/sahada/*"]
     assert deny["Effect"] == "Deny" and deny["NotResource"] == allow["Resource"]
     assert allow["Condition"]["StringLike"]["aws:userid"] == ["AIDASAHADA01", "AIDASAHADA02", "AIDASAHADA03"]
     state = next(s for s in policy["Statement"] if s["Sid"] == "StateItCellWritesItsOwnPrefix")
