@@ -11,11 +11,12 @@ uploaded again change nothing.
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.domain.audience import (
@@ -31,6 +32,7 @@ from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.phone import mask
 from chalicelib.domain.times import IST, local_date, to_iso
 from chalicelib.errors import Problem
+from chalicelib.ports import AudienceRecords, AudienceUploads, ContactVaultPort
 from chalicelib.services.activity import ActivityLog
 
 BATCH = 500               # rows between two looks at the clock (and two checkpoints at most)
@@ -38,32 +40,6 @@ TIME_TO_STOP = 60.0       # seconds of Lambda time left at which an import saves
 MAX_LISTED = 1000         # problems listed in errors/<key>.json; the counts cover every refused row
 MAX_LISTED_BYTES = 150_000  # and their size, well inside the state item's 400 KB
 SUPPRESSED = {"stop": "opted_out", "marketing_stop": "opted_out", "erased": "erased"}
-
-
-class Audience(Protocol):
-    def known(self, constituency: str, digests: Any) -> tuple[dict[str, StoredContact], dict[str, Any]]: ...
-
-    def save_contacts(self, contacts: Any) -> int: ...
-
-    def import_state(self, key: str, etag: str) -> dict[str, Any] | None: ...
-
-    def save_import_state(self, key: str, etag: str, state: dict[str, Any], *, version: int) -> bool: ...
-
-
-class Vault(Protocol):
-    def digest(self, e164: str) -> str: ...
-
-    def new_batch(self) -> None: ...
-
-    def seal(self, digest: str, fields: dict[str, Any]) -> Any: ...
-
-
-class Source(Protocol):
-    def stream(self, key: str, etag: str, start: int) -> Iterator[bytes] | None: ...
-
-    def write_error_report(self, key: str, report: dict[str, Any]) -> str: ...
-
-    def write_report(self, key: str, body: bytes, content_type: str) -> None: ...
 
 
 @dataclass
@@ -75,9 +51,9 @@ class ImportOutcome:
 
 @dataclass
 class AudienceImport:
-    audience: Audience
-    vault: Vault
-    bucket: Source
+    audience: AudienceRecords
+    vault: ContactVaultPort
+    bucket: AudienceUploads
     activity: ActivityLog
     clock: Clock
     continue_later: Callable[[str, str], None]   # (key, etag): deliver this import to a new invocation
@@ -119,7 +95,7 @@ class AudienceImport:
         notices = frozenset(campaign.audience.notices) or None
         expires = _expiry(campaign, constituency)
         names = state.get("names")  # absent until the header is read (the table does not keep a None)
-        batch: list[tuple[Contact, int]] = []
+        batch: list[Contact] = []
         now, read = self.clock.now(), 0
         try:
             for row in rows(chunks, start=int(state["offset"]), first_row=int(state["row"]) + 1):
@@ -135,7 +111,7 @@ class AudienceImport:
                     counts[checked.reason] += 1
                     _list(listed, checked.problems)
                 elif checked is not None:
-                    batch.append((checked, row.end))
+                    batch.append(checked)
                 state.update(offset=row.end, row=row.number)
                 read += 1
                 if read % BATCH == 0:
@@ -147,7 +123,7 @@ class AudienceImport:
                         return ImportOutcome(key, "busy", dict(counts))
                     version += 1
                     if time_left() < TIME_TO_STOP:
-                        return self._pause(key, etag, scope, state, counts, version)
+                        return self._pause(key, etag, scope, state, counts)
         except (NotText, csv.Error) as exc:
             self._store(constituency, key, batch, counts, listed, expires)
             counts["unreadable"] += 1
@@ -164,13 +140,13 @@ class AudienceImport:
         return self._finish(key, etag, scope, {**state, "counts": dict(counts), "listed": listed,
                                                "status": "imported"}, version)
 
-    def _store(self, constituency: str, key: str, batch: list[tuple[Contact, int]], counts: Counter,
+    def _store(self, constituency: str, key: str, batch: list[Contact], counts: Counter,
                listed: list[dict[str, Any]], expires: int | None) -> None:
         if not batch:
             return
         # The same number twice in a file is one person: the latest consent wins.
         by_digest: dict[str, Contact] = {}
-        for contact, _ in batch:
+        for contact in batch:
             digest = self.vault.digest(contact.phone)
             if digest in by_digest:
                 counts["merged"] += 1
@@ -210,8 +186,7 @@ class AudienceImport:
         if stopped_meanwhile:
             self.audience.delete_contacts(constituency, list(stopped_meanwhile))
 
-    def _pause(self, key: str, etag: str, scope: str, state: dict[str, Any], counts: Counter,
-               version: int) -> ImportOutcome:
+    def _pause(self, key: str, etag: str, scope: str, state: dict[str, Any], counts: Counter) -> ImportOutcome:
         """Out of time: the place is saved (the last batch's checkpoint); a new invocation goes on from it."""
         self.activity.record("audience.progress", scope, f"{key}: {state['row']:,} rows read so far "
                              f"({_summary(counts)}); continuing", key=key, details={"counts": dict(counts)})
@@ -237,10 +212,10 @@ class AudienceImport:
             self.bucket.write_error_report(key, report)
         day = local_date(self.clock.now()).isoformat()
         report_key = f"reports/{day}/audience/{key.removeprefix('audience/').replace('/', '--')}.json"
-        self.bucket.write_report(report_key, _json({"key": key, "status": state["status"], "rows": state["row"],
-                                                    "counts": dict(counts), "started_at": state["started_at"],
-                                                    "finished_at": state["finished_at"]}),
-                                 "application/json; charset=utf-8")
+        self.bucket.write_report(report_key, json.dumps(
+            {"key": key, "status": state["status"], "rows": state["row"], "counts": dict(counts),
+             "started_at": state["started_at"], "finished_at": state["finished_at"]},
+            ensure_ascii=False, indent=2).encode("utf-8"), "application/json; charset=utf-8")
         level = "warning" if refused else "info"
         self.activity.record("audience.imported", scope, f"{key}: {_summary(counts)}" + (
             f"; see errors/{key}.json" if refused else ""), level=level, key=key,
@@ -299,11 +274,6 @@ def _summary(counts: Counter) -> str:
              "opted_out", "erased", "unreadable")
     return ", ".join(f"{counts[name]:,} {name.replace('_', ' ')}" for name in order if counts.get(name))
 
-
-def _json(value: Any) -> bytes:
-    import json
-
-    return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
 
 
 def uploader_refused(campaign: Campaign, principal: str | None, constituency: str) -> Problem | None:

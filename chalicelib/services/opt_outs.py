@@ -22,6 +22,7 @@ from chalicelib.domain.phone import BadNumber, mask, normalise
 from chalicelib.domain.whatsapp_webhook import WebhookBatch
 from chalicelib.errors import BadRequest
 from chalicelib.observability import logger
+from chalicelib.ports import AudienceRecords, ContactVaultPort
 from chalicelib.services.activity import ActivityLog
 
 SELF_STOPS = ("stop", "marketing_stop")   # what a START may lift; an erasure is for good
@@ -41,8 +42,8 @@ REPLIES = {
 
 @dataclass
 class OptOuts:
-    audience: Any
-    vault: Any
+    audience: AudienceRecords
+    vault: ContactVaultPort
     activity: ActivityLog
     clock: Clock
     reply: Callable[[str, str, str], None]   # (phone_number_id, to, text): a plain text from that number

@@ -221,8 +221,9 @@ class Publisher:
                         raise _LostClaim()
                     return "failed"
                 if platform_id is None:
-                    slot = self._reserve_slot(post, delivery)
-                    if slot is False:
+                    # A message first takes its recipient's next slot (WhatsApp's pair rate): (digest, time taken).
+                    slot = (recipient_key(delivery.recipient), self.clock.now()) if delivery.recipient else None
+                    if slot and not self.store.reserve_recipient(post.account_id, *slot, PAIR_SPACING):
                         return self._pace(post, claim, now, delivery)
                     # A message cannot be looked up afterwards: name it before the call, so a worker that dies
                     # during it leaves a question its status webhook answers.
@@ -377,14 +378,6 @@ class Publisher:
                                       "revisions": {key: post.delivery_revisions.get(key, post.revision)
                                                     for key in delivered}})
         return "published"
-
-    def _reserve_slot(self, post: Post, delivery: Delivery) -> tuple[str, datetime] | bool | None:
-        """A message takes its recipient's next slot (the pair rate): the slot (recipient digest, time taken), or
-        False when another message has it; None for a call that has no recipient."""
-        if delivery.recipient is None:
-            return None
-        slot = (recipient_key(delivery.recipient), self.clock.now())
-        return slot if self.store.reserve_recipient(post.account_id, *slot, PAIR_SPACING) else False
 
     def _pace(self, post: Post, claim: str, now: datetime, delivery: Delivery) -> str:
         """The recipient had a message from this number seconds ago: wait for their next slot. What went out is

@@ -8,19 +8,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.domain.audience import SHARDS
 from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.times import IST, local_date, to_iso
+from chalicelib.ports import AudienceRecords, AudienceUploads
 from chalicelib.services.activity import ActivityLog
 
 
 @dataclass
 class Retention:
-    audience: Any
-    bucket: Any
+    audience: AudienceRecords
+    bucket: AudienceUploads
     activity: ActivityLog
     clock: Clock
 

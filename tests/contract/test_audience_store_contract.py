@@ -98,3 +98,11 @@ def test_an_inbound_message_is_acted_on_once(audience):
     assert audience.seen("IN#wamid.1")
     assert not audience.first_time("IN#wamid.1", NOW), "Meta delivered it again"
     assert audience.first_time("IN#wamid.2", NOW)
+
+
+def test_both_audience_stores_are_the_port_the_services_take():
+    from chalicelib.ports import AudienceRecords
+
+    assert isinstance(InMemoryAudience(), AudienceRecords)
+    assert isinstance(AudienceStore(client=None, table="t"), AudienceRecords)
+
