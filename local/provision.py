@@ -26,7 +26,36 @@ def create_resources(cloudformation: Any, stage: str, parameters: dict[str, str]
 
     ensure_audience_hash_key(aws.client("secretsmanager"), stage)
     described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
-    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    if "ContentBucketName" in outputs:
+        apply_bucket_settings(aws.client("s3"), outputs["ContentBucketName"])
+    return outputs
+
+
+def apply_bucket_settings(s3: Any, bucket: str) -> None:
+    """What the emulator's CloudFormation leaves out of AWS::S3::Bucket (versioning, lifecycle rules), applied from
+    the same template through the S3 API, so the local bucket is the cloud's."""
+    properties = _template()["Resources"]["ContentBucket"]["Properties"]
+    if "VersioningConfiguration" in properties:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration=properties["VersioningConfiguration"])
+    rules = properties.get("LifecycleConfiguration", {}).get("Rules", [])
+    if rules:
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+            {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")},
+             **({"Expiration": {"Days": rule["ExpirationInDays"]}} if "ExpirationInDays" in rule else {}),
+             **({"NoncurrentVersionExpiration": {"NoncurrentDays": rule["NoncurrentVersionExpirationInDays"]}}
+                if "NoncurrentVersionExpirationInDays" in rule else {})} for rule in rules]})
+
+
+def _template() -> dict[str, Any]:
+    """infra/resources.yaml as data; CloudFormation's own tags (!Sub, !If, …) read as None."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=Loader)  # noqa: S506 - SafeLoader subclass
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,15 @@
 - `SUPPRESS#<digest>` / `SUPPRESS`: a number that said stop, or was erased — global to the campaign, checked on
   every import and every send, and kept after the contact itself is gone.
 - `IMPORT#<key>` / `<etag>`: an audience file's import, its progress and counts, so a re-upload of the same bytes
-  changes nothing and a long file continues where the last invocation stopped.
+  changes nothing and a long file continues where the last invocation stopped. `IMPORT#<key>` / `GENERATION`
+  counts the uploads of the key that were imported, so the later upload of a file wins over the earlier.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -20,13 +22,17 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo_codec import from_item, to_item, to_value
 from chalicelib.domain.audience import ERASED, Sealed, StoredContact, Suppression
-from chalicelib.domain.times import from_iso, to_iso
+from chalicelib.domain.times import from_iso, to_iso, to_precise_iso
 from chalicelib.errors import PersistenceError
 
 BATCH_GET = 100    # DynamoDB's limit per BatchGetItem
 BATCH_WRITE = 25   # and per BatchWriteItem
 UNPROCESSED_RETRIES = 8
 SEEN_FOR_SECONDS = 7 * 24 * 3600  # Meta retries a webhook for up to 7 days
+PARALLEL_PUTS = 8  # a conditional write is one item per call: several in flight keep an import's batch quick
+# domain/audience.replaces, as DynamoDB evaluates it on the stored item
+REPLACES = ("attribute_not_exists(pk) OR consent_at < :c OR "
+            "(consent_at = :c AND (source_key <> :k OR generation <= :g))")
 
 
 def contact_key(constituency: str, digest: str) -> dict[str, str]:
@@ -41,8 +47,10 @@ def contact_item(contact: StoredContact) -> dict[str, Any]:
     item = {**contact_key(contact.constituency, contact.digest), "kind": "contact",
             "constituency": contact.constituency, "blob": contact.sealed.blob,
             "wrapped_key": contact.sealed.wrapped_key, "consent_source": contact.consent_source,
-            "consent_at": to_iso(contact.consent_at), "notice_version": contact.notice_version,
-            "language": contact.language, "source_key": contact.source_key, "updated_at": to_iso(contact.updated_at)}
+            "consent_at": to_precise_iso(contact.consent_at), "notice_version": contact.notice_version,
+            "language": contact.language, "source_key": contact.source_key, "updated_at": to_iso(contact.updated_at),
+            "fingerprint": contact.fingerprint, "generation": contact.generation, "row": contact.row,
+            "counted": contact.counted}
     if contact.expires_at is not None:
         item["expires_at"] = contact.expires_at
     return item
@@ -54,7 +62,9 @@ def contact_from(item: dict[str, Any]) -> StoredContact:
         consent_source=item["consent_source"], consent_at=from_iso(item["consent_at"]),
         notice_version=item["notice_version"], language=item["language"], source_key=item["source_key"],
         updated_at=from_iso(item["updated_at"]),
-        expires_at=int(item["expires_at"]) if item.get("expires_at") is not None else None)
+        expires_at=int(item["expires_at"]) if item.get("expires_at") is not None else None,
+        fingerprint=item.get("fingerprint", ""), generation=int(item.get("generation", 0)), row=int(item.get("row", 0)),
+        counted=item.get("counted", ""))
 
 
 def suppression_from(item: dict[str, Any]) -> Suppression:
@@ -80,8 +90,25 @@ class AudienceStore:
                 contacts[item["sk"]] = contact_from(item)
         return contacts, suppressed
 
-    def save_contacts(self, contacts: Iterable[StoredContact]) -> int:
-        return self._batch_write([{"PutRequest": {"Item": to_item(contact_item(c))}} for c in contacts])
+    def save_contacts(self, contacts: Iterable[StoredContact]) -> list[str]:
+        """Write each contact unless the table holds a newer record of them (domain/audience.replaces); the digests
+        of those kept back. One conditional PutItem each — a batch write cannot carry a condition."""
+        contacts = list(contacts)
+        if not contacts:
+            return []
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_PUTS, len(contacts))) as pool:
+            written = list(pool.map(self._put_contact, contacts))
+        return [c.digest for c, ok in zip(contacts, written, strict=True) if not ok]
+
+    def _put_contact(self, contact: StoredContact) -> bool:
+        try:
+            self._call("put_item", Item=to_item(contact_item(contact)), ConditionExpression=REPLACES,
+                       ExpressionAttributeValues={":c": to_value(to_precise_iso(contact.consent_at)),
+                                                  ":k": to_value(contact.source_key),
+                                                  ":g": to_value(contact.generation)})
+        except _ConditionFailed:
+            return False
+        return True
 
     def contact(self, constituency: str, digest: str) -> StoredContact | None:
         item = self._get(contact_key(constituency, digest))
@@ -150,6 +177,18 @@ class AudienceStore:
     # ---- imports -------------------------------------------------------------------------------------
     def import_state(self, key: str, etag: str) -> dict[str, Any] | None:
         return self._get({"pk": f"IMPORT#{key}", "sk": etag})
+
+    def generation(self, key: str) -> int:
+        """How many uploads of `key` have begun an import (0: none)."""
+        item = self._get({"pk": f"IMPORT#{key}", "sk": "GENERATION"})
+        return int(item["generation"]) if item else 0
+
+    def next_generation(self, key: str) -> int:
+        """Count one more upload of `key` and return its number: the later upload's number is the higher."""
+        response = self._call("update_item", Key=to_item({"pk": f"IMPORT#{key}", "sk": "GENERATION"}),
+                              UpdateExpression="ADD generation :one",
+                              ExpressionAttributeValues={":one": to_value(1)}, ReturnValues="UPDATED_NEW")
+        return int(from_item(response["Attributes"])["generation"])
 
     def save_import_state(self, key: str, etag: str, state: dict[str, Any], *, version: int) -> bool:
         """Write the import's progress as `version` + 1 — only over `version` (0: a new import), so two invocations

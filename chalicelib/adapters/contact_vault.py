@@ -41,6 +41,11 @@ class ContactVault:
     def digest(self, e164: str) -> str:
         return hmac.new(self._key(), e164.encode("ascii"), hashlib.sha256).hexdigest()
 
+    def fingerprint(self, fields: dict[str, Any]) -> str:
+        """A keyed digest of a contact's sealed fields: tells a corrected name or booth apart without opening it."""
+        canonical = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return hmac.new(self._key(), canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+
     def _key(self) -> bytes:
         if self._hash_key is None:
             try:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.audience import ERASED, StoredContact, Suppression
+from chalicelib.domain.audience import ERASED, StoredContact, Suppression, replaces
 
 
 class InMemoryAudience:
@@ -16,6 +16,7 @@ class InMemoryAudience:
         self._contacts: dict[tuple[str, str], StoredContact] = {}
         self._suppressed: dict[str, Suppression] = {}
         self._imports: dict[tuple[str, str], dict[str, Any]] = {}
+        self._generations: dict[str, int] = {}
         self._seen: set[str] = set()
         self._lock = threading.Lock()
 
@@ -26,12 +27,16 @@ class InMemoryAudience:
             return ({d: self._contacts[(constituency, d)] for d in digests if (constituency, d) in self._contacts},
                     {d: self._suppressed[d] for d in digests if d in self._suppressed})
 
-    def save_contacts(self, contacts: Iterable[StoredContact]) -> int:
-        contacts = list(contacts)
+    def save_contacts(self, contacts: Iterable[StoredContact]) -> list[str]:
+        kept_back = []
         with self._lock:
             for contact in contacts:
-                self._contacts[(contact.constituency, contact.digest)] = replace(contact)
-        return len(contacts)
+                where = (contact.constituency, contact.digest)
+                if replaces(self._contacts.get(where), contact):
+                    self._contacts[where] = replace(contact)
+                else:
+                    kept_back.append(contact.digest)
+        return kept_back
 
     def contact(self, constituency: str, digest: str) -> StoredContact | None:
         with self._lock:
@@ -85,6 +90,15 @@ class InMemoryAudience:
         with self._lock:
             state = self._imports.get((key, etag))
             return dict(state) if state else None
+
+    def generation(self, key: str) -> int:
+        with self._lock:
+            return self._generations.get(key, 0)
+
+    def next_generation(self, key: str) -> int:
+        with self._lock:
+            self._generations[key] = self._generations.get(key, 0) + 1
+            return self._generations[key]
 
     def save_import_state(self, key: str, etag: str, state: dict[str, Any], *, version: int) -> bool:
         with self._lock:

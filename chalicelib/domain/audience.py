@@ -21,7 +21,7 @@ from chalicelib.domain.times import IST
 from chalicelib.errors import Problem
 
 COLUMNS = ("phone", "name", "consent_source", "consent_at", "notice_version", "language")
-CONSENT_FIELDS = ("consent_source", "consent_at", "notice_version")
+CONSENT_FIELDS = ("consent_source", "consent_at", "notice_version", "language")
 LANGUAGES = {"hi": "hi", "hin": "hi", "hindi": "hi", "हिंदी": "hi", "हिन्दी": "hi",
              "en": "en", "eng": "en", "english": "en", "अंग्रेज़ी": "en", "अंग्रेजी": "en"}
 # Words that say the list was not given by the people on it (compliance.md: "not consent").
@@ -61,10 +61,24 @@ class StoredContact:
     source_key: str           # the audience file (or "whatsapp" for a START) the consent came from
     updated_at: datetime
     expires_at: int | None = None  # epoch seconds: DynamoDB's TTL, and the scheduled purge, erase it then
+    fingerprint: str = ""     # keyed digest of the sealed fields: a corrected name or booth shows without opening
+    generation: int = 0       # which upload of source_key wrote it (a later upload of the same file counts higher)
+    row: int = 0              # the row of that upload, and what the import counted it as: an import resumed after
+    counted: str = ""         # a crash finds its own rows and counts them as it did, not as 'unchanged'
 
     @property
     def shard(self) -> str:
         return self.digest[0]
+
+
+def replaces(stored: StoredContact | None, new: StoredContact) -> bool:
+    """Whether `new` may overwrite `stored`: a person keeps their latest consent, and of two uploads of one file
+    with the same consent, the later upload wins — so a slow import of a replaced upload, or an older row further
+    down the file, never undoes a newer record. (adapters/audience_store writes this as a DynamoDB condition.)"""
+    if stored is None or stored.consent_at < new.consent_at:
+        return True
+    return stored.consent_at == new.consent_at and (stored.source_key != new.source_key
+                                                    or stored.generation <= new.generation)
 
 
 @dataclass(frozen=True)
@@ -160,14 +174,16 @@ def check_row(number: int, names: list[str], cells: list[str], now: datetime,
         problems.append(Problem("notice_version", f"{shown}: notice {printable(notice, 40)!r} is not one this "
                                 "campaign has given", f"use one of {', '.join(sorted(notices))}", row=number))
     language = LANGUAGES.get(values.get("language", "").casefold())
-    if language is None:
+    if language is None and values.get("language"):
         problems.append(Problem("language", f"{shown}: language {printable(values.get('language', ''), 20)!r} is "
                                 "not one the campaign writes in", "write hi or en", row=number))
     too_long = [name for name, value in values.items() if len(value) > MAX_CELL]
     problems += [Problem(name, f"{shown}: {name} is longer than {MAX_CELL} characters", "shorten it", row=number)
                  for name in too_long]
     if problems:
-        if reason != "not_consent" and not any(p.field in CONSENT_FIELDS for p in problems):
+        unknown_language = language is None and values.get("language")  # a row to fix, not a missing consent
+        if reason != "not_consent" and not any(p.field in CONSENT_FIELDS and not (
+                p.field == "language" and unknown_language) for p in problems):
             reason = "invalid_row"
         return Refusal(number, reason, tuple(problems))
     assert consent_at is not None and language is not None

@@ -14,7 +14,7 @@ import csv
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from chalicelib.adapters.clock import Clock
 from chalicelib.domain.audience import (
     Contact,
     Refusal,
+    Sealed,
     StoredContact,
     check_header,
     check_row,
@@ -40,6 +41,8 @@ TIME_TO_STOP = 60.0       # seconds of Lambda time left at which an import saves
 MAX_LISTED = 1000         # problems listed in errors/<key>.json; the counts cover every refused row
 MAX_LISTED_BYTES = 150_000  # and their size, well inside the state item's 400 KB
 SUPPRESSED = {"stop": "opted_out", "marketing_stop": "opted_out", "erased": "erased"}
+DONE = ("imported", "incomplete", "rejected")   # 'superseded' is not: those bytes were never read to the end
+EMPTY = Sealed("", "")
 
 
 @dataclass
@@ -71,13 +74,17 @@ class AudienceImport:
         if refused is not None:
             return self._reject(key, scope, [refused])
         state = self.audience.import_state(key, etag)
-        if state is not None and state["status"] != "running":
+        latest = state is not None and int(state.get("generation", 0)) == self.audience.generation(key)
+        if state is not None and state["status"] in DONE and latest:
             self.activity.record("audience.unchanged", scope, f"{key} was imported before ({state['status']}); "
                                  "nothing to do", key=key)
             return ImportOutcome(key, "unchanged", state.get("counts", {}))
-        if state is None:
-            state = {"status": "running", "offset": 0, "row": 0, "names": None, "counts": {}, "listed": [],
-                     "started_at": to_iso(self.clock.now()), "version": 0}
+        if state is None or state["status"] not in ("running",) or not (latest or continued):
+            # A new upload; or these bytes again after another upload of the key (or after being replaced mid-way):
+            # read them whole again, as the latest upload. The header's names are absent until read (the table
+            # does not keep a None).
+            state = {"status": "running", "offset": 0, "row": 0, "counts": {}, "listed": [],
+                     "started_at": to_iso(self.clock.now()), "version": state["version"] if state else 0}
         return self._continue(campaign, key, etag, scope, constituency, state, time_left)
 
     def _continue(self, campaign: Campaign, key: str, etag: str, scope: str, constituency: str,
@@ -87,6 +94,12 @@ class AudienceImport:
         if not self.audience.save_import_state(key, etag, state, version=version):
             return ImportOutcome(key, "busy")
         version += 1
+        if "generation" not in state:  # numbered once taken, so a duplicate event that loses takes no number
+            state["generation"] = self.audience.next_generation(key)
+            if not self.audience.save_import_state(key, etag, state, version=version):
+                return ImportOutcome(key, "busy")
+            version += 1
+        generation = int(state["generation"])
         chunks = self.bucket.stream(key, etag, int(state["offset"]))
         if chunks is None:
             return self._finish(key, etag, scope, {**state, "status": "superseded"}, version)
@@ -115,7 +128,7 @@ class AudienceImport:
                 state.update(offset=row.end, row=row.number)
                 read += 1
                 if read % BATCH == 0:
-                    self._store(constituency, key, batch, counts, listed, expires)
+                    self._store(constituency, key, generation, batch, counts, listed, expires)
                     batch = []
                     # Where it is, after every batch: a crash resumes here, and a second runner finds out it is one.
                     state.update(counts=dict(counts), listed=listed)
@@ -125,14 +138,14 @@ class AudienceImport:
                     if time_left() < TIME_TO_STOP:
                         return self._pause(key, etag, scope, state, counts)
         except (NotText, csv.Error) as exc:
-            self._store(constituency, key, batch, counts, listed, expires)
+            self._store(constituency, key, generation, batch, counts, listed, expires)
             counts["unreadable"] += 1
             _list(listed, [Problem("(row)", f"the file could not be read after row {state['row']} ({exc}); the "
                                    "rows before it were imported", "save the file again as CSV UTF-8 and upload it",
                                    row=int(state["row"]) + 1)])
             return self._finish(key, etag, scope, {**state, "counts": dict(counts), "listed": listed,
                                                    "status": "incomplete"}, version)
-        self._store(constituency, key, batch, counts, listed, expires)
+        self._store(constituency, key, generation, batch, counts, listed, expires)
         if names is None:
             return self._reject(key, scope, [Problem("(file)", "the file is empty", "save it with a header row: "
                                                      "phone,name,consent_source,consent_at,notice_version,language")],
@@ -140,7 +153,7 @@ class AudienceImport:
         return self._finish(key, etag, scope, {**state, "counts": dict(counts), "listed": listed,
                                                "status": "imported"}, version)
 
-    def _store(self, constituency: str, key: str, batch: list[Contact], counts: Counter,
+    def _store(self, constituency: str, key: str, generation: int, batch: list[Contact], counts: Counter,
                listed: list[dict[str, Any]], expires: int | None) -> None:
         if not batch:
             return
@@ -154,7 +167,7 @@ class AudienceImport:
                     continue
             by_digest[digest] = contact
         known, suppressed = self.audience.known(constituency, by_digest)
-        now, fresh = self.clock.now(), []
+        now, fresh = self.clock.now(), {}
         self.vault.new_batch()
         for digest, contact in by_digest.items():
             if digest in suppressed:
@@ -165,24 +178,23 @@ class AudienceImport:
                                        "leave them out: a new import never subscribes them again (they can send "
                                        "START themselves)", row=contact.row)])
                 continue
-            before = known.get(digest)
-            source = masked_digits(contact.consent_source)  # kept readable, never with a number in it
-            if before is not None and (before.consent_source, before.consent_at, before.notice_version,
-                                       before.language) == (source, contact.consent_at,
-                                                            contact.notice_version, contact.language):
-                counts["unchanged"] += 1
-                continue
-            counts["updated" if before is not None else "added"] += 1
-            fresh.append(StoredContact(
-                constituency=constituency, digest=digest,
-                sealed=self.vault.seal(digest, {"phone": contact.phone, "name": contact.name, **contact.extra}),
-                consent_source=source, consent_at=contact.consent_at,
-                notice_version=contact.notice_version, language=contact.language, source_key=key, updated_at=now,
-                expires_at=expires))
-        self.audience.save_contacts(fresh)
+            fields = {"phone": contact.phone, "name": contact.name, **contact.extra}
+            record = StoredContact(
+                constituency=constituency, digest=digest, sealed=EMPTY, consent_source=masked_digits(
+                    contact.consent_source),  # kept readable, never with a number in it
+                consent_at=contact.consent_at, notice_version=contact.notice_version, language=contact.language,
+                source_key=key, updated_at=now, expires_at=expires, fingerprint=self.vault.fingerprint(fields),
+                generation=generation, row=contact.row)
+            counted, write = _outcome(known.get(digest), record)
+            counts[counted] += 1
+            if write:
+                fresh[digest] = replace(record, sealed=self.vault.seal(digest, fields), counted=counted)
+        for digest in self.audience.save_contacts(fresh.values()):
+            # A newer record of the person landed meanwhile (a later upload of this file, a later consent): kept.
+            _move(counts, fresh[digest].counted, "merged")
         # A STOP or an erasure that landed between the look-up above and this write must win: look again, and take
-        # back what it concerns (the write cannot be conditional: it is a batch).
-        _, stopped_meanwhile = self.audience.known(constituency, [c.digest for c in fresh])
+        # back what it concerns (the write cannot be conditional on another item).
+        _, stopped_meanwhile = self.audience.known(constituency, list(fresh))
         if stopped_meanwhile:
             self.audience.delete_contacts(constituency, list(stopped_meanwhile))
 
@@ -210,6 +222,8 @@ class AudienceImport:
                                                "are listed"),
                       "counts": dict(counts), "problems": [p.to_dict() for p in problems]}
             self.bucket.write_error_report(key, report)
+        else:  # the report of the upload this one corrects would otherwise still say rows were refused
+            self.bucket.clear_error_report(key)
         day = local_date(self.clock.now()).isoformat()
         report_key = f"reports/{day}/audience/{key.removeprefix('audience/').replace('/', '--')}.json"
         self.bucket.write_report(report_key, json.dumps(
@@ -232,6 +246,32 @@ class AudienceImport:
         self.activity.record("audience.rejected", scope, f"{key} rejected: {problems[0].field}: "
                              f"{problems[0].message}", level="error", key=key)
         return ImportOutcome(key, "rejected")
+
+
+def _outcome(before: StoredContact | None, record: StoredContact) -> tuple[str, bool]:
+    """How importing `record` over the table's `before` counts (added, updated, merged, unchanged), and whether it is
+    written."""
+    if before is None:
+        return "added", True
+    if (before.source_key, before.generation, before.row) == (record.source_key, record.generation, record.row):
+        # This very row, written before a crash (or by a duplicate invocation) and read again from the checkpoint:
+        # counted as it was then, not written again.
+        return before.counted or "added", False
+    if before.consent_at > record.consent_at:
+        return "merged", False  # the table holds a later consent of the person: it stays
+    if (before.source_key, before.generation) == (record.source_key, record.generation):
+        return "merged", True  # the same number further down this file, with a consent as late or later
+    if (before.consent_source, before.consent_at, before.notice_version, before.language, before.fingerprint) == (
+            record.consent_source, record.consent_at, record.notice_version, record.language, record.fingerprint):
+        return "unchanged", before.expires_at != record.expires_at  # e.g. the counting day is now known
+    return "updated", True
+
+
+def _move(counts: Counter, source: str, target: str) -> None:
+    counts[source] -= 1
+    if counts[source] <= 0:
+        del counts[source]
+    counts[target] += 1
 
 
 def _all_listed(problems: list[Problem], refused: int) -> bool:

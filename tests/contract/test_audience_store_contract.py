@@ -36,7 +36,7 @@ def contact(n: int, constituency: str = "sahada", **changes) -> StoredContact:
 
 def test_contacts_are_saved_found_and_listed_by_shard(audience):
     contacts = [contact(n) for n in range(40)]
-    assert audience.save_contacts(contacts) == 40
+    assert audience.save_contacts(contacts) == [], "none kept back"
     found, suppressed = audience.known("sahada", [digest(n) for n in range(45)])
     assert set(found) == {digest(n) for n in range(40)} and suppressed == {}
     assert found[digest(3)] == contacts[3]
@@ -57,6 +57,30 @@ def test_a_saved_contact_replaces_the_one_before(audience):
     audience.save_contacts([contact(1, notice_version="v2", language="en")])
     assert (audience.contact("sahada", digest(1)).notice_version, audience.contact("sahada", digest(1)).language) == (
         "v2", "en")
+
+
+def test_a_contact_keeps_its_latest_consent_and_the_later_upload_of_a_file_wins(audience):
+    later = contact(1, consent_at=NOW - timedelta(days=1), generation=1)
+    assert audience.save_contacts([later]) == []
+    older = contact(1, consent_at=NOW - timedelta(days=3), generation=2, notice_version="v0")
+    assert audience.save_contacts([older]) == [digest(1)], "an older consent never replaces a later one"
+    stale = contact(1, consent_at=later.consent_at, generation=0, language="en")
+    assert audience.save_contacts([stale]) == [digest(1)], "nor does an earlier upload of the same file"
+    corrected = contact(1, consent_at=later.consent_at, generation=2, fingerprint="corrected name", row=7,
+                        counted="updated")
+    other_file = contact(2, consent_at=later.consent_at, source_key="audience/sahada/other.csv")
+    assert audience.save_contacts([corrected, other_file]) == []
+    assert audience.contact("sahada", digest(1)) == corrected
+    precise = contact(3, consent_at=NOW - timedelta(microseconds=250_000))
+    audience.save_contacts([precise])
+    assert audience.contact("sahada", digest(3)).consent_at == precise.consent_at, "sub-second consent times kept"
+
+
+def test_uploads_of_a_key_are_numbered_in_order(audience):
+    assert audience.generation("audience/sahada/list.csv") == 0
+    assert [audience.next_generation("audience/sahada/list.csv") for _ in range(3)] == [1, 2, 3]
+    assert audience.generation("audience/sahada/list.csv") == 3
+    assert audience.generation("audience/sahada/other.csv") == 0
 
 
 def test_contacts_are_deleted(audience):

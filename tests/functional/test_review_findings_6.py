@@ -156,7 +156,6 @@ def test_a_file_of_refused_rows_with_long_sources_still_finishes_with_its_error_
     assert active.error_report(KEY)["counts"] == {"not_consent": 1000, "added": 1}
 
 
-@pytest.mark.xfail(strict=True, reason="a clean import never clears the errors/<key>.json of the upload before")
 def test_a_corrected_file_clears_the_error_report_of_the_one_it_replaced(active):
     """The team uploads march.csv, reads errors/audience/sahada/march.csv.json ("1 row(s) not imported … no
     consent"), fixes the row and uploads again. Every row goes in, but the old report stays, still saying a row was
@@ -173,7 +172,6 @@ def test_a_corrected_file_clears_the_error_report_of_the_one_it_replaced(active)
     assert active.error_report(KEY) is None, active.error_report(KEY)["summary"]
 
 
-@pytest.mark.xfail(strict=True, reason="to_iso keeps whole seconds: a re-import sees every sub-second consent changed")
 def test_a_changed_file_counts_a_contact_with_a_sub_second_consent_time_as_unchanged(active):
     """Form and app exports give consent times with milliseconds ('…T10:00:00.250+05:30'). The table keeps them cut
     to the second (to_iso), so the next upload of the list compares 10:00:00 with 10:00:00.250, counts every such
@@ -205,7 +203,6 @@ def test_a_number_written_in_the_consent_source_is_not_kept_in_the_clear(active)
     assert "98290 12345" not in table and "9829012345" not in table
 
 
-@pytest.mark.xfail(strict=True, reason="the uploaded CSV (every number and name in the clear) is kept for ever")
 def test_the_uploaded_file_does_not_outlive_its_import_with_every_number_in_the_clear(active):
     """The table holds numbers only sealed, with a TTL after counting — but the uploaded audience/<constituency>/….csv,
     every voter's number and name in plain text, stays in the content bucket after the import, with no lifecycle

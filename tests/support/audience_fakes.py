@@ -13,6 +13,9 @@ class FakeVault:
     def digest(self, e164):
         return hmac.new(b"k" * 32, e164.encode(), hashlib.sha256).hexdigest()
 
+    def fingerprint(self, fields):
+        return hmac.new(b"k" * 32, json.dumps(fields, sort_keys=True).encode(), hashlib.sha256).hexdigest()
+
     def new_batch(self):
         pass
 
