@@ -24,7 +24,7 @@ from chalicelib.observability import logger
 from chalicelib.settings import event_source_names, user_pool_arn
 
 app = Chalice(app_name="prachar")
-CONTENT_BUCKET, PUBLISH_QUEUE, IMPORT_QUEUE = event_source_names()
+CONTENT_BUCKET, PUBLISH_QUEUE, IMPORT_QUEUE, BROADCAST_QUEUE = event_source_names()
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 # Every /api route: API Gateway checks the campaign's Cognito token, the member's role in the config does the rest.
 SIGNED_IN = CognitoUserPoolAuthorizer("prachar-members", provider_arns=[user_pool_arn()])
@@ -78,6 +78,11 @@ def on_audience_upload(event):
 @app.on_sqs_message(queue=IMPORT_QUEUE, batch_size=1)
 def on_import_continuation(event):
     entry.continue_audience_imports(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=BROADCAST_QUEUE, batch_size=1)
+def on_broadcast_chunk(event):
+    entry.send_broadcast_chunks(event.to_dict())
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="publishing_clock")

@@ -88,7 +88,8 @@ class Container:
         from chalicelib.services.publish import Publisher
 
         return Publisher(self.store, self.bucket, self.campaigns, self.secrets, self.platforms(), self.activity,
-                         self.clock, self.settings.secret_name, self.settings.retry_base_seconds)
+                         self.clock, self.settings.secret_name, self.settings.retry_base_seconds,
+                         lambda post, campaign, now: self.broadcaster.begin(post, campaign, now))
 
     def token_check(self):
         from chalicelib.services.token_check import TokenCheck
@@ -114,7 +115,8 @@ class Container:
     def webhooks(self):
         from chalicelib.services.webhooks import WhatsAppWebhooks
 
-        return WhatsAppWebhooks(self.store, self.activity, self.clock)
+        return WhatsAppWebhooks(self.store, self.activity, self.clock,
+                                lambda status, *reference: self.broadcaster.on_status(status, *reference))
 
     def whatsapp_webhook_secrets(self) -> tuple[str, str]:
         """(app secret, verify token): from the environment locally, from SSM in the cloud. A blank or unreadable
@@ -191,6 +193,20 @@ class Container:
                 raise PersistenceError(f"SQS did not take the continuation of {key}; the import resumes on retry")
 
         return AudienceImport(self.audience, self.vault, self.bucket, self.activity, self.clock, continue_later)
+
+    @cached_property
+    def broadcast_queue(self) -> PublishQueue:
+        return PublishQueue(aws.client("sqs"), self.settings.broadcast_queue)
+
+    @cached_property
+    def broadcaster(self):
+        from chalicelib.adapters.broadcast_store import BroadcastStore
+        from chalicelib.services.broadcasts import Broadcaster
+
+        return Broadcaster(BroadcastStore(aws.client("dynamodb"), self.settings.table_name), self.audience, self.vault,
+                           self.store, self.broadcast_queue, self.campaigns, self.platforms()["whatsapp"],
+                           lambda account: self.secrets.token(self.settings.secret_name(account.secret)),
+                           self.activity, self.clock)
 
     def retention(self):
         from chalicelib.services.retention import Retention

@@ -66,6 +66,12 @@ def _import(key: str, etag: str | None, uploader: str | None, context: Any, cont
                                    uploaded_by=uploader, continued=continued).outcome
 
 
+def send_broadcast_chunks(event: dict[str, Any]) -> list[str]:
+    """A broadcast's chunks (the queue's batch is 1: each chunk paces itself for seconds)."""
+    broadcaster = container().broadcaster
+    return [broadcaster.run_chunk(json.loads(r["body"])).outcome for r in event.get("Records", [])]
+
+
 def dispatch_due() -> dict[str, int]:
     result = container().dispatcher().run()
     summary = {"queued": len(result.queued), "requeued": len(result.requeued), "expired": len(result.expired),

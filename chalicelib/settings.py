@@ -37,6 +37,7 @@ class Settings:
     config_writers: tuple[str, ...]
     cognito_endpoint: str
     import_queue: str
+    broadcast_queue: str
     audience_key: str             # the KMS key (alias) voters' contacts are sealed under
     audience_hash_secret: str     # the Secrets Manager secret holding the key of their numbers' digests
 
@@ -49,13 +50,14 @@ class Settings:
         return f"/prachar/{self.stage}/whatsapp/app-secret", f"/prachar/{self.stage}/whatsapp/verify-token"
 
 
-def event_source_names(environ: Mapping[str, str] = os.environ) -> tuple[str, str, str]:
+def event_source_names(environ: Mapping[str, str] = os.environ) -> tuple[str, str, str, str]:
     """The bucket and queue names the Chalice decorators need at import (no AWS call)."""
     stage = environ.get("PRACHAR_STAGE", DEFAULT_STAGE)
     bucket = environ.get("PRACHAR_CONTENT_BUCKET", f"prachar-{stage}-content")
     queue = environ.get("PRACHAR_PUBLISH_QUEUE", f"prachar-{stage}-publish")
     imports = environ.get("PRACHAR_IMPORT_QUEUE", f"prachar-{stage}-imports")
-    return bucket, queue, imports
+    broadcasts = environ.get("PRACHAR_BROADCAST_QUEUE", f"prachar-{stage}-broadcasts")
+    return bucket, queue, imports, broadcasts
 
 
 # What the Cognito authorizer names before `make deploy` has made the stage's pool: a pool no token comes from.
@@ -70,7 +72,7 @@ def user_pool_arn(environ: Mapping[str, str] = os.environ) -> str:
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     stage = environ.get("PRACHAR_STAGE", DEFAULT_STAGE)
-    bucket, queue, imports = event_source_names(environ)
+    bucket, queue, imports, broadcasts = event_source_names(environ)
     return Settings(
         stage=stage,
         content_bucket=bucket,
@@ -96,6 +98,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         cognito_endpoint=_url(environ, "PRACHAR_COGNITO_ENDPOINT",
                               f"https://cognito-idp.{user_pool_arn(environ).split(':')[3]}.amazonaws.com/"),
         import_queue=imports,
+        broadcast_queue=broadcasts,
         audience_key=environ.get("PRACHAR_AUDIENCE_KEY", f"alias/prachar-{stage}-audience"),
         audience_hash_secret=environ.get("PRACHAR_AUDIENCE_HASH_SECRET", f"prachar/{stage}/audience-hash-key"),
     )

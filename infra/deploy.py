@@ -87,7 +87,8 @@ def deploy_resources(cloudformation: Any, stage: str, parameters: dict[str, str]
 def stage_environment(stage: str, outputs: dict[str, str]) -> dict[str, str]:
     return {"PRACHAR_STAGE": stage, "PRACHAR_CONTENT_BUCKET": outputs["ContentBucketName"],
             "PRACHAR_PUBLISH_QUEUE": outputs["PublishQueueName"], "PRACHAR_TABLE": outputs["TableName"],
-            "PRACHAR_IMPORT_QUEUE": outputs["ImportQueueName"]}
+            "PRACHAR_IMPORT_QUEUE": outputs["ImportQueueName"],
+            "PRACHAR_BROADCAST_QUEUE": outputs["BroadcastQueueName"]}
 
 
 def record_stage(config_path: Path, stage: str, environment: dict[str, str], failure_queue: str, *,

@@ -43,6 +43,11 @@ def lambda_policy(stage: str, bucket: str, table: str, queue: str, failure_queue
          "Action": ["sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
                     "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
          "Resource": f"arn:aws:sqs:{where}:prachar-{stage}-imports"},
+        # A broadcast's chunks: queued by the publisher, passed on and taken back by the chunks' own Lambda.
+        {"Sid": "BroadcastChunks", "Effect": "Allow",
+         "Action": ["sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+         "Resource": f"arn:aws:sqs:{where}:prachar-{stage}-broadcasts"},
         # Lambda sends the on-failure record of an S3-triggered function with the function's own role.
         {"Sid": "UploadFailureRecords", "Effect": "Allow", "Action": ["sqs:SendMessage"],
          "Resource": f"arn:aws:sqs:{where}:{failure_queue}"},

@@ -55,7 +55,7 @@ def _template() -> dict[str, Any]:
         pass
 
     Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=Loader)  # noqa: S506 - SafeLoader subclass
+    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=Loader)
 
 
 @dataclass(frozen=True)

@@ -12,22 +12,17 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.adapters.dynamo_codec import from_item, to_item, to_value
+from chalicelib.adapters.table_calls import ConditionFailed as _ConditionFailed
+from chalicelib.adapters.table_calls import TableCalls
 from chalicelib.domain.audience import ERASED, Sealed, StoredContact, Suppression
 from chalicelib.domain.times import from_iso, to_iso, to_precise_iso
-from chalicelib.errors import PersistenceError
 
-BATCH_GET = 100    # DynamoDB's limit per BatchGetItem
-BATCH_WRITE = 25   # and per BatchWriteItem
-UNPROCESSED_RETRIES = 8
 SEEN_FOR_SECONDS = 7 * 24 * 3600  # Meta retries a webhook for up to 7 days
 PARALLEL_PUTS = 8  # a conditional write is one item per call: several in flight keep an import's batch quick
 # domain/audience.replaces, as DynamoDB evaluates it on the stored item
@@ -71,10 +66,7 @@ def suppression_from(item: dict[str, Any]) -> Suppression:
     return Suppression(digest=item["pk"].split("#", 1)[1], reason=item["reason"], at=from_iso(item["at"]))
 
 
-class AudienceStore:
-    def __init__(self, client: Any, table: str, sleep: Any = time.sleep) -> None:
-        self._db, self._table, self._sleep = client, table, sleep
-
+class AudienceStore(TableCalls):
     # ---- contacts ------------------------------------------------------------------------------------
     def known(self, constituency: str, digests: Iterable[str]) -> tuple[dict[str, StoredContact],
                                                                        dict[str, Suppression]]:
@@ -118,17 +110,16 @@ class AudienceStore:
         return self._batch_write([{"DeleteRequest": {"Key": to_item(contact_key(constituency, d))}}
                                   for d in dict.fromkeys(digests)])
 
-    def contacts(self, constituency: str, shard: str) -> Iterator[StoredContact]:
-        """One shard of a constituency's contacts, page by page (a broadcast or a purge reads all sixteen)."""
-        request: dict[str, Any] = {"TableName": self._table, "KeyConditionExpression": "pk = :p",
-                                   "ExpressionAttributeValues": {":p": to_value(f"CONTACT#{constituency}#{shard}")}}
-        while True:
-            response = self._call("query", table=False, **request)
-            for item in response.get("Items", []):
-                yield contact_from(from_item(item))
-            if "LastEvaluatedKey" not in response:
+    def contacts(self, constituency: str, shard: str, after: str | None = None,
+                 limit: int | None = None) -> Iterator[StoredContact]:
+        """One shard of a constituency's contacts in digest order, page by page — from after `after`, and at most
+        `limit` of them (a broadcast's chunk); a purge reads all sixteen whole."""
+        extra: dict[str, Any] = {"ExclusiveStartKey": to_item(contact_key(constituency, after))} if after else {}
+        for found, item in enumerate(self._query(f"CONTACT#{constituency}#{shard}", **extra,
+                                                 **({"Limit": limit} if limit else {})), start=1):
+            yield contact_from(item)
+            if limit and found >= limit:
                 return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # ---- suppression ---------------------------------------------------------------------------------
     def suppress(self, digest: str, reason: str, at: datetime) -> bool:
@@ -201,49 +192,3 @@ class AudienceStore:
         except _ConditionFailed:
             return False
         return True
-
-    # ---- plumbing ------------------------------------------------------------------------------------
-    def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
-        item = self._call("get_item", Key=to_item(key), ConsistentRead=True).get("Item")
-        return from_item(item) if item else None
-
-    def _batch_get(self, keys: list[dict[str, str]]) -> Iterator[dict[str, Any]]:
-        for start in range(0, len(keys), BATCH_GET):
-            pending = {self._table: {"Keys": [to_item(k) for k in keys[start:start + BATCH_GET]],
-                                     "ConsistentRead": True}}
-            for attempt in range(UNPROCESSED_RETRIES):
-                response = self._call("batch_get_item", table=False, RequestItems=pending)
-                for item in response.get("Responses", {}).get(self._table, []):
-                    yield from_item(item)
-                pending = response.get("UnprocessedKeys") or {}
-                if not pending:
-                    break
-                self._sleep(min(0.05 * 2 ** attempt, 2.0))  # DynamoDB's advice: back off before asking again
-            else:
-                raise PersistenceError("DynamoDB kept some keys of a batch read unprocessed")
-
-    def _batch_write(self, requests: list[dict[str, Any]]) -> int:
-        for start in range(0, len(requests), BATCH_WRITE):
-            pending = {self._table: requests[start:start + BATCH_WRITE]}
-            for attempt in range(UNPROCESSED_RETRIES):
-                pending = self._call("batch_write_item", table=False, RequestItems=pending).get(
-                    "UnprocessedItems") or {}
-                if not pending:
-                    break
-                self._sleep(min(0.05 * 2 ** attempt, 2.0))
-            else:
-                raise PersistenceError("DynamoDB kept some items of a batch write unprocessed")
-        return len(requests)
-
-    def _call(self, operation: str, table: bool = True, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return getattr(self._db, operation)(**({"TableName": self._table} if table else {}), **kwargs)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code == "ConditionalCheckFailedException":
-                raise _ConditionFailed() from None
-            raise PersistenceError(f"DynamoDB {operation} failed: {code}") from exc
-
-
-class _ConditionFailed(Exception):
-    pass

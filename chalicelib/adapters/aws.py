@@ -13,7 +13,8 @@ from typing import Any
 
 from botocore.config import Config
 
-_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=20)
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=20,
+                        max_pool_connections=20)  # a broadcast chunk writes from 16 threads
 _lock = threading.Lock()  # a boto3 session is not thread-safe; the clients it makes are
 
 

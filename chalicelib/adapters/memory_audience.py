@@ -49,11 +49,12 @@ class InMemoryAudience:
                 self._contacts.pop((constituency, digest), None)
         return len(digests)
 
-    def contacts(self, constituency: str, shard: str) -> Iterator[StoredContact]:
+    def contacts(self, constituency: str, shard: str, after: str | None = None,
+                 limit: int | None = None) -> Iterator[StoredContact]:
         with self._lock:
             found = [c for (place, digest), c in self._contacts.items() if place == constituency
-                     and digest[0] == shard]
-        yield from sorted(found, key=lambda c: c.digest)
+                     and digest[0] == shard and (after is None or digest > after)]
+        yield from sorted(found, key=lambda c: c.digest)[:limit]
 
     def suppress(self, digest: str, reason: str, at: datetime) -> bool:
         with self._lock:

@@ -12,6 +12,7 @@ SQS_MAX_VISIBILITY_SECONDS = 43_200  # 12 hours, counted by SQS from when the me
 LAMBDA_MAX_SECONDS = 900  # a message is handled within its Lambda's run, so at most this long after it was received
 # The longest delay that always fits inside SQS's limit, however long the handler ran before asking for it.
 MAX_DELAY_SECONDS = SQS_MAX_VISIBILITY_SECONDS - LAMBDA_MAX_SECONDS
+SQS_MAX_DELAY_SECONDS = 900  # a message's own delay
 
 
 class PublishQueue:
@@ -23,12 +24,14 @@ class PublishQueue:
     def url(self) -> str:
         return self._sqs.get_queue_url(QueueName=self._name)["QueueUrl"]
 
-    def send(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Send in batches of ten; return the messages SQS did not take (the caller's clock retries them)."""
+    def send(self, messages: list[dict[str, Any]], delay_seconds: int = 0) -> list[dict[str, Any]]:
+        """Send in batches of ten (each delivered after `delay_seconds`, at most 900); return the messages SQS did
+        not take (the caller's clock retries them)."""
         failed: list[dict[str, Any]] = []
+        delay = {"DelaySeconds": max(0, min(int(delay_seconds), SQS_MAX_DELAY_SECONDS))} if delay_seconds else {}
         for start in range(0, len(messages), 10):
             batch = messages[start:start + 10]
-            entries = [{"Id": str(i), "MessageBody": json.dumps(m)} for i, m in enumerate(batch)]
+            entries = [{"Id": str(i), "MessageBody": json.dumps(m), **delay} for i, m in enumerate(batch)]
             try:
                 response = self._sqs.send_message_batch(QueueUrl=self.url, Entries=entries)
             except Exception as exc:

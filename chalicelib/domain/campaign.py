@@ -141,6 +141,10 @@ class Account(_Strict):
     page_id: str | None = None
     user_id: str | None = None
     phone_number_id: str | None = None
+    # WhatsApp: the number's throughput (Meta starts at 80 messages a second, upgrades up to 1,000) and the
+    # portfolio's messaging limit (people reached in a rolling day: 250, 2,000, 10,000, 100,000; none: unlimited).
+    throughput: int = Field(default=80, ge=1, le=1000)
+    messaging_limit: int | None = Field(default=None, ge=1)
 
     _scope = field_validator("scope", mode="before")(classmethod(lambda cls, v: parse_scope(v)))
     _platform = field_validator("platform", mode="before")(classmethod(lambda cls, v: normalise_platform(v)))

@@ -473,10 +473,11 @@ def plan_posts(manifest: Manifest, scoped: ScopedKey, campaign: Campaign, now: d
             problems.append(Problem(f"overrides.{platform}", f"{platform} is not one of this post's platforms",
                                     f"add {platform} to platforms or remove the override"))
     whatsapp = manifest.overrides.get("whatsapp")
-    if whatsapp and whatsapp.audience == "subscribers":
-        problems.append(Problem("overrides.whatsapp.audience", "sending to subscribers is not enabled yet: "
-                                "contacts from audience/ are not imported in this version",
-                                "use audience: team (the scope's team members)"))
+    if whatsapp and whatsapp.audience == "subscribers" and not whatsapp.template:
+        problems.append(Problem("overrides.whatsapp.template", "a broadcast to subscribers needs an approved "
+                                "template: WhatsApp refuses any other message to someone who has not written in "
+                                "the last 24 hours (error 131047)",
+                                "add overrides.whatsapp.template (and its params) from the campaign's templates"))
     if whatsapp and whatsapp.template and campaign.whatsapp_templates:
         problems += _template_problems(whatsapp, campaign)
     for platform in wanted:

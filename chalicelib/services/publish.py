@@ -30,6 +30,7 @@ from chalicelib.adapters.secrets import SecretStore
 from chalicelib.adapters.store import Store
 from chalicelib.domain import election
 from chalicelib.domain.account_state import RECHECK_UNHEALTHY
+from chalicelib.domain.broadcast import broadcast_id
 from chalicelib.domain.campaign import Account, Campaign
 from chalicelib.domain.pair_rate import PAIR_SPACING, recipient_key, spacing_seconds
 from chalicelib.domain.post import CLAIM_TIMEOUT, PAUSE_RECHECK, REQUEUE_AFTER, Post, PostStatus, claim_expired
@@ -86,6 +87,8 @@ class Publisher:
     clock: Clock
     secret_name: Callable[[str], str]  # the account's secret template → this stage's parameter name
     retry_base_seconds: float = 10.0
+    # services/broadcasts.Broadcaster.begin: a post to `subscribers` records its broadcast and queues its chunks
+    begin_broadcast: Callable[[Post, Campaign, datetime], int] | None = None
 
     def publish(self, message: dict[str, Any]) -> str:
         content_id, account_id = message["content_id"], message["account_id"]
@@ -124,6 +127,8 @@ class Publisher:
         if pause is not None:
             return "held" if self._hold(post, claim, pause, now) else "lost-claim"
         try:
+            if post.platform == "whatsapp" and post.payload.get("audience") == "subscribers":
+                return self._broadcast(post, campaign, claim, now)
             return self._send(post, account, campaign, claim, now)
         except _LostClaim:
             logger.warning("lost the claim mid-post; stopped", extra={"post_id": post.post_id})
@@ -264,6 +269,28 @@ class Publisher:
                 raise _LostClaim()
             return "failed"
         return self._published(post, claim, now, delivered, failures)
+
+    def _broadcast(self, post: Post, campaign: Campaign, claim: str, now: datetime) -> str:
+        """The post's part is to begin its broadcast (idempotent); the chunks do the sending."""
+        if self.begin_broadcast is None:
+            if not self._settle(post, claim, PostStatus.FAILED, now, "broadcasts are not set up in this deployment"):
+                raise _LostClaim()
+            return "failed"
+        try:
+            chunks = self.begin_broadcast(post, campaign, now)
+        except Exception as exc:  # nothing was sent: the next attempt begins it again (a begun one is not redone)
+            return self._release(post, claim, now, f"could not begin the broadcast ({type(exc).__name__})")
+        ident = broadcast_id(post.content_id, post.account_id)
+        if not self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
+                                    status=PostStatus.PUBLISHED, now=now,
+                                    fields={"platform_post_id": f"broadcast {ident}", "published_at": to_iso(now),
+                                            "claim": None, "pending_delivery": None, "reason": None}):
+            raise _LostClaim()
+        self.activity.record("post.published", post.scope, f"{post.account_id}: broadcast to the subscribers of "
+                             f"{post.scope} begun ({chunks} chunks) — {post.payload.get('title')}",
+                             content_id=post.content_id, account_id=post.account_id,
+                             details={"broadcast": ident, "chunks": chunks})
+        return "published"
 
     def _recorded_meanwhile(self, post: Post, delivery: Delivery) -> str | None:
         if delivery.recipient is None:

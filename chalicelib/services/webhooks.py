@@ -13,11 +13,13 @@ delivers it again later (every step here is conditional, so a second delivery ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.platforms.graph_errors import whatsapp_status_error_class
 from chalicelib.adapters.store import Store
+from chalicelib.domain import broadcast
 from chalicelib.domain.post import REPLACEABLE, PostStatus
 from chalicelib.domain.whatsapp_webhook import STATUS_ORDER, MessageStatus, WebhookBatch, parse_reference
 from chalicelib.errors import Unavailable
@@ -34,6 +36,8 @@ class WhatsAppWebhooks:
     store: Store
     activity: ActivityLog
     clock: Clock
+    # services/broadcasts.Broadcaster.on_status: a broadcast message's status (content id, account id, digest)
+    on_broadcast: Callable[[MessageStatus, str, str, str], str] | None = None
 
     def handle(self, batch: WebhookBatch) -> dict[str, int]:
         now = self.clock.now()
@@ -42,6 +46,12 @@ class WhatsAppWebhooks:
         for status in batch.statuses:
             rank = STATUS_ORDER.get(status.status)
             if rank is None:
+                continue
+            to_subscriber = broadcast.parse_reference(status.reference)
+            if to_subscriber is not None and self.on_broadcast is not None:
+                # Its own record says what it has had (one conditional write): no message-status item needed.
+                outcome = f"broadcast_{self.on_broadcast(status, *to_subscriber)}"
+                counts[outcome] = counts.get(outcome, 0) + 1
                 continue
             # Meta redelivers and does not order webhooks: a status no newer than the one recorded for the message
             # (a repeat, or a late `sent` after `failed`) has already had its effect, or must not have one.

@@ -80,7 +80,7 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
         assert any("config/" in f for f in filters) and any("content/" in f for f in filters)
         mappings = {m["EventSourceArn"].rsplit(":", 1)[1]: m
                     for m in client("lambda").list_event_source_mappings()["EventSourceMappings"]}
-        assert set(mappings) == {"prachar-dev-publish", "prachar-dev-imports"}
+        assert set(mappings) == {"prachar-dev-publish", "prachar-dev-imports", "prachar-dev-broadcasts"}
         assert mappings["prachar-dev-publish"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert mappings["prachar-dev-imports"]["BatchSize"] == 1, "one import continued per invocation"
         timeout = client("lambda").get_function_configuration(FunctionName="prachar-dev-on_audience_upload")["Timeout"]

@@ -23,8 +23,9 @@ class FakeVault:
         return Sealed(json.dumps(fields, ensure_ascii=False)[::-1], "key")
 
     @staticmethod
-    def open(sealed):
-        return json.loads(sealed.blob[::-1])
+    def open(*args):
+        """open(digest, sealed) as ContactVault takes it, or open(sealed)."""
+        return json.loads(args[-1].blob[::-1])
 
 
 class FakeBucket:

@@ -124,9 +124,9 @@ def test_whatsapp_templates_are_checked_against_the_approved_list():
     assert ok[0].payload["template"]["name"] == "budget_update"
 
 
-def test_subscribers_audience_is_refused_until_audiences_exist():
+def test_a_broadcast_to_subscribers_needs_a_template():
     problems = rejected({"title": "t", "text": "x", "overrides": {"whatsapp": {"audience": "subscribers"}}})
-    assert problems[0].field == "overrides.whatsapp.audience"
+    assert problems[0].field == "overrides.whatsapp.template" and "131047" in problems[0].message
 
 
 def test_an_override_for_a_platform_not_targeted_is_refused():

@@ -26,7 +26,7 @@ class HttpResponse:
 @lru_cache(maxsize=1)
 def _pool() -> urllib3.PoolManager:
     # urllib3 already ships in every Lambda (botocore needs it): no extra cold-start cost.
-    return urllib3.PoolManager(num_pools=8, maxsize=4, retries=False)
+    return urllib3.PoolManager(num_pools=8, maxsize=16, retries=False)  # a broadcast chunk has 16 calls in flight
 
 
 def same_text(published: str, ours: str) -> bool:
