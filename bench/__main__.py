@@ -97,3 +97,7 @@ if __name__ == "__main__":
     bench_imports()
     bench_threads()
     bench_pipeline()
+
+    from bench.audience_import import bench_audience_import
+
+    bench_audience_import()

@@ -143,7 +143,7 @@ def check_row(number: int, names: list[str], cells: list[str], now: datetime,
         return Refusal(number, "invalid_number", (Problem("phone", phone.problem,
                                                           "write the number with its 10 digits, e.g. 98765 43210 or "
                                                           "+91 98765 43210", row=number),))
-    shown = mask(phone)
+    shown = _Masked(phone)  # masked only for a problem: most rows have none, and masking parses the number again
     problems: list[Problem] = []
     reason = "no_consent"
     for name in CONSENT_FIELDS:
@@ -189,6 +189,15 @@ def check_row(number: int, names: list[str], cells: list[str], now: datetime,
     assert consent_at is not None and language is not None
     extra = {name: value for name, value in values.items() if name not in COLUMNS and value}
     return Contact(number, phone, values.get("name", ""), source, consent_at, notice, language, extra)
+
+
+class _Masked:
+    def __init__(self, phone: str) -> None:
+        self._phone, self._shown = phone, ""
+
+    def __format__(self, spec: str) -> str:
+        self._shown = self._shown or mask(self._phone)
+        return format(self._shown, spec)
 
 
 def masked_digits(text: str) -> str:

@@ -104,7 +104,7 @@ class AudienceImport:
         if chunks is None:
             return self._finish(key, etag, scope, {**state, "status": "superseded"}, version)
         counts: Counter = Counter(state.get("counts") or {})
-        listed: list[dict[str, Any]] = list(state.get("listed") or [])
+        listed = _Listed(state.get("listed") or [])
         notices = frozenset(campaign.audience.notices) or None
         expires = _expiry(campaign, constituency)
         names = state.get("names")  # absent until the header is read (the table does not keep a None)
@@ -122,7 +122,7 @@ class AudienceImport:
                 checked = check_row(row.number, names, row.cells, now, notices)
                 if isinstance(checked, Refusal):
                     counts[checked.reason] += 1
-                    _list(listed, checked.problems)
+                    listed.add(checked.problems)
                 elif checked is not None:
                     batch.append(checked)
                 state.update(offset=row.end, row=row.number)
@@ -140,7 +140,7 @@ class AudienceImport:
         except (NotText, csv.Error) as exc:
             self._store(constituency, key, generation, batch, counts, listed, expires)
             counts["unreadable"] += 1
-            _list(listed, [Problem("(row)", f"the file could not be read after row {state['row']} ({exc}); the "
+            listed.add([Problem("(row)", f"the file could not be read after row {state['row']} ({exc}); the "
                                    "rows before it were imported", "save the file again as CSV UTF-8 and upload it",
                                    row=int(state["row"]) + 1)])
             return self._finish(key, etag, scope, {**state, "counts": dict(counts), "listed": listed,
@@ -154,7 +154,7 @@ class AudienceImport:
                                                "status": "imported"}, version)
 
     def _store(self, constituency: str, key: str, generation: int, batch: list[Contact], counts: Counter,
-               listed: list[dict[str, Any]], expires: int | None) -> None:
+               listed: _Listed, expires: int | None) -> None:
         if not batch:
             return
         # The same number twice in a file is one person: the latest consent wins.
@@ -173,7 +173,7 @@ class AudienceImport:
             if digest in suppressed:
                 reason = SUPPRESSED.get(suppressed[digest].reason, "opted_out")
                 counts[reason] += 1
-                _list(listed, [Problem("phone", f"{mask(contact.phone)} asked not to be messaged"
+                listed.add([Problem("phone", f"{mask(contact.phone)} asked not to be messaged"
                                        if reason == "opted_out" else f"{mask(contact.phone)} was erased on request",
                                        "leave them out: a new import never subscribes them again (they can send "
                                        "START themselves)", row=contact.row)])
@@ -293,16 +293,26 @@ def _expiry(campaign: Campaign, constituency: str) -> int | None:
     return int(end.timestamp())
 
 
-def _list(listed: list[dict[str, Any]], problems: tuple[Problem, ...] | list[Problem]) -> None:
-    """Keep the first problems for errors/<key>.json — at most MAX_LISTED, and within MAX_LISTED_BYTES, since they
-    ride on the import's state item (DynamoDB's limit is 400 KB per item)."""
-    size = sum(_size(p) for p in listed)
-    for problem in problems:
-        item = {"field": problem.field, "message": problem.message, "fix": problem.fix, "row": problem.row}
-        if len(listed) >= MAX_LISTED or size + _size(item) > MAX_LISTED_BYTES:
-            return
-        listed.append(item)
-        size += _size(item)
+class _Listed(list):
+    """The first problems, kept for errors/<key>.json — at most MAX_LISTED, and within MAX_LISTED_BYTES, since they
+    ride on the import's state item (DynamoDB's limit is 400 KB per item). Its size is kept as it grows: a file of
+    many refused rows must not add the whole list up again on every row."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        super().__init__(items)
+        self.size = sum(_size(p) for p in self)
+        self.full = len(self) >= MAX_LISTED
+
+    def add(self, problems: tuple[Problem, ...] | list[Problem]) -> None:
+        for problem in problems:
+            if self.full:
+                return
+            item = {"field": problem.field, "message": problem.message, "fix": problem.fix, "row": problem.row}
+            if len(self) >= MAX_LISTED or self.size + _size(item) > MAX_LISTED_BYTES:
+                self.full = True
+                return
+            self.append(item)
+            self.size += _size(item)
 
 
 def _size(item: dict[str, Any]) -> int:
