@@ -99,5 +99,7 @@ if __name__ == "__main__":
     bench_pipeline()
 
     from bench.audience_import import bench_audience_import
+    from bench.broadcast import bench_broadcast
 
+    bench_broadcast()
     bench_audience_import()

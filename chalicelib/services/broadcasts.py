@@ -60,6 +60,7 @@ from chalicelib.services.activity import ActivityLog
 from chalicelib.services.campaigns import CampaignSource
 
 ROLLUP_EVERY = timedelta(seconds=60)
+LATE = timedelta(milliseconds=20)  # a message this far behind its sending time takes a new one
 SENDERS = 16   # messages in flight per chunk: a Graph call takes ~100 ms, the schedule spaces them ~12 ms apart
 
 
@@ -188,15 +189,20 @@ class Broadcaster:
                                               self.clock.now())
         token = self.token(account)
         times = schedule(start, len(contacts), throughput)
+        every = timedelta(seconds=send_interval(throughput))
         with ThreadPoolExecutor(max_workers=min(SENDERS, len(contacts))) as pool:
-            results = list(pool.map(lambda pair: self._send_one(meta, account, token, *pair), zip(contacts, times,
-                                                                                                   strict=True)))
+            results = list(pool.map(lambda pair: self._send_one(meta, account, token, every, *pair),
+                                    zip(contacts, times, strict=True)))
         for result in results:
             setattr(outcome, result, getattr(outcome, result) + 1)
 
-    def _send_one(self, meta: dict[str, Any], account: Account, token: str, contact: StoredContact,
-                  at: datetime) -> str:
+    def _send_one(self, meta: dict[str, Any], account: Account, token: str, every: timedelta,
+                  contact: StoredContact, at: datetime) -> str:
         wait = (at - self.clock.now()).total_seconds()
+        if wait < -LATE.total_seconds():
+            # Sending now, long after its time, would crowd the messages on time into one second: take a new time.
+            wait = (self.broadcasts.reserve_sends(account.id, 1, every, self.clock.now()) - self.clock.now()
+                    ).total_seconds()
         if wait > 0:
             self.sleep(wait)
         now = self.clock.now()

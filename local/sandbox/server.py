@@ -75,6 +75,7 @@ class SandboxState:
     metrics: dict[str, dict[str, int]] = field(default_factory=dict)          # platform id → counts set by a test
     metric_reads: dict[str, int] = field(default_factory=dict)                # account id → engagement reads
     sent_at: dict[str, list[datetime]] = field(default_factory=dict)          # number → recent send times
+    throughput: dict[str, int] = field(default_factory=dict)                  # number → messages a second
 
 
 class PlatformSandbox:
@@ -624,13 +625,19 @@ class PlatformSandbox:
             "messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": recipient}],
             "messages": [{"id": message_id, "message_status": "accepted"}]}, slow=fault is not None)
 
+    def set_throughput(self, phone_number_id: str, per_second: int) -> None:
+        """Meta upgrades a number from 80 messages a second up to 1,000."""
+        with self._lock:
+            self.state.throughput[phone_number_id] = per_second
+
     def _over_throughput(self, phone_number_id: str, now: datetime) -> bool:
-        """80 messages a second per business number; over it, 130429."""
+        """80 messages a second per business number (or what set_throughput says) in any one second; over it,
+        130429."""
         with self._lock:
             recent = [t for t in self.state.sent_at.get(phone_number_id, []) if now - t < timedelta(seconds=1)]
             recent.append(now)
             self.state.sent_at[phone_number_id] = recent
-            return len(recent) > WHATSAPP_THROUGHPUT
+            return len(recent) > self.state.throughput.get(phone_number_id, WHATSAPP_THROUGHPUT)
 
     def _template_problem(self, template: dict[str, Any]) -> dict[str, Any] | None:
         name = template.get("name")
