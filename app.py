@@ -192,6 +192,12 @@ def erase_contact():
     return entry.erase_contact(*_caller_request())
 
 
+@app.route("/api/audience/export", methods=["POST"], authorizer=SIGNED_IN)
+@answers
+def export_contacts():
+    return entry.export_contacts(*_caller_request())
+
+
 @app.route("/api/resume", methods=["POST"], authorizer=SIGNED_IN)
 @answers
 def resume():

@@ -158,7 +158,8 @@ class Container:
     def daily_reports(self):
         from chalicelib.services.coordinator_alerts import DailyReports
 
-        return DailyReports(self.store, self.bucket, self.activity, self.clock, self.coordinator_alerts())
+        return DailyReports(self.store, self.bucket, self.activity, self.clock, self.coordinator_alerts(),
+                            lambda since: self.broadcaster.rollups(since))
 
     def engagement(self):
         from chalicelib.services.engagement import Engagement
@@ -207,6 +208,11 @@ class Container:
                            self.store, self.broadcast_queue, self.campaigns, self.platforms()["whatsapp"],
                            lambda account: self.secrets.token(self.settings.secret_name(account.secret)),
                            self.activity, self.clock)
+
+    def audience_export(self):
+        from chalicelib.services.audience_export import AudienceExport
+
+        return AudienceExport(self.audience, self.vault, self.bucket, self.activity, self.clock)
 
     def retention(self):
         from chalicelib.services.retention import Retention

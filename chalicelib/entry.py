@@ -231,6 +231,15 @@ def erase_contact(body: dict[str, Any], context: dict[str, Any]) -> dict[str, An
     return container().opt_outs().erase(campaign, phone, seen_by.member.id)
 
 
+def export_contacts(body: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """A constituency's contacts in the clear, for a coordinator or that constituency's lead — logged."""
+    campaign, seen_by = viewer_of(context)
+    constituency = body.get("constituency")
+    if not isinstance(constituency, str) or not constituency.strip():
+        raise BadRequest('name the constituency: {"constituency": "sahada"}')
+    return container().audience_export().export(campaign, constituency.strip(), seen_by.member)
+
+
 def _seen_content(content_id: str, seen_by: Any) -> None:
     """A decision on another team's post answers as GET does: not found (its id must not confirm it exists)."""
     content = container().store.content(content_id)
@@ -384,8 +393,9 @@ def overview(params: dict[str, str], context: dict[str, Any]) -> dict[str, Any]:
     """The dashboard's data: the caller's scope (or one inside it), today and the next 7 days."""
     campaign, seen_by = viewer_of(context)
     c = container()
-    return {**c.overview().of(campaign, seen_by, _visible_scope(params.get("scope"), seen_by)),
-            "clock_speed": c.settings.clock_speed}
+    scope = _visible_scope(params.get("scope"), seen_by)
+    return {**c.overview().of(campaign, seen_by, scope), "clock_speed": c.settings.clock_speed,
+            "broadcasts": c.broadcaster.visible_rollups(campaign, scope)}
 
 
 def dashboard_page() -> tuple[str, dict[str, str]]:

@@ -21,7 +21,9 @@ const T = {
     due: "Due", title: "Title", gap: "none", poll: "poll", signed_out: "Your session ended: sign in again.",
     bad_sign_in: "Member id or password is wrong.", approved: "Approved", rejected: "Rejected",
     until: "until", engagement: "Engagement, last 7 days", no_engagement: "No numbers collected yet.",
-    posts: "Posts", platform: "Platform",
+    posts: "Posts", platform: "Platform", broadcasts: "Broadcasts to subscribers, last 7 days",
+    no_broadcasts: "No broadcasts.", contacts: "Contacts", sent: "Sent", delivered: "Delivered", read: "Read",
+    waiting: "Waiting", skipped: "Stopped since", began: "Began",
   },
   hi: {
     other_language: "English", sign_in: "साइन इन", sign_out: "साइन आउट", member_id: "सदस्य आईडी", password: "पासवर्ड",
@@ -41,7 +43,9 @@ const T = {
     due: "समय", title: "शीर्षक", gap: "खाली", poll: "मतदान", signed_out: "सत्र समाप्त: फिर से साइन इन करें।",
     bad_sign_in: "सदस्य आईडी या पासवर्ड गलत है।", approved: "स्वीकृत", rejected: "अस्वीकृत",
     until: "तक", engagement: "जुड़ाव, पिछले 7 दिन", no_engagement: "अभी कोई आँकड़े नहीं।",
-    posts: "पोस्ट", platform: "प्लेटफ़ॉर्म",
+    posts: "पोस्ट", platform: "प्लेटफ़ॉर्म", broadcasts: "सदस्यों को प्रसारण, पिछले 7 दिन",
+    no_broadcasts: "कोई प्रसारण नहीं।", contacts: "संपर्क", sent: "भेजे", delivered: "पहुँचे", read: "पढ़े",
+    waiting: "बाकी", skipped: "बाद में रोका", began: "शुरू",
   },
 };
 const COLUMNS = ["scheduled", "published", "failed", "held", "waiting_approval", "stopped"];
@@ -213,6 +217,7 @@ function render(data) {
   renderAccounts(data.accounts);
   renderEngagement(data.engagement || []);
   renderFailures(data.failures);
+  renderBroadcasts(data.broadcasts || []);
   renderCharts(data.charts);
 }
 
@@ -353,6 +358,21 @@ function renderFailures(rows) {
   const lines = rows.map((f) => el("tr", {}, el("td", {}, when(f.due_at)), el("td", {}, f.account_id),
     el("td", {}, f.title || f.id), el("td", {}, f.reason || "")));
   body.replaceChildren(table([t("due"), t("account"), t("title"), t("reason_col")], lines));
+}
+
+function renderBroadcasts(rows) {
+  const body = $("#broadcasts .body");
+  if (!rows.length) return body.replaceChildren(el("p", {}, t("no_broadcasts")));
+  const lines = rows.map((b) => {
+    const r = b.rollup || {};
+    const failed = Object.entries(r.failed || {}).map(([why, n]) => `${n} × ${why}`).join("; ");
+    return el("tr", { "data-broadcast": b.id }, el("td", {}, when(b.started_at)), el("td", {}, b.title || b.id),
+      el("td", {}, b.scope), ...["contacts", "sent", "delivered", "read", "waiting", "skipped"].map(
+        (k) => el("td", { class: "num" }, r[k] ?? 0)),
+      el("td", { class: "num", title: failed }, r.failed_total ?? 0));
+  });
+  body.replaceChildren(table([t("began"), t("title"), t("scope"), t("contacts"), t("sent"), t("delivered"),
+    t("read"), t("waiting"), t("skipped"), t("failed")], lines));
 }
 
 // ---- charts (uPlot, shipped with the page) ----------------------------------------------------------------------

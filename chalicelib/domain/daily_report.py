@@ -36,6 +36,7 @@ class DailyReport:
     campaign: str
     rows: list[ReportRow]
     gaps: dict[str, list[str]]       # team → days of the next week with nothing scheduled
+    broadcasts: list[dict[str, Any]] = field(default_factory=list)  # the week's, each with its roll-up
 
     def totals(self) -> Counter:
         total: Counter = Counter()
@@ -110,6 +111,36 @@ def to_csv(report: DailyReport) -> str:
     return out.getvalue()
 
 
+BROADCAST_COLUMNS = ("contacts", "sent", "delivered", "read", "waiting", "skipped", "in_doubt", "failed_total")
+
+
+def broadcasts_csv(report: DailyReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["date", "broadcast", "title", "scope", "account", "began", *BROADCAST_COLUMNS, "failure_reasons"])
+    for b in report.broadcasts:
+        rollup = b.get("rollup") or {}
+        writer.writerow([safe_cell(v) for v in (
+            report.day.isoformat(), b["id"], b.get("title"), b["scope"], b.get("account_id"), b["started_at"],
+            *(rollup.get(c, 0) for c in BROADCAST_COLUMNS),
+            "; ".join(f"{reason} ×{n}" for reason, n in sorted((rollup.get("failed") or {}).items())))])
+    return out.getvalue()
+
+
+def _broadcasts_html(report: DailyReport) -> str:
+    e = html.escape
+    if not report.broadcasts:
+        return "<p>none in the last 7 days</p>"
+    head = "".join(f"<th>{e(c.replace('_', ' '))}</th>" for c in BROADCAST_COLUMNS)
+    body = "".join(
+        f"<tr><td>{e(b['started_at'])}</td><td>{e(str(b.get('title') or b['id']))}</td><td>{e(b['scope'])}</td>"
+        + "".join(f"<td class=n>{(b.get('rollup') or {}).get(c, 0)}</td>" for c in BROADCAST_COLUMNS)
+        + f"<td>{e('; '.join(f'{r} ×{n}' for r, n in sorted(((b.get('rollup') or {}).get('failed') or {}).items())))}"
+        "</td></tr>" for b in report.broadcasts)
+    return (f"<div class=scroll><table><thead><tr><th>began</th><th>title</th><th>scope</th>{head}"
+            f"<th>failure reasons</th></tr></thead><tbody>{body}</tbody></table></div>")
+
+
 def to_html(report: DailyReport) -> str:
     e = html.escape
     totals = report.totals()
@@ -135,6 +166,7 @@ td.n{{text-align:right}}.scroll{{overflow-x:auto}}</style></head><body>
 <h2>Per team and platform</h2><div class=scroll><table><thead><tr><th>team</th><th>platform</th>{head}
 <th>failure reasons</th><th>engagement</th></tr></thead><tbody>{''.join(body)}</tbody></table></div>
 <h2>Coverage gaps, next 7 days</h2><ul>{gaps}</ul>
+<h2>Broadcasts to subscribers, last 7 days</h2>{_broadcasts_html(report)}
 </body></html>
 """
 

@@ -279,6 +279,14 @@ class Broadcaster:
                      "shard": digest[0]}, RETRY_AFTER.total_seconds())
         return "resent"
 
+    def visible_rollups(self, campaign: Campaign, scope: str, days: int = 7) -> list[dict[str, Any]]:
+        """The last `days` days' broadcasts inside `scope` (or for a scope enclosing it), newest first."""
+        since = self.clock.now() - timedelta(days=days)
+        inside = [b for b in self.rollups(since) if scope in campaign.enclosing(b["scope"])
+                  or b["scope"] in campaign.enclosing(scope)]
+        return [{k: b.get(k) for k in ("id", "title", "scope", "account_id", "started_at", "rollup")}
+                for b in reversed(inside)]
+
     # ---- roll-up -----------------------------------------------------------------------------------------
     def rollups(self, since: datetime) -> list[dict[str, Any]]:
         """Broadcasts begun since `since`, each with where its messages are (counted again when a minute old)."""

@@ -9,6 +9,7 @@ counts and coverage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -113,6 +114,8 @@ class DailyReports:
     activity: ActivityLog
     clock: Clock
     alerts: CoordinatorAlerts
+    # services/broadcasts.Broadcaster.rollups: the broadcasts begun since a time, each with its roll-up
+    broadcasts: Callable[[datetime], list[dict[str, Any]]] | None = None
 
     def write(self, campaign: Campaign) -> dict[str, Any]:
         """Today's report to reports/<date>/report.html and report.csv, and its summary to the coordinators."""
@@ -136,12 +139,17 @@ class DailyReports:
         report = daily_report.DailyReport(day=day, campaign=campaign.campaign,
                                           rows=daily_report.rows_for(daily_report.by_team(campaign, posts), since,
                                                                      now),
-                                          gaps={team: days for team, days in gaps.items() if days})
+                                          gaps={team: days for team, days in gaps.items() if days},
+                                          broadcasts=self.broadcasts(now - ENGAGEMENT_WINDOW) if self.broadcasts
+                                          else [])
         folder = f"reports/{day.isoformat()}"
         self.bucket.write_report(f"{folder}/report.html", daily_report.to_html(report).encode("utf-8"),
                                  "text/html; charset=utf-8")
         self.bucket.write_report(f"{folder}/report.csv", daily_report.to_csv(report).encode("utf-8"),
                                  "text/csv; charset=utf-8")
+        if report.broadcasts:
+            self.bucket.write_report(f"{folder}/broadcasts.csv",
+                                     daily_report.broadcasts_csv(report).encode("utf-8"), "text/csv; charset=utf-8")
         totals = report.totals()
         summary = (f"{totals['published']} published, {totals['failed']} failed, {totals['held']} held, "
                    f"{totals['expired']} expired, {totals['rejected']} rejected; {len(report.gaps)} team(s) with "

@@ -51,6 +51,7 @@ ROUTES = [
     ("pause", "POST", "/api/pause", {"scope": "{scope}", "reason": "matrix"}),
     ("resume", "POST", "/api/resume", {"scope": "{scope}"}),
     ("erase a voter", "POST", "/api/audience/erase", {"phone": "+91 98765 43210"}),
+    ("export contacts", "POST", "/api/audience/export", {"constituency": "{name}"}),
 ]
 UNTARGETED = {"accounts", "pauses", "erase a voter"}
 
@@ -62,6 +63,10 @@ def expected(route: str, caller: str, target: str) -> str:
     sees, role = target in SEES[caller], CALLERS[caller].split()[0]
     if route == "erase a voter":
         return "ok" if role == "coordinator" else "403"  # it cannot be undone
+    if route == "export contacts":  # voters' numbers in the clear: a coordinator, or the constituency's own lead
+        if target == "state":
+            return "404"  # not a constituency: nobody's contacts
+        return "ok" if role == "coordinator" or (caller == "sahada-01" and target == "sahada") else "403"
     if route in UNTARGETED:
         return "ok"  # every member may ask; the answer holds only what they may see
     if route in ("list posts", "activity", "overview"):
@@ -114,8 +119,8 @@ def call(client, route: str, target: str, token: str | None):
     _, method, path, body = next(r for r in ROUTES if r[0] == route)
     values = {"id": content_id_for(KEYS[target]), "scope": TARGETS[target], "account": ACCOUNT[target]}
     headers = {"Content-Type": "application/json", **({"Authorization": token} if token is not None else {})}
-    text = json.dumps(body).replace("{account}", values["account"]).replace("{scope}", values["scope"]) \
-        if body is not None else b""
+    text = json.dumps(body).replace("{account}", values["account"]).replace("{scope}", values["scope"]).replace(
+        "{name}", target) if body is not None else b""
     return client.http.request(method, path.format(**values), headers=headers, body=text)
 
 

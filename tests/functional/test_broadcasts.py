@@ -109,6 +109,16 @@ def test_a_broadcast_reaches_every_subscriber_once_paced_by_two_publishers(activ
     assert listed["rollup"]["contacts"] == len(numbers)
     assert listed["rollup"]["sent"] == listed["rollup"]["delivered"] == len(received)
     assert listed["rollup"]["failed_total"] == 0 and listed["rollup"]["waiting"] == 0
+    overview = client.http.get("/api/overview", member="state-01").json_body
+    assert [b["id"] for b in overview["broadcasts"]] == [ident]
+    assert overview["broadcasts"][0]["rollup"]["delivered"] == len(received)
+    own = client.http.get("/api/overview", member="sahada-02").json_body["broadcasts"]
+    assert [b["id"] for b in own] == [ident], "the constituency's team sees its broadcast"
+    client.lambda_.invoke("daily_report", client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[], region="ap-south-1"))
+    csv_text = active.read("reports/2021-03-03/broadcasts.csv").decode()
+    assert ident in csv_text and f",{len(numbers)},{len(received)},{len(received)}," in csv_text, csv_text
+    assert "Broadcasts to subscribers" in active.read("reports/2021-03-03/report.html").decode()
     # delivered again: nothing is sent twice
     publish_again = run_chunks(client)
     assert publish_again == [] and sent_to(active) == received
