@@ -124,7 +124,7 @@ class Broadcaster:
             logger.info("broadcast chunk held", extra={"broadcast": meta["id"], "reason": reason})
             return ChunkOutcome("held")
         page, message = self._page(meta["id"], message, now)
-        claimed = [c for c in page if self.broadcasts.claim(meta["id"], c.digest, c.constituency, now, MAX_SENDS)]
+        claimed = self._claim(meta["id"], page, now)
         if not claimed:
             return ChunkOutcome("done")
         limit = account.messaging_limit
@@ -181,6 +181,15 @@ class Broadcaster:
         if passed and self.queue.send([{**message, "after": page[-1].digest}]):
             raise PersistenceError("SQS did not take the broadcast's next chunk")
         return page, {**message, "until": page[-1].digest if page else (after or "")}
+
+    def _claim(self, broadcast: str, page: list[StoredContact], now: datetime) -> list[StoredContact]:
+        """The contacts of the page this chunk takes (one conditional write each, several in flight)."""
+        if not page:
+            return []
+        with ThreadPoolExecutor(max_workers=min(SENDERS, len(page))) as pool:
+            won = list(pool.map(lambda c: self.broadcasts.claim(broadcast, c.digest, c.constituency, now, MAX_SENDS),
+                                page))
+        return [contact for contact, ours in zip(page, won, strict=True) if ours]
 
     def _send_all(self, meta: dict[str, Any], account: Account, contacts: list[StoredContact],
                   outcome: ChunkOutcome) -> None:
