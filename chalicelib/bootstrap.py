@@ -222,7 +222,8 @@ class Container:
     def opt_outs(self):
         from chalicelib.services.opt_outs import OptOuts
 
-        return OptOuts(self.audience, self.vault, self.activity, self.clock, self._reply_on_whatsapp)
+        return OptOuts(self.audience, self.vault, self.activity, self.clock, self._reply_on_whatsapp,
+                       lambda digest, campaign: self.broadcaster.forget(digest, campaign))
 
     def _reply_on_whatsapp(self, phone_number_id: str, to: str, text: str) -> None:
         """A plain text from the campaign's number that received the person's message (its 24-hour window is open)."""

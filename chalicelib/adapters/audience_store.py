@@ -26,7 +26,9 @@ from chalicelib.domain.times import from_iso, to_iso, to_precise_iso
 SEEN_FOR_SECONDS = 7 * 24 * 3600  # Meta retries a webhook for up to 7 days
 PARALLEL_PUTS = 8  # a conditional write is one item per call: several in flight keep an import's batch quick
 # domain/audience.replaces, as DynamoDB evaluates it on the stored item
-REPLACES = ("attribute_not_exists(pk) OR consent_at < :c OR "
+# (An item without a generation was written before uploads were numbered, its consent time in another text form:
+# any upload now is the later one.)
+REPLACES = ("attribute_not_exists(pk) OR attribute_not_exists(generation) OR consent_at < :c OR "
             "(consent_at = :c AND (source_key <> :k OR generation <= :g))")
 
 
@@ -111,11 +113,11 @@ class AudienceStore(TableCalls):
                                   for d in dict.fromkeys(digests)])
 
     def contacts(self, constituency: str, shard: str, after: str | None = None,
-                 limit: int | None = None) -> Iterator[StoredContact]:
-        """One shard of a constituency's contacts in digest order, page by page — from after `after`, and at most
-        `limit` of them (a broadcast's chunk); a purge reads all sixteen whole."""
+                 limit: int | None = None, until: str | None = None) -> Iterator[StoredContact]:
+        """One shard of a constituency's contacts in digest order, page by page — from after `after` up to `until`,
+        and at most `limit` of them (a broadcast's chunk); a purge reads all sixteen whole."""
         extra: dict[str, Any] = {"ExclusiveStartKey": to_item(contact_key(constituency, after))} if after else {}
-        for found, item in enumerate(self._query(f"CONTACT#{constituency}#{shard}", **extra,
+        for found, item in enumerate(self._query(f"CONTACT#{constituency}#{shard}", until, **extra,
                                                  **({"Limit": limit} if limit else {})), start=1):
             yield contact_from(item)
             if limit and found >= limit:

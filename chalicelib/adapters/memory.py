@@ -410,6 +410,10 @@ class InMemoryStore:
                                                    updated_at=to_iso(now)),
                             create=True)
 
+    def forget_recipient(self, account_id: str, recipient: str) -> None:
+        with self._lock:
+            self._items.pop((f"PAIR#{account_id}", recipient), None)
+
     def free_recipient(self, account_id: str, recipient: str, now: datetime, spacing: timedelta) -> bool:
         with self._lock:
             old = self._items.get((f"PAIR#{account_id}", recipient))

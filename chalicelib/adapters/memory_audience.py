@@ -50,10 +50,10 @@ class InMemoryAudience:
         return len(digests)
 
     def contacts(self, constituency: str, shard: str, after: str | None = None,
-                 limit: int | None = None) -> Iterator[StoredContact]:
+                 limit: int | None = None, until: str | None = None) -> Iterator[StoredContact]:
         with self._lock:
-            found = [c for (place, digest), c in self._contacts.items() if place == constituency
-                     and digest[0] == shard and (after is None or digest > after)]
+            found = [c for (place, digest), c in self._contacts.items() if place == constituency and digest[0] == shard
+                     and (after is None or digest > after) and (until is None or digest <= until)]
         yield from sorted(found, key=lambda c: c.digest)[:limit]
 
     def suppress(self, digest: str, reason: str, at: datetime) -> bool:

@@ -480,10 +480,15 @@ class Store:
         """Take the account's next slot to message `recipient` (a digest): False while the last one taken is less
         than `spacing` old. One conditional write, so two publishers racing for the same person never both win."""
         return self._update(
-            _pair_key(account_id, recipient), recipient, "SET free_at_ms = :next, updated_at = :at",
+            _pair_key(account_id, recipient), recipient,
+            "SET free_at_ms = :next, updated_at = :at, expires_at = :gone",
             "attribute_not_exists(pk) OR free_at_ms <= :now",
             {}, _encoded({":next": epoch_milliseconds(now + spacing), ":now": epoch_milliseconds(now),
-                          ":at": to_iso(now)}))
+                          ":at": to_iso(now), ":gone": int((now + PAIR_KEPT).timestamp())}))
+
+    def forget_recipient(self, account_id: str, recipient: str) -> None:
+        """An erased person's slot goes at once (it expires after a day anyway)."""
+        self._call("delete_item", Key=to_item({"pk": _pair_key(account_id, recipient), "sk": recipient}))
 
     def free_recipient(self, account_id: str, recipient: str, now: datetime, spacing: timedelta) -> bool:
         """Give back the slot `reserve_recipient(…, now, spacing)` took, when nothing was sent in it — unless a
@@ -614,6 +619,9 @@ class _ConditionFailed(Exception):
 
 def _encoded(values: dict[str, Any]) -> dict[str, Any]:
     return {name: to_value(value) for name, value in values.items()}
+
+
+PAIR_KEPT = timedelta(days=1)  # a slot matters for seconds; DynamoDB's TTL removes it after this
 
 
 def _pair_key(account_id: str, recipient: str) -> str:

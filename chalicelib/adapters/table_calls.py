@@ -57,12 +57,13 @@ class TableCalls:
                 raise PersistenceError("DynamoDB kept some items of a batch write unprocessed")
         return len(requests)
 
-    def _query(self, pk: str, **extra: Any) -> Iterator[dict[str, Any]]:
-        """Every item of one partition, page by page."""
+    def _query(self, pk: str, until: str | None = None, **extra: Any) -> Iterator[dict[str, Any]]:
+        """Every item of one partition (with a sort key up to `until`), page by page."""
         from chalicelib.adapters.dynamo_codec import to_value
 
-        request: dict[str, Any] = {"TableName": self._table, "KeyConditionExpression": "pk = :p",
-                                   "ExpressionAttributeValues": {":p": to_value(pk)}, **extra}
+        values = {":p": to_value(pk), **({":u": to_value(until)} if until is not None else {})}
+        request: dict[str, Any] = {"TableName": self._table, "ExpressionAttributeValues": values, **extra,
+                                   "KeyConditionExpression": "pk = :p" + (" AND sk <= :u" if until else "")}
         while True:
             response = self._call("query", table=False, **request)
             for item in response.get("Items", []):

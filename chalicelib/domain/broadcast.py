@@ -20,13 +20,20 @@ HEADROOM = 0.97             # of the number's throughput we schedule: WhatsApp c
 DEFAULT_THROUGHPUT = 80     # messages a second per business number until Meta upgrades it (up to 1,000)
 MAX_SENDS = 5               # attempts per contact; after them the contact is `failed`
 RETRY_AFTER = timedelta(seconds=30)
+MAX_AHEAD = timedelta(seconds=10)   # a chunk whose sending times would be further off comes back later, unclaimed
+RECHECK_AFTER = timedelta(seconds=1)  # a chunk that waits longer for its times looks at the gates and stops again
+# Meta's answers about the template itself (paused, deleted, wrong parameters): every subscriber would get the same,
+# so the broadcast halts rather than fail each of them for good.
+TEMPLATE_CODES = frozenset({132000, 132001, 132005, 132007, 132012, 132015, 132016, 132068, 132069})
+MARKETING_STOPPED = 131050          # the person stopped marketing messages from us on WhatsApp: an opt-out
 WAITING = ("sending", "retry")
 SKIPPED = "skipped"         # stopped, or erased, after the broadcast began: never sent
 REFERENCE_TAG = "broadcast"
 
 
-def broadcast_id(content_id: str, account_id: str) -> str:
-    return f"{content_id}.{account_id}"
+def broadcast_id(content_id: str) -> str:
+    """One broadcast per content: a scope with two WhatsApp numbers still reaches each subscriber once."""
+    return content_id
 
 
 def reference(content_id: str, account_id: str, digest: str) -> str:
@@ -66,8 +73,9 @@ def hour_key(moment: datetime) -> str:
 
 
 def last_day_hours(now: datetime) -> list[str]:
-    """The 24 hourly buckets of a rolling day ending now (the messaging limit counts recipients in them)."""
-    return [hour_key(now - timedelta(hours=h)) for h in range(24)]
+    """The hourly buckets that hold the rolling day ending now: this hour's and the 24 before it (the oldest is partly
+    outside the day, so the count errs on the safe side)."""
+    return [hour_key(now - timedelta(hours=h)) for h in range(25)]
 
 
 def wait_for_room(now: datetime) -> timedelta:

@@ -141,10 +141,8 @@ class Account(_Strict):
     page_id: str | None = None
     user_id: str | None = None
     phone_number_id: str | None = None
-    # WhatsApp: the number's throughput (Meta starts at 80 messages a second, upgrades up to 1,000) and the
-    # portfolio's messaging limit (people reached in a rolling day: 250, 2,000, 10,000, 100,000; none: unlimited).
+    # WhatsApp: the number's throughput (Meta starts at 80 messages a second, upgrades up to 1,000).
     throughput: int = Field(default=80, ge=1, le=1000)
-    messaging_limit: int | None = Field(default=None, ge=1)
 
     _scope = field_validator("scope", mode="before")(classmethod(lambda cls, v: parse_scope(v)))
     _platform = field_validator("platform", mode="before")(classmethod(lambda cls, v: normalise_platform(v)))
@@ -179,6 +177,9 @@ class AudienceRules(_Strict):
 
     notices: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(default_factory=list)  # empty: any
     retention_days: int = Field(default=30, ge=0, le=365)  # after a constituency's counting day
+    # The business portfolio's WhatsApp messaging limit — people reached in a rolling 24 hours, shared by all its
+    # numbers: 250, 2,000, 10,000, 100,000 as Meta raises it; none: unlimited.
+    messaging_limit: int | None = Field(default=None, ge=1)
 
 
 class Campaign(_Strict):

@@ -30,9 +30,13 @@ from chalicelib.domain.audience import SHARDS, StoredContact
 from chalicelib.domain.broadcast import (
     CHUNK,
     DEFAULT_THROUGHPUT,
+    MARKETING_STOPPED,
+    MAX_AHEAD,
     MAX_SENDS,
+    RECHECK_AFTER,
     RETRY_AFTER,
     SKIPPED,
+    TEMPLATE_CODES,
     broadcast_id,
     chunk_delay,
     rank,
@@ -43,7 +47,7 @@ from chalicelib.domain.broadcast import (
     wait_for_room,
 )
 from chalicelib.domain.campaign import Account, Campaign
-from chalicelib.domain.pair_rate import PAIR_SPACING, recipient_key
+from chalicelib.domain.pair_rate import PAIR_SPACING
 from chalicelib.domain.post import PAUSE_RECHECK, Post
 from chalicelib.domain.times import to_iso
 from chalicelib.domain.whatsapp_webhook import MessageStatus
@@ -60,8 +64,10 @@ from chalicelib.services.activity import ActivityLog
 from chalicelib.services.campaigns import CampaignSource
 
 ROLLUP_EVERY = timedelta(seconds=60)
-LATE = timedelta(milliseconds=20)  # a message this far behind its sending time takes a new one
-SENDERS = 16   # messages in flight per chunk: a Graph call takes ~100 ms, the schedule spaces them ~12 ms apart
+LATE = timedelta(milliseconds=5)  # a message this far behind its sending time takes a new one
+# Messages in flight per chunk: a Graph call takes ~100 ms and the schedule spaces them 1-12 ms apart. More threads than
+# the latency needs only add jitter to when each message leaves (the local sandbox answers in ~4 ms: 4 are enough).
+SENDERS = 16
 
 
 @dataclass
@@ -72,6 +78,7 @@ class ChunkOutcome:
     failed: int = 0
     skipped: int = 0
     in_doubt: int = 0
+    taken: int = 0                    # by another publisher meanwhile
 
 
 @dataclass
@@ -87,13 +94,15 @@ class Broadcaster:
     activity: ActivityLog
     clock: Clock
     sleep: Callable[[float], None] = time.sleep
+    senders: int = SENDERS
 
     # ---- begin -------------------------------------------------------------------------------------------
     def begin(self, post: Post, campaign: Campaign, now: datetime) -> int:
-        """Record the broadcast (once) and queue its first chunks; the number of chunks queued. Safe to repeat."""
+        """Record the broadcast (once per content, from the first of its accounts to begin it) and queue its first
+        chunks; the number of chunks queued. Safe to repeat."""
         constituencies = sorted(c.id for c in campaign.constituencies
                                 if post.scope in campaign.enclosing(f"constituency/{c.id}"))
-        meta = {"id": broadcast_id(post.content_id, post.account_id), "content_id": post.content_id,
+        meta = {"id": broadcast_id(post.content_id), "content_id": post.content_id,
                 "account_id": post.account_id, "scope": post.scope, "constituencies": constituencies,
                 "template": post.payload.get("template"), "title": post.payload.get("title"),
                 "started_at": to_iso(now)}
@@ -114,47 +123,69 @@ class Broadcaster:
         account = campaign.account(meta["account_id"]) if meta and campaign else None
         if meta is None or campaign is None or account is None:
             return ChunkOutcome("missing")
+        if meta.get("halted"):
+            return ChunkOutcome("halted")
         now = self.clock.now()
-        gate = self._gate(meta, campaign, account, now)
-        if gate is not None:
-            until, reason = gate
-            if until is None:
-                return ChunkOutcome("cancelled")
-            self._again(message, (until - now).total_seconds())
-            logger.info("broadcast chunk held", extra={"broadcast": meta["id"], "reason": reason})
-            return ChunkOutcome("held")
+        held = self._held(meta, campaign, account, message, now)
+        if held is not None:
+            return held
         page, message = self._page(meta["id"], message, now)
-        claimed = self._claim(meta["id"], page, now)
-        if not claimed:
+        records = self.broadcasts.records_of(meta["id"], [c.digest for c in page]) if page else {}
+        todo = [c for c in page if _open(records.get(c.digest))]
+        if not todo:
             return ChunkOutcome("done")
-        limit = account.messaging_limit
-        if limit is not None and not self.broadcasts.take_messaging_room(account.id, len(claimed), limit, now):
-            for contact in claimed:
-                self._retry(meta["id"], contact.digest, now, "the rolling day's messaging limit is reached",
-                            counted=False)
+        todo, skipped = self._not_stopped(meta["id"], message["constituency"], todo, now)
+        outcome = ChunkOutcome("sent", skipped=skipped)
+        if not todo:
+            return outcome
+        # Sending times within reach, or the chunk comes back when they are: nothing is claimed while it waits.
+        free = self.broadcasts.next_free(account.id)
+        if free is not None and free > now + MAX_AHEAD:
+            self._again(message, (free - now - MAX_AHEAD / 2).total_seconds())
+            return ChunkOutcome("waiting")
+        limit = campaign.audience.messaging_limit
+        if limit is not None and not self.broadcasts.take_messaging_room(campaign.campaign, len(todo), limit, now):
             self._again(message, wait_for_room(now).total_seconds())
-            return ChunkOutcome("held", retry=len(claimed))
-        # The stop list, as late as it can be read: a STOP that lands mid-broadcast stops every message not yet sent.
-        _, stopped = self.audience.known(message["constituency"], [c.digest for c in claimed])
-        for digest in stopped:
-            self.broadcasts.settle(meta["id"], digest, SKIPPED, 0, now, reason="stopped")
-        sendable = [c for c in claimed if c.digest not in stopped]
-        outcome = ChunkOutcome("sent", skipped=len(stopped))
-        if sendable:
-            self._send_all(meta, account, sendable, outcome)
+            return ChunkOutcome("held")
+        every = timedelta(seconds=send_interval(account.throughput or DEFAULT_THROUGHPUT))
+        start = self.broadcasts.reserve_sends(account.id, len(todo), every, now)
+        if start - now > RECHECK_AFTER:
+            # A wait: the kill switch, the calendar and the stop list are looked at again just before the first call.
+            self.sleep((start - now - RECHECK_AFTER / 2).total_seconds())
+            now = self.clock.now()
+            held = self._held(meta, campaign, account, message, now)
+            if held is not None:
+                return held
+            todo, more = self._not_stopped(meta["id"], message["constituency"], todo, now)
+            outcome.skipped += more
+        self._send_all(meta, campaign, account, todo, schedule(start, len(todo), account.throughput), every, outcome)
         if outcome.retry:
             self._again(message, RETRY_AFTER.total_seconds())
         return outcome
 
-    def _gate(self, meta: dict[str, Any], campaign: Campaign, account: Account,
+    def _held(self, meta: dict[str, Any], campaign: Campaign, account: Account, message: dict[str, Any],
+              now: datetime) -> ChunkOutcome | None:
+        """Whether the chunk must wait (it comes back) or stop (the poll it is for has closed)."""
+        gate = self._gate(campaign, account, f"constituency/{message['constituency']}", now)
+        if gate is None:
+            return None
+        until, reason = gate
+        if until is None:
+            return ChunkOutcome("cancelled")
+        self._again(message, (until - now).total_seconds())
+        logger.info("broadcast chunk held", extra={"broadcast": meta["id"], "reason": reason})
+        return ChunkOutcome("held")
+
+    def _gate(self, campaign: Campaign, account: Account, scope: str,
               now: datetime) -> tuple[datetime | None, str] | None:
-        """The kill switch, the election calendar and the account, before every chunk: (until, why), with until None
-        when the broadcast must not go on at all."""
+        """The kill switch, the election calendar and the account, for the chunk's own constituency (a state-wide
+        broadcast reaches each constituency under that constituency's calendar and pauses): (until, why), with until
+        None when it must not go on at all."""
         pauses = self.store.pauses()
-        covering = [s for s in campaign.enclosing(meta["scope"]) if s in pauses]
+        covering = [s for s in campaign.enclosing(scope) if s in pauses]
         if covering:
             return now + PAUSE_RECHECK, f"publishing is paused for {covering[0]}"
-        ruling = election.verdict(meta["scope"], campaign, now, cleared=False)
+        ruling = election.verdict(scope, campaign, now, cleared=False)
         if ruling.action is election.Action.CANCEL:
             return None, ruling.reason
         if ruling.action is election.Action.HOLD and ruling.until:
@@ -164,49 +195,50 @@ class Broadcaster:
             return state.wait_until(now), f"{account.id} is {state.health}"
         return None
 
+    def _not_stopped(self, broadcast: str, constituency: str, contacts: list[StoredContact],
+                     now: datetime) -> tuple[list[StoredContact], int]:
+        """The contacts not on the stop list; those on it are recorded `skipped` (and never sent)."""
+        _, stopped = self.audience.known(constituency, [c.digest for c in contacts])
+        for digest in stopped:
+            if self.broadcasts.claim(broadcast, digest, constituency, now, MAX_SENDS):
+                self.broadcasts.settle(broadcast, digest, SKIPPED, 0, now, reason="stopped")
+        return [c for c in contacts if c.digest not in stopped], len(stopped)
+
     def _page(self, broadcast: str, message: dict[str, Any], now: datetime) -> tuple[list[StoredContact],
                                                                                      dict[str, Any]]:
-        """The chunk's contacts. Its first run fixes where it ends and passes the rest of the shard on (once: a
-        redelivered first run finds it passed)."""
-        constituency = message["constituency"]
+        """The chunk's contacts. Its first run fixes where it ends and passes the rest of the shard on — the next
+        chunk queued first, then noted, so a failure in between queues it again rather than never."""
+        constituency, shard = message["constituency"], message["shard"]
         if "digest" in message:  # one contact's retry, from a status webhook
             contact = self.audience.contact(constituency, message["digest"])
             return ([contact] if contact else []), message
         after = message.get("after")
-        page = list(self.audience.contacts(constituency, message["shard"], after, CHUNK))
         if "until" in message:
-            return [c for c in page if c.digest <= message["until"]], message
-        passed = len(page) == CHUNK and self.broadcasts.pass_on(broadcast, constituency, message["shard"],
-                                                                after or "", now)
-        if passed and self.queue.send([{**message, "after": page[-1].digest}]):
-            raise PersistenceError("SQS did not take the broadcast's next chunk")
+            return list(self.audience.contacts(constituency, shard, after, until=message["until"])), message
+        page = list(self.audience.contacts(constituency, shard, after, CHUNK))
+        if len(page) == CHUNK and not self.broadcasts.passed_on(broadcast, constituency, shard, after or ""):
+            if self.queue.send([{**message, "after": page[-1].digest}]):
+                raise PersistenceError("SQS did not take the broadcast's next chunk")
+            self.broadcasts.pass_on(broadcast, constituency, shard, after or "", now)
         return page, {**message, "until": page[-1].digest if page else (after or "")}
 
-    def _claim(self, broadcast: str, page: list[StoredContact], now: datetime) -> list[StoredContact]:
-        """The contacts of the page this chunk takes (one conditional write each, several in flight)."""
-        if not page:
-            return []
-        with ThreadPoolExecutor(max_workers=min(SENDERS, len(page))) as pool:
-            won = list(pool.map(lambda c: self.broadcasts.claim(broadcast, c.digest, c.constituency, now, MAX_SENDS),
-                                page))
-        return [contact for contact, ours in zip(page, won, strict=True) if ours]
-
-    def _send_all(self, meta: dict[str, Any], account: Account, contacts: list[StoredContact],
-                  outcome: ChunkOutcome) -> None:
-        throughput = account.throughput or DEFAULT_THROUGHPUT
-        start = self.broadcasts.reserve_sends(account.id, len(contacts), timedelta(seconds=send_interval(throughput)),
-                                              self.clock.now())
+    def _send_all(self, meta: dict[str, Any], campaign: Campaign, account: Account, contacts: list[StoredContact],
+                  times: list[datetime], every: timedelta, outcome: ChunkOutcome) -> None:
         token = self.token(account)
-        times = schedule(start, len(contacts), throughput)
-        every = timedelta(seconds=send_interval(throughput))
-        with ThreadPoolExecutor(max_workers=min(SENDERS, len(contacts))) as pool:
-            results = list(pool.map(lambda pair: self._send_one(meta, account, token, every, *pair),
+        with ThreadPoolExecutor(max_workers=min(self.senders, len(contacts))) as pool:
+            results = list(pool.map(lambda pair: self._send_one(meta, campaign, account, token, every, *pair),
                                     zip(contacts, times, strict=True)))
         for result in results:
             setattr(outcome, result, getattr(outcome, result) + 1)
 
-    def _send_one(self, meta: dict[str, Any], account: Account, token: str, every: timedelta,
+    def _send_one(self, meta: dict[str, Any], campaign: Campaign, account: Account, token: str, every: timedelta,
                   contact: StoredContact, at: datetime) -> str:
+        try:
+            phone = str(self.vault.open(contact.digest, contact.sealed)["phone"]).lstrip("+")
+        except Exception as exc:  # nothing claimed yet: the chunk comes again for them
+            logger.warning("could not open a contact; it goes with the chunk's retry",
+                           extra={"broadcast": meta["id"], "error": type(exc).__name__})
+            return "retry"
         wait = (at - self.clock.now()).total_seconds()
         if wait < -LATE.total_seconds():
             # Sending now, long after its time, would crowd the messages on time into one second: take a new time.
@@ -215,8 +247,20 @@ class Broadcaster:
         if wait > 0:
             self.sleep(wait)
         now = self.clock.now()
-        phone = str(self.vault.open(contact.digest, contact.sealed)["phone"]).lstrip("+")
-        if not self.store.reserve_recipient(account.id, recipient_key(phone), now, PAIR_SPACING):
+        # Claimed right before its call: a chunk that dies before this leaves the contact to its retry, never lost.
+        if not self.broadcasts.claim(meta["id"], contact.digest, contact.constituency, now, MAX_SENDS):
+            return "taken"
+        try:
+            return self._call(meta, campaign, account, token, contact, phone, now)
+        except Exception:
+            # Nothing went out (every platform answer is handled in _call): the contact waits for the retry.
+            self.broadcasts.settle(meta["id"], contact.digest, "retry", 0, now, reason="interrupted", uncount=True)
+            raise
+
+    def _call(self, meta: dict[str, Any], campaign: Campaign, account: Account, token: str, contact: StoredContact,
+              phone: str, now: datetime) -> str:
+        # The pair-rate slot is named by the contact's keyed digest, never by an unkeyed hash of the number.
+        if not self.store.reserve_recipient(account.id, contact.digest, now, PAIR_SPACING):
             return self._retry(meta["id"], contact.digest, now, "WhatsApp's pair rate: they had a message seconds ago",
                                counted=False)
         request = PublishRequest(target_id=account.target_id, token=token, text=None, template=meta["template"],
@@ -229,13 +273,13 @@ class Broadcaster:
             self.broadcasts.settle(meta["id"], contact.digest, "ambiguous", 0, now, reason=exc.message)
             return "in_doubt"
         except PlatformError as exc:
-            self.store.free_recipient(account.id, recipient_key(phone), now, PAIR_SPACING)  # nothing was sent
-            return self._failed(meta, account, contact, exc, now)
+            self.store.free_recipient(account.id, contact.digest, now, PAIR_SPACING)  # nothing was sent
+            return self._failed(meta, campaign, account, contact, exc, now)
         self.broadcasts.settle(meta["id"], contact.digest, "sent", rank("sent"), now, wamid=wamid)
         return "sent"
 
-    def _failed(self, meta: dict[str, Any], account: Account, contact: StoredContact, exc: PlatformError,
-                now: datetime) -> str:
+    def _failed(self, meta: dict[str, Any], campaign: Campaign, account: Account, contact: StoredContact,
+                exc: PlatformError, now: datetime) -> str:
         if isinstance(exc, PlatformRateLimitedError) and not exc.per_recipient:
             # The number's throughput (130429): every chunk of this number waits a moment.
             self.store.throttle_account(account.id, now + timedelta(seconds=max(1, exc.retry_after or 1)),
@@ -246,10 +290,29 @@ class Broadcaster:
                 self.activity.record("account.unhealthy", meta["scope"], f"ALERT {account.id} needs a person: "
                                      f"{exc.message}; the broadcast waits", level="error", account_id=account.id)
             return self._retry(meta["id"], contact.digest, now, exc.message, counted=False)
+        if _code(exc.code) in TEMPLATE_CODES:
+            self._halt(meta, exc.message, now)
+            return self._retry(meta["id"], contact.digest, now, exc.message, counted=False)
+        if _code(exc.code) == MARKETING_STOPPED:
+            self._stopped_marketing(contact.digest, meta["scope"], now)
         if exc.retryable:
             return self._retry(meta["id"], contact.digest, now, exc.message)
         self.broadcasts.settle(meta["id"], contact.digest, "failed", rank("failed"), now, reason=exc.message)
         return "failed"
+
+    def _halt(self, meta: dict[str, Any], reason: str, now: datetime) -> None:
+        """WhatsApp refused the template itself: every subscriber would get the same answer. Stop, and say so once."""
+        if self.broadcasts.halt(meta["id"], reason, now):
+            self.activity.record("broadcast.halted", meta["scope"], f"ALERT broadcast {meta['title']!r} stopped: "
+                                 f"WhatsApp refused its template ({reason}). Nobody else is sent it; fix the template "
+                                 "in WhatsApp Manager and upload the post again under a new name.", level="error",
+                                 content_id=meta["content_id"], account_id=meta["account_id"])
+
+    def _stopped_marketing(self, digest: str, scope: str, now: datetime) -> None:
+        """131050: the person stopped our marketing messages in WhatsApp itself — an opt-out like a STOP."""
+        if self.audience.suppress(digest, "marketing_stop", now):
+            self.activity.record("audience.stopped", scope, "a subscriber stopped marketing messages in WhatsApp "
+                                 "(131050): no message will reach them again", level="warning")
 
     def _retry(self, broadcast: str, digest: str, now: datetime, reason: str, *, counted: bool = True) -> str:
         record = self.broadcasts.record(broadcast, digest)
@@ -268,12 +331,14 @@ class Broadcaster:
     # ---- status webhooks -----------------------------------------------------------------------------------
     def on_status(self, status: MessageStatus, content_id: str, account_id: str, digest: str) -> str:
         now = self.clock.now()
-        ident = broadcast_id(content_id, account_id)
+        ident = broadcast_id(content_id)
         if status.status != "failed":
             moved = self.broadcasts.advance(ident, digest, status.status, rank(status.status), now,
                                             wamid=status.message_id)
             return "advanced" if moved else "repeated"
         kind = whatsapp_status_error_class(status.error_code)
+        if status.error_code == MARKETING_STOPPED:
+            self._stopped_marketing(digest, "state", now)
         if kind == "final_member":
             moved = self.broadcasts.advance(ident, digest, "failed", rank("failed"), now, wamid=status.message_id,
                                             reason=status.error or "failed")
@@ -281,30 +346,53 @@ class Broadcaster:
         if kind == "account" and self.store.mark_account_unhealthy(account_id, f"WhatsApp: {status.error}", now):
             self.activity.record("account.unhealthy", "state", f"ALERT {account_id} needs a person: WhatsApp reported "
                                  f"{status.error} for a broadcast message", level="error", account_id=account_id)
-        if not self.broadcasts.reopen(ident, digest, status.error or "failed", now):
-            return "repeated"
+        moved = self.broadcasts.reopen(ident, digest, status.message_id, status.error or "failed", now, MAX_SENDS)
+        if moved != "reopened":
+            return "failed" if moved == "gave_up" else "repeated"
         record = self.broadcasts.record(ident, digest) or {}
         self._again({"broadcast": ident, "constituency": record.get("constituency", ""), "digest": digest,
                      "shard": digest[0]}, RETRY_AFTER.total_seconds())
         return "resent"
 
+    def forget(self, digest: str, campaign: Campaign) -> None:
+        """An erasure: the person's broadcast records and pair-rate slots go too."""
+        self.broadcasts.forget(digest)
+        for account in campaign.accounts:
+            if account.platform == "whatsapp":
+                self.store.forget_recipient(account.id, digest)
+
     def visible_rollups(self, campaign: Campaign, scope: str, days: int = 7) -> list[dict[str, Any]]:
-        """The last `days` days' broadcasts inside `scope` (or for a scope enclosing it), newest first."""
+        """The last `days` days' broadcasts inside `scope` (or for a scope enclosing it), newest first, with the
+        roll-up the clock last counted (a dashboard request never counts a broadcast's records itself)."""
         since = self.clock.now() - timedelta(days=days)
-        inside = [b for b in self.rollups(since) if scope in campaign.enclosing(b["scope"])
+        inside = [b for b in self.broadcasts.broadcasts_since(since) if scope in campaign.enclosing(b["scope"])
                   or b["scope"] in campaign.enclosing(scope)]
-        return [{k: b.get(k) for k in ("id", "title", "scope", "account_id", "started_at", "rollup")}
+        return [{k: b.get(k) for k in ("id", "title", "scope", "account_id", "started_at", "rollup", "halted")}
                 for b in reversed(inside)]
 
     # ---- roll-up -----------------------------------------------------------------------------------------
-    def rollups(self, since: datetime) -> list[dict[str, Any]]:
-        """Broadcasts begun since `since`, each with where its messages are (counted again when a minute old)."""
-        now = self.clock.now()
+    def rollups(self, since: datetime, budget: float | None = None) -> list[dict[str, Any]]:
+        """Broadcasts begun since `since`, each with where its messages are — counted again when a minute old, for as
+        long as `budget` seconds allow (the publishing clock's share; the report counts them all)."""
+        now, started = self.clock.now(), time.monotonic()
         listed = []
         for meta in self.broadcasts.broadcasts_since(since):
             rolled = meta.get("rolled_up_at")
-            if rolled is None or rolled < to_iso(now - ROLLUP_EVERY):
+            in_time = budget is None or time.monotonic() - started < budget
+            if in_time and (rolled is None or rolled < to_iso(now - ROLLUP_EVERY)):
                 meta["rollup"] = rollup(self.broadcasts.records(meta["id"])).to_dict()
                 self.broadcasts.save_rollup(meta, meta["rollup"], now)
             listed.append(meta)
         return listed
+
+
+def _open(record: dict[str, Any] | None) -> bool:
+    """Whether a contact still needs this broadcast's message: never begun, or waiting for a retry."""
+    return record is None or (record["status"] == "retry" and int(record.get("attempts", 0)) < MAX_SENDS)
+
+
+def _code(code: object) -> int | None:
+    try:
+        return int(code)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None

@@ -47,6 +47,8 @@ class OptOuts:
     activity: ActivityLog
     clock: Clock
     reply: Callable[[str, str, str], None]   # (phone_number_id, to, text): a plain text from that number
+    # services/broadcasts.Broadcaster.forget: an erased person's broadcast records and pair-rate slots go too
+    forget: Callable[[str, Campaign], None] | None = None
 
     def handle(self, campaign: Campaign, batch: WebhookBatch) -> Counter:
         counts: Counter = Counter()
@@ -89,6 +91,8 @@ class OptOuts:
         for constituency, _ in held:
             self.audience.delete_contacts(constituency, [digest])
         self.audience.suppress(digest, ERASED, self.clock.now())
+        if self.forget is not None:
+            self.forget(digest, campaign)
         self.activity.record("audience.erased", "state", f"{mask(number)} erased on request by {by}: "
                              f"{len(held)} contact record(s) deleted, only the suppression digest kept",
                              level="warning", details={"by": by, "constituencies": [c for c, _ in held]})

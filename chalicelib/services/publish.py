@@ -280,7 +280,7 @@ class Publisher:
             chunks = self.begin_broadcast(post, campaign, now)
         except Exception as exc:  # nothing was sent: the next attempt begins it again (a begun one is not redone)
             return self._release(post, claim, now, f"could not begin the broadcast ({type(exc).__name__})")
-        ident = broadcast_id(post.content_id, post.account_id)
+        ident = broadcast_id(post.content_id)
         if not self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
                                     status=PostStatus.PUBLISHED, now=now,
                                     fields={"platform_post_id": f"broadcast {ident}", "published_at": to_iso(now),

@@ -13,7 +13,7 @@ from chalicelib.adapters.memory_broadcast import InMemoryBroadcasts
 from chalicelib.domain.broadcast import rollup
 
 NOW = datetime(2021, 3, 3, 3, 30, tzinfo=UTC)
-META = {"id": "c1.wa-sahada", "content_id": "c1", "account_id": "wa-sahada", "scope": "constituency/sahada",
+META = {"id": "c1", "content_id": "c1", "account_id": "wa-sahada", "scope": "constituency/sahada",
         "constituencies": ["sahada"], "template": {"name": "budget_update", "params": ["a", "b"]}, "title": "t",
         "started_at": "2021-03-03T03:30:00Z"}
 D1, D2 = "a" * 64, "b" * 64
@@ -65,12 +65,20 @@ def test_statuses_move_a_message_on_and_never_back(broadcasts):
     assert broadcasts.advance("b", D1, "delivered", 2, NOW, wamid="wamid.1"), "the webhook came first"
     assert not broadcasts.settle("b", D1, "sent", 1, NOW, wamid="wamid.1"), "our call's answer says less"
     assert not broadcasts.advance("b", D1, "sent", 1, NOW), "a late sent"
-    assert broadcasts.advance("b", D1, "read", 3, NOW)
+    assert not broadcasts.advance("b", D1, "read", 3, NOW, wamid="wamid.0"), "another attempt's message"
+    assert broadcasts.advance("b", D1, "read", 3, NOW, wamid="wamid.1")
     assert broadcasts.record("b", D1)["status"] == "read"
-    assert not broadcasts.advance("b", D2, "sent", 1, NOW), "no record, nothing made up"
-    assert broadcasts.reopen("b", D1, "131000", NOW) and broadcasts.record("b", D1)["status"] == "retry"
-    assert not broadcasts.reopen("b", D1, "131000", NOW), "once per failure"
+    assert not broadcasts.advance("b", D2, "sent", 1, NOW, wamid="wamid.2"), "no record, nothing made up"
+    assert broadcasts.reopen("b", D1, "wamid.0", "131000", NOW, 5) == "stale", "not this attempt's failure"
+    assert broadcasts.reopen("b", D1, "wamid.1", "131000", NOW, 5) == "reopened"
+    assert broadcasts.record("b", D1)["status"] == "retry"
+    assert broadcasts.reopen("b", D1, "wamid.1", "131000", NOW, 5) == "stale", "once per failure"
     assert rollup(broadcasts.records("b")).waiting == 1
+    assert broadcasts.claim("b", D1, "sahada", NOW, 5)
+    assert not broadcasts.advance("b", D1, "delivered", 2, NOW, wamid="wamid.1"), "the failed attempt's, late"
+    assert broadcasts.settle("b", D1, "sent", 1, NOW, wamid="wamid.3")
+    assert broadcasts.reopen("b", D1, "wamid.3", "131000", NOW, 2) == "gave_up", "its attempts are spent"
+    assert broadcasts.record("b", D1)["status"] == "failed"
 
 
 def test_sending_times_are_shared_and_never_closer_than_asked(broadcasts):
@@ -87,10 +95,34 @@ def test_the_messaging_limit_counts_a_rolling_day(broadcasts):
     assert broadcasts.take_messaging_room("wa", 6, 10, NOW)
     assert not broadcasts.take_messaging_room("wa", 5, 10, NOW + timedelta(hours=3))
     assert broadcasts.take_messaging_room("wa", 4, 10, NOW + timedelta(hours=3))
-    assert broadcasts.take_messaging_room("wa", 6, 10, NOW + timedelta(hours=24)), "the first hour left the day"
+    assert not broadcasts.take_messaging_room("wa", 6, 10, NOW + timedelta(hours=24)), "its hour is partly inside"
+    assert broadcasts.take_messaging_room("wa", 6, 10, NOW + timedelta(hours=25)), "the first hour left the day"
 
 
 def test_a_chunk_passes_its_successor_on_once(broadcasts):
     assert broadcasts.pass_on("b", "sahada", "a", "", NOW)
     assert not broadcasts.pass_on("b", "sahada", "a", "", NOW)
     assert broadcasts.pass_on("b", "sahada", "a", D1, NOW)
+
+
+def test_a_broadcast_halts_once_and_an_erasure_forgets_the_person_in_every_broadcast(broadcasts):
+    assert broadcasts.start(META) and broadcasts.start({**META, "id": "c2", "started_at": "2021-03-03T03:31:00Z"})
+    assert broadcasts.halt("c1", "132015 template paused", NOW) and not broadcasts.halt("c1", "again", NOW)
+    assert broadcasts.broadcast("c1")["halted"] == "132015 template paused"
+    assert broadcasts.broadcasts_since(NOW - timedelta(hours=1))[0]["halted"] == "132015 template paused"
+    for ident in ("c1", "c2"):
+        broadcasts.claim(ident, D1, "sahada", NOW, 5)
+        broadcasts.claim(ident, D2, "sahada", NOW, 5)
+    assert set(broadcasts.records_of("c1", [D1, D2, "c" * 64])) == {D1, D2}
+    broadcasts.forget(D1)
+    assert broadcasts.record("c1", D1) is None and broadcasts.record("c2", D1) is None
+    assert broadcasts.record("c2", D2) is not None
+
+
+def test_the_schedule_tells_when_it_is_next_free(broadcasts):
+    assert broadcasts.next_free("wa") is None
+    broadcasts.reserve_sends("wa", 100, timedelta(milliseconds=10), NOW)
+    assert broadcasts.next_free("wa") == NOW + timedelta(seconds=1)
+    assert not broadcasts.passed_on("b", "sahada", "a", "")
+    broadcasts.pass_on("b", "sahada", "a", "", NOW)
+    assert broadcasts.passed_on("b", "sahada", "a", "")

@@ -42,7 +42,7 @@ def publish_broadcast(world, client):
     messages = world.receive()
     assert messages, "the post was queued"
     client.lambda_.invoke("on_publish_message", world.sqs_event(messages))
-    return f"{content_id_for(POST_KEY)}.wa-sahada"
+    return content_id_for(POST_KEY)
 
 
 def chunk_messages(limit=10):
