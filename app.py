@@ -90,6 +90,11 @@ def publishing_clock(event):
     return entry.dispatch_due()
 
 
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="broadcast_counts")
+def broadcast_counts(event):
+    return entry.count_broadcasts()
+
+
 @app.schedule(Cron(30, 0, "*", "*", "?", "*"), name="token_health_check")  # 06:00 IST daily
 def token_health_check(event):
     return entry.check_tokens()

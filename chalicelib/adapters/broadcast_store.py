@@ -79,6 +79,14 @@ class BroadcastStore(TableCalls):
                    UpdateExpression="SET #r = :r, rolled_up_at = :at", ExpressionAttributeNames={"#r": "rollup"},
                    ExpressionAttributeValues=_values({":r": rollup, ":at": to_iso(now)}))
 
+    def shard_rollups(self, broadcast_id: str) -> dict[str, dict[str, Any]]:
+        """Each shard's last count, with when it was made (`at`)."""
+        return {item["sk"]: {k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")}
+                for item in self._query(f"BROLL#{broadcast_id}")}
+
+    def save_shard_rollup(self, broadcast_id: str, shard: str, counts: dict[str, Any]) -> None:
+        self._call("put_item", Item=to_item({"pk": f"BROLL#{broadcast_id}", "sk": shard, **counts}))
+
     def pass_on(self, broadcast_id: str, constituency: str, shard: str, after: str, now: datetime) -> bool:
         """Note that the chunk of (constituency, shard) after `after` has queued its successor; False if one had."""
         try:

@@ -22,6 +22,7 @@ class InMemoryBroadcasts:
         self._records: dict[tuple[str, str], dict[str, Any]] = {}
         self._next_ms: dict[str, int] = {}
         self._limits: dict[str, dict[str, int]] = {}
+        self._shard_rollups: dict[str, dict[str, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     def start(self, meta: dict[str, Any]) -> bool:
@@ -54,6 +55,14 @@ class InMemoryBroadcasts:
         with self._lock:
             listed = self._listed[f"{meta['started_at']}#{meta['id']}"]
             listed.update(rollup=copy.deepcopy(rollup), rolled_up_at=to_iso(now))
+
+    def shard_rollups(self, broadcast_id: str) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._shard_rollups.get(broadcast_id, {}))
+
+    def save_shard_rollup(self, broadcast_id: str, shard: str, counts: dict[str, Any]) -> None:
+        with self._lock:
+            self._shard_rollups.setdefault(broadcast_id, {})[shard] = copy.deepcopy(counts)
 
     def pass_on(self, broadcast_id: str, constituency: str, shard: str, after: str, now: datetime) -> bool:
         with self._lock:

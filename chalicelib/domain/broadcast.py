@@ -126,6 +126,19 @@ def rollup(records: Any) -> Rollup:
     return total
 
 
+def combine(parts: Any) -> dict[str, Any]:
+    """One roll-up from the roll-ups of a broadcast's shards."""
+    total: dict[str, Any] = Rollup().to_dict()
+    for part in parts:
+        for name, value in part.items():
+            if name == "failed":
+                for reason, n in value.items():
+                    total["failed"][reason] = total["failed"].get(reason, 0) + int(n)
+            elif name in total:
+                total[name] += int(value)
+    return total
+
+
 def chunk_delay(seconds: float) -> int:
     """An SQS delay: whole seconds, at most 15 minutes (a longer wait is taken in steps)."""
     return max(0, min(900, math.ceil(seconds)))

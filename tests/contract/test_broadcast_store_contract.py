@@ -126,3 +126,12 @@ def test_the_schedule_tells_when_it_is_next_free(broadcasts):
     assert not broadcasts.passed_on("b", "sahada", "a", "")
     broadcasts.pass_on("b", "sahada", "a", "", NOW)
     assert broadcasts.passed_on("b", "sahada", "a", "")
+
+
+def test_each_shards_count_is_kept_with_its_time(broadcasts):
+    assert broadcasts.shard_rollups("c1") == {}
+    broadcasts.save_shard_rollup("c1", "a", {"contacts": 3, "sent": 2, "failed": {"131026": 1}, "at": "2021-03-03"})
+    broadcasts.save_shard_rollup("c1", "b", {"contacts": 1, "sent": 1, "failed": {}, "at": "2021-03-04"})
+    assert broadcasts.shard_rollups("c1")["a"] == {"contacts": 3, "sent": 2, "failed": {"131026": 1},
+                                                   "at": "2021-03-03"}
+    assert set(broadcasts.shard_rollups("c1")) == {"a", "b"}
