@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -219,13 +220,16 @@ class BroadcastStore(TableCalls):
         start = int(from_item(answer["Attributes"])["next_ms"]) - span
         return max(now, datetime.fromtimestamp(start / 1000, UTC))
 
-    def take_messaging_room(self, portfolio: str, count: int, limit: int, now: datetime) -> bool:
-        """Count `count` more recipients in this hour if the rolling day's total stays within `limit`. The day's hours
+    def take_messaging_room(self, portfolio: str, count: int, limit: int, now: datetime) -> bool | None:
+        """Count `count` more recipients in this hour if the rolling day's total stays within `limit` (True), or not
+        (False); None when other publishers kept counting at the same moment (ask again shortly). The day's hours
         live in one item, written over the version read: two publishers either side of an hour's turn cannot both
         take the last room."""
         key = {"pk": f"LIMIT#{portfolio}", "sk": "LIMIT"}
         hours = set(last_day_hours(now))
-        for _ in range(LIMIT_TRIES):
+        for attempt in range(LIMIT_TRIES):
+            if attempt:
+                self._sleep(random.uniform(0.005, 0.02 * attempt))
             item = self._get(key)
             kept = {h: int(n) for h, n in (item or {}).get("hours", {}).items() if h in hours}
             if sum(kept.values()) + count > limit:
@@ -239,7 +243,7 @@ class BroadcastStore(TableCalls):
                 return True
             except ConditionFailed:
                 continue
-        return False  # others kept taking room: this chunk waits and asks again
+        return None
 
     def _query_from(self, pk: str, start: str) -> Iterator[dict[str, Any]]:
         request: dict[str, Any] = {"KeyConditionExpression": "pk = :p AND sk >= :s",

@@ -164,7 +164,7 @@ class InMemoryBroadcasts:
             self._next_ms[account_id] = start + math.ceil(count * every.total_seconds() * 1000)
             return max(now, datetime.fromtimestamp(start / 1000, UTC))
 
-    def take_messaging_room(self, portfolio: str, count: int, limit: int, now: datetime) -> bool:
+    def take_messaging_room(self, portfolio: str, count: int, limit: int, now: datetime) -> bool | None:
         with self._lock:
             hours = set(last_day_hours(now))
             kept = {h: n for h, n in self._limits.get(portfolio, {}).items() if h in hours}

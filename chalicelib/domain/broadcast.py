@@ -119,10 +119,17 @@ class Rollup:
                 "skipped": self.skipped, "in_doubt": self.in_doubt}
 
 
-def rollup(records: Any) -> Rollup:
+STALE_SENDING = timedelta(minutes=5)  # a `sending` this old died mid-call: in doubt until its webhook says more
+
+
+def rollup(records: Any, now: datetime | None = None) -> Rollup:
     total = Rollup()
+    stale = (now - STALE_SENDING).strftime("%Y-%m-%dT%H:%M:%SZ") if now else None
     for record in records:
-        total.add(record["status"], record.get("reason"))
+        status = record["status"]
+        if status == "sending" and stale and record.get("at", "") < stale:
+            status = "ambiguous"
+        total.add(status, record.get("reason"))
     return total
 
 

@@ -26,7 +26,7 @@ from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.platforms.base import PlatformClient, PublishRequest
 from chalicelib.adapters.platforms.graph_errors import whatsapp_status_error_class
 from chalicelib.domain import election
-from chalicelib.domain.audience import SHARDS, StoredContact
+from chalicelib.domain.audience import ERASED, SHARDS, StoredContact
 from chalicelib.domain.broadcast import (
     CHUNK,
     DEFAULT_THROUGHPUT,
@@ -67,6 +67,7 @@ from chalicelib.services.campaigns import CampaignSource
 ROLLUP_EVERY = timedelta(seconds=60)
 ROLLUP_LATER = timedelta(minutes=15)  # after the first hour, only late statuses change the counts
 LATE = timedelta(milliseconds=5)  # a message this far behind its sending time takes a new one
+MAX_WAIT = timedelta(seconds=30)  # the longest a chunk sleeps for its times, well inside its Lambda's 60 s
 # Messages in flight per chunk: a Graph call takes ~100 ms and the schedule spaces them 1-12 ms apart. More threads than
 # the latency needs only add jitter to when each message leaves (the local sandbox answers in ~4 ms: 4 are enough).
 SENDERS = 16
@@ -146,11 +147,18 @@ class Broadcaster:
             self._again(message, (free - now - MAX_AHEAD / 2).total_seconds())
             return ChunkOutcome("waiting")
         limit = campaign.audience.messaging_limit
-        if limit is not None and not self.broadcasts.take_messaging_room(campaign.campaign, len(todo), limit, now):
-            self._again(message, wait_for_room(now).total_seconds())
+        room = self.broadcasts.take_messaging_room(campaign.campaign, len(todo), limit, now) if limit else True
+        if room is not True:
+            # No room till the oldest hour leaves the day — or (None) others kept counting at the same moment.
+            self._again(message, wait_for_room(now).total_seconds() if room is False else 2)
             return ChunkOutcome("held")
         every = timedelta(seconds=send_interval(account.throughput or DEFAULT_THROUGHPUT))
         start = self.broadcasts.reserve_sends(account.id, len(todo), every, now)
+        if start - now > MAX_WAIT:
+            # Publishers that looked at the schedule together all reserved: these times are too far for this
+            # invocation to wait for. They are left unused (a gap in the schedule); the chunk comes back for new ones.
+            self._again(message, (start - now - MAX_AHEAD).total_seconds())
+            return ChunkOutcome("waiting")
         if start - now > RECHECK_AFTER:
             # A wait: the kill switch, the calendar and the stop list are looked at again just before the first call.
             self.sleep((start - now - RECHECK_AFTER / 2).total_seconds())
@@ -160,6 +168,8 @@ class Broadcaster:
                 return held
             todo, more = self._not_stopped(meta["id"], message["constituency"], todo, now)
             outcome.skipped += more
+            if not todo:
+                return outcome
         self._send_all(meta, campaign, account, todo, schedule(start, len(todo), account.throughput), every, outcome)
         if outcome.retry:
             self._again(message, RETRY_AFTER.total_seconds())
@@ -201,8 +211,10 @@ class Broadcaster:
                      now: datetime) -> tuple[list[StoredContact], int]:
         """The contacts not on the stop list; those on it are recorded `skipped` (and never sent)."""
         _, stopped = self.audience.known(constituency, [c.digest for c in contacts])
-        for digest in stopped:
-            if self.broadcasts.claim(broadcast, digest, constituency, now, MAX_SENDS):
+        for digest, suppression in stopped.items():
+            # A stop is counted (`skipped`); of an erased person nothing is written, not even that.
+            if suppression.reason != ERASED and self.broadcasts.claim(broadcast, digest, constituency, now,
+                                                                      MAX_SENDS):
                 self.broadcasts.settle(broadcast, digest, SKIPPED, 0, now, reason="stopped")
         return [c for c in contacts if c.digest not in stopped], len(stopped)
 
@@ -249,22 +261,29 @@ class Broadcaster:
         if wait > 0:
             self.sleep(wait)
         now = self.clock.now()
+        # The stop list once more, right before this person's message: a STOP or an erasure a moment ago wins (and
+        # an erased person's record is not made again).
+        if self.audience.suppression(contact.digest) is not None:
+            return "skipped"
         # Claimed right before its call: a chunk that dies before this leaves the contact to its retry, never lost.
         if not self.broadcasts.claim(meta["id"], contact.digest, contact.constituency, now, MAX_SENDS):
             return "taken"
         try:
-            return self._call(meta, campaign, account, token, contact, phone, now)
+            # The pair-rate slot is named by the contact's keyed digest, never by an unkeyed hash of the number.
+            paced = self.store.reserve_recipient(account.id, contact.digest, now, PAIR_SPACING)
         except Exception:
-            # Nothing went out (every platform answer is handled in _call): the contact waits for the retry.
+            # Nothing went out: the contact waits for the chunk's retry.
             self.broadcasts.settle(meta["id"], contact.digest, "retry", 0, now, reason="interrupted", uncount=True)
             raise
+        if not paced:
+            return self._retry(meta["id"], contact.digest, now, "WhatsApp's pair rate: they had a message seconds ago",
+                               counted=False)
+        # From here on a failure to record is never taken for "nothing went out": the record stays `sending` (in
+        # doubt, never sent again) until the message's status webhook says what became of it.
+        return self._call(meta, campaign, account, token, contact, phone, now)
 
     def _call(self, meta: dict[str, Any], campaign: Campaign, account: Account, token: str, contact: StoredContact,
               phone: str, now: datetime) -> str:
-        # The pair-rate slot is named by the contact's keyed digest, never by an unkeyed hash of the number.
-        if not self.store.reserve_recipient(account.id, contact.digest, now, PAIR_SPACING):
-            return self._retry(meta["id"], contact.digest, now, "WhatsApp's pair rate: they had a message seconds ago",
-                               counted=False)
         request = PublishRequest(target_id=account.target_id, token=token, text=None, template=meta["template"],
                                  recipient=phone, reference=reference(meta["content_id"], meta["account_id"],
                                                                       contact.digest))
@@ -348,12 +367,16 @@ class Broadcaster:
         if kind == "account" and self.store.mark_account_unhealthy(account_id, f"WhatsApp: {status.error}", now):
             self.activity.record("account.unhealthy", "state", f"ALERT {account_id} needs a person: WhatsApp reported "
                                  f"{status.error} for a broadcast message", level="error", account_id=account_id)
+        record = self.broadcasts.record(ident, digest)
+        if record is None:
+            return "repeated"
+        # The retry is queued before the record is reopened: if SQS refuses it, the webhook fails and Meta's next
+        # delivery finds the record as it was and tries again (a retry for a record not reopened claims nothing).
+        self._again({"broadcast": ident, "constituency": record["constituency"], "digest": digest,
+                     "shard": digest[0]}, RETRY_AFTER.total_seconds())
         moved = self.broadcasts.reopen(ident, digest, status.message_id, status.error or "failed", now, MAX_SENDS)
         if moved != "reopened":
             return "failed" if moved == "gave_up" else "repeated"
-        record = self.broadcasts.record(ident, digest) or {}
-        self._again({"broadcast": ident, "constituency": record.get("constituency", ""), "digest": digest,
-                     "shard": digest[0]}, RETRY_AFTER.total_seconds())
         return "resent"
 
     def forget(self, digest: str, campaign: Campaign) -> None:
@@ -379,7 +402,7 @@ class Broadcaster:
         `budget` seconds allow (a million records take minutes to read; the report's count waits for all)."""
         now, started = self.clock.now(), time.monotonic()
         listed = []
-        for meta in self.broadcasts.broadcasts_since(since):
+        for meta in reversed(self.broadcasts.broadcasts_since(since)):  # the newest, going out now, first
             parts = self.broadcasts.shard_rollups(meta["id"])
             young = meta["started_at"] >= to_iso(now - timedelta(hours=1))
             fresh_since = to_iso(now - (ROLLUP_EVERY if young else ROLLUP_LATER))
@@ -389,14 +412,15 @@ class Broadcaster:
                     continue
                 if budget is not None and time.monotonic() - started >= budget:
                     break
-                parts[shard] = {**rollup(self.broadcasts.records(meta["id"], shard)).to_dict(), "at": to_iso(now)}
+                counts = rollup(self.broadcasts.records(meta["id"], shard), now).to_dict()
+                parts[shard] = {**counts, "at": to_iso(now)}
                 self.broadcasts.save_shard_rollup(meta["id"], shard, parts[shard])
                 counted = True
             if counted or "rollup" not in meta:
                 meta["rollup"] = combine(parts.values())
                 self.broadcasts.save_rollup(meta, meta["rollup"], now)
             listed.append(meta)
-        return listed
+        return listed[::-1]
 
 
 def _open(record: dict[str, Any] | None) -> bool:
