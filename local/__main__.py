@@ -152,6 +152,11 @@ def demo(verbose: bool) -> int:
         print(election_table(stack.container.store, campaign))
         print("\nDaily series:")
         print(series_lines(stack.container.store, campaign))
+        print("\nBroadcasts to subscribers (WhatsApp templates to the voters who opted in):")
+        for broadcast in stack.container.broadcaster.rollups(clock_start() - timedelta(days=1)):
+            r = broadcast["rollup"]
+            print(f"  {broadcast['title']} ({broadcast['scope']}): {r['contacts']} contacts, {r['sent']} sent, "
+                  f"{r['delivered']} delivered, {r['failed_total']} failed, {r['skipped']} stopped since")
         received = stack.sandbox.received()
         print(f"\nWhat the platforms accepted ({len(received)} calls to the sandbox):")
         print(what_went_out(received))

@@ -146,6 +146,9 @@ class LocalStack:
         config = root / "config" / "campaign.yaml"
         self.upload("config/campaign.yaml", config.read_bytes())
         self.settle()
+        if content:  # the voters who opted in first: a broadcast among the posts goes to them
+            for path in sorted(p for p in (root / "audience").rglob("*.csv")):
+                self.upload(path.relative_to(root).as_posix(), path.read_bytes())
         files = sorted(p for p in (root / "content").rglob("*") if p.is_file()) if content else []
         manifests = [p for p in files if p.suffix in (".yaml", ".yml", ".json")]
         for path in [p for p in files if p not in manifests] + manifests:

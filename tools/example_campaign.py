@@ -85,6 +85,10 @@ def campaign_yaml() -> str:
             "  - {name: daily_kit, params: 1, language: hi}",
             "  - {name: prachar_coverage_gaps, params: 2, language: hi}   # the evening coverage alert to coordinators",
             "  - {name: prachar_daily_report, params: 4, language: hi}    # the daily report's summary to coordinators",
+            "audience:                    # voters who opted in to WhatsApp updates (audience/<constituency>/…csv)",
+            "  notices: [v1]              # the privacy notices the campaign gave, by version",
+            "  retention_days: 30         # contacts are erased 30 days after a constituency's counting",
+            "  messaging_limit: 1000      # the business portfolio's WhatsApp limit: people reached a rolling day",
             "daily_slots:                 # when a daily series publishes its next item (IST)",
             "  constituency: [\"07:30\"]",
             "accounts:"]
@@ -222,6 +226,30 @@ def daily_series() -> dict[str, str]:
     return files
 
 
+def sahada_subscribers() -> str:
+    """Voters of Sahada who gave a missed call to the campaign's number and heard the privacy notice (fictitious
+    numbers), with one row that lacks its consent time: the import refuses it in errors/<key>.json."""
+    rows = ["phone,name,consent_source,consent_at,notice_version,language,booth"]
+    for n in range(1, 41):
+        language = "en" if n % 10 == 0 else "hi"
+        consent = "" if n == 17 else f"2021-03-0{1 + n % 2}T{9 + n % 8:02d}:15:00+05:30"
+        rows.append(f"+91 76650 {n:05d},मतदाता {n},missed call to the campaign number,{consent},v1,{language},"
+                    f"{100 + n % 12}")
+    return "\n".join(rows) + "\n"
+
+
+def sahada_broadcast() -> str:
+    return "\n".join([
+        "title: बजट घोषणा — सहाड़ा के मतदाताओं के लिए",
+        "platforms: [whatsapp]",
+        "publish_at: 2021-03-12T11:00:00+05:30",
+        "series: budget-2021",
+        "mcmc_certificate: MCMC/BHL/2021/017   # the committee's pre-certification: bulk messages are advertising",
+        "overrides:",
+        "  whatsapp: {template: budget_update, params: [\"सहाड़ा\", \"नया राजकीय महाविद्यालय\"], audience: subscribers}",
+    ]) + "\n"
+
+
 def tiny_mp4() -> bytes:
     """A stand-in for a video file: an MP4 header and filler bytes (the sandbox does not decode video)."""
     return b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 64
@@ -249,6 +277,8 @@ def example_files() -> dict[str, bytes]:
     for prefix, posts in election_week().items():
         groups.append((prefix, posts))
     groups.append(("content/constituency/sahada", daily_series()))
+    groups.append(("content/constituency/sahada", {"2021-03/2021-03-12-broadcast.yaml": sahada_broadcast()}))
+    groups.append(("audience/sahada", {"2021-03-subscribers.csv": sahada_subscribers()}))
     seed = 0
     for prefix, posts in groups:
         for name, text in posts.items():

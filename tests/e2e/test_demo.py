@@ -33,6 +33,7 @@ def test_demo_replays_the_campaign_publishes_every_post_and_keeps_the_election_c
     assert "vikas-gatha (constituency/sahada): 43 items, one a day from 2021-03-04 to 2021-04-15; 43 published" \
         in result.stdout, "a daily series runs until the silence before the poll"
     assert "Sign-off, played by the example leads" in result.stdout
+    assert "(constituency/sahada): 39 contacts, 39 sent" in result.stdout, "the broadcast reached every subscriber"
     assert calendar["vallabhnagar"][1:] == ["0", "0"], "its poll is in October"
     for team in ("state-it-cell", "bhilwara-district-it-cell", "sahada-it-cell", "vallabhnagar-it-cell"):
         assert team in result.stdout
