@@ -15,6 +15,7 @@ scope, as fast as the sending number allows and never faster.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -302,9 +303,13 @@ class Broadcaster:
     def _failed(self, meta: dict[str, Any], campaign: Campaign, account: Account, contact: StoredContact,
                 exc: PlatformError, now: datetime) -> str:
         if isinstance(exc, PlatformRateLimitedError) and not exc.per_recipient:
-            # The number's throughput (130429): every chunk of this number waits a moment.
-            self.store.throttle_account(account.id, now + timedelta(seconds=max(1, exc.retry_after or 1)),
-                                        exc.message, now)
+            # The number's throughput (130429, "retry after a second"): the number's schedule skips that second —
+            # every publisher's next times move past it — and this contact goes again with the chunk's retry.
+            pause = max(1.0, float(exc.retry_after or 1))
+            every = timedelta(seconds=send_interval(account.throughput or DEFAULT_THROUGHPUT))
+            self.broadcasts.reserve_sends(account.id, math.ceil(pause / every.total_seconds()), every, now)
+            logger.warning("throughput answer from WhatsApp; the number's schedule skips a second",
+                           extra={"broadcast": meta["id"], "account_id": account.id})
             return self._retry(meta["id"], contact.digest, now, exc.message, counted=False)
         if isinstance(exc, PlatformAuthError):
             if self.store.mark_account_unhealthy(account.id, f"WhatsApp: {exc.message}", now):
