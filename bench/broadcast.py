@@ -162,7 +162,6 @@ def bench_broadcast(contacts: int | None = None, throughput: int | None = None, 
           f"{dict((k, v) for k, v in refused.items() if k != '130429') or 'none'}")
     print(f"  sent twice              {twice:8,}   (goal 0)")
     print(f"  peak RSS growth         {max_rss_mb() - rss_before:8.0f} MB   (the sandbox's in its own process)")
-    return received
 
 
 def _wait_until_up(url: str) -> None:

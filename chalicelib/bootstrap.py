@@ -205,7 +205,7 @@ class Container:
         from chalicelib.services.broadcasts import Broadcaster
 
         return Broadcaster(BroadcastStore(aws.client("dynamodb"), self.settings.table_name), self.audience, self.vault,
-                           self.store, self.broadcast_queue, self.campaigns, self.platforms()["whatsapp"],
+                           self.store, self.broadcast_queue, self.campaigns, self.platform("whatsapp"),
                            lambda account: self.secrets.token(self.settings.secret_name(account.secret)),
                            self.activity, self.clock)
 
@@ -235,7 +235,7 @@ class Container:
         if account is None:
             raise LookupError(f"no WhatsApp account of the campaign has phone number id {phone_number_id}")
         token = self.secrets.token(self.settings.secret_name(account.secret))
-        self.platforms()["whatsapp"].publish(PublishRequest(target_id=phone_number_id, token=token, text=text,
+        self.platform("whatsapp").publish(PublishRequest(target_id=phone_number_id, token=token, text=text,
                                                             recipient=f"+{to}"))
 
     def overview(self):
@@ -246,17 +246,25 @@ class Container:
     def platforms(self) -> dict[str, PlatformClient]:
         if self.overrides.platforms is not None:
             return self.overrides.platforms
-        from chalicelib.adapters.platforms.facebook import FacebookClient
-        from chalicelib.adapters.platforms.whatsapp import WhatsAppClient
-        from chalicelib.adapters.platforms.x import XClient
+        return {name: self.platform(name) for name in ("facebook", "x", "whatsapp")}
 
+    def platform(self, name: str) -> PlatformClient:
+        """One platform's client: a Lambda that only messages on WhatsApp never loads the others."""
+        if self.overrides.platforms is not None:
+            return self.overrides.platforms[name]
         s = self.settings
-        return {
-            "facebook": FacebookClient(s.facebook_api_base, s.graph_api_version, s.platform_timeout_seconds,
-                                       s.facebook_app_id),
-            "x": XClient(s.x_api_base, s.platform_timeout_seconds),
-            "whatsapp": WhatsAppClient(s.whatsapp_api_base, s.graph_api_version, s.platform_timeout_seconds),
-        }
+        if name == "facebook":
+            from chalicelib.adapters.platforms.facebook import FacebookClient
+
+            return FacebookClient(s.facebook_api_base, s.graph_api_version, s.platform_timeout_seconds,
+                                  s.facebook_app_id)
+        if name == "x":
+            from chalicelib.adapters.platforms.x import XClient
+
+            return XClient(s.x_api_base, s.platform_timeout_seconds)
+        from chalicelib.adapters.platforms.whatsapp import WhatsAppClient
+
+        return WhatsAppClient(s.whatsapp_api_base, s.graph_api_version, s.platform_timeout_seconds)
 
 
 _container: Container | None = None

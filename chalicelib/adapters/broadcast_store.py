@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters.dynamo_codec import from_item, to_item, to_value
+from chalicelib.adapters.dynamo_codec import from_item, to_item, to_values
 from chalicelib.adapters.table_calls import ConditionFailed, TableCalls
 from chalicelib.domain.audience import SHARDS
 from chalicelib.domain.broadcast import hour_key, last_day_hours, rank
@@ -29,10 +29,6 @@ LIMIT_TRIES = 20
 # A status is for the attempt on record (its message id), or for the call in flight — never an earlier attempt's.
 THIS_ATTEMPT = ("(wamid = :w) OR (attribute_not_exists(wamid) AND (attribute_not_exists(wamids) OR "
                 "NOT contains(wamids, :w)))")
-
-
-def _values(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: to_value(v) for k, v in values.items()}
 
 
 class BroadcastStore(TableCalls):
@@ -50,7 +46,7 @@ class BroadcastStore(TableCalls):
         self._call("update_item", Key=to_item(_listing_key(meta)),
                    UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(listing))),
                    ExpressionAttributeNames={f"#f{i}": k for i, k in enumerate(listing)},
-                   ExpressionAttributeValues=_values({f":v{i}": v for i, v in enumerate(listing.values())}))
+                   ExpressionAttributeValues=to_values({f":v{i}": v for i, v in enumerate(listing.values())}))
         return begun
 
     def broadcast(self, broadcast_id: str) -> dict[str, Any] | None:
@@ -58,7 +54,7 @@ class BroadcastStore(TableCalls):
 
     def broadcasts_since(self, since: datetime) -> list[dict[str, Any]]:
         """Broadcasts begun since `since`, oldest first, each with its latest roll-up."""
-        return list(self._query_from("BROADCASTS", to_iso(since)))
+        return list(self._query("BROADCASTS", since=to_iso(since)))
 
     def halt(self, broadcast_id: str, reason: str, now: datetime) -> bool:
         """Stop a broadcast for good (its template was refused); True for the call that halted it."""
@@ -66,19 +62,19 @@ class BroadcastStore(TableCalls):
             self._call("update_item", Key=to_item({"pk": f"BROADCAST#{broadcast_id}", "sk": "META"}),
                        UpdateExpression="SET halted = :r, halted_at = :at",
                        ConditionExpression="attribute_exists(pk) AND attribute_not_exists(halted)",
-                       ExpressionAttributeValues=_values({":r": reason, ":at": to_iso(now)}))
+                       ExpressionAttributeValues=to_values({":r": reason, ":at": to_iso(now)}))
         except ConditionFailed:
             return False
         meta = self.broadcast(broadcast_id)
         if meta is not None:
             self._call("update_item", Key=to_item(_listing_key(meta)), UpdateExpression="SET halted = :r",
-                       ExpressionAttributeValues=_values({":r": reason}))
+                       ExpressionAttributeValues=to_values({":r": reason}))
         return True
 
     def save_rollup(self, meta: dict[str, Any], rollup: dict[str, Any], now: datetime) -> None:
         self._call("update_item", Key=to_item(_listing_key(meta)),
                    UpdateExpression="SET #r = :r, rolled_up_at = :at", ExpressionAttributeNames={"#r": "rollup"},
-                   ExpressionAttributeValues=_values({":r": rollup, ":at": to_iso(now)}))
+                   ExpressionAttributeValues=to_values({":r": rollup, ":at": to_iso(now)}))
 
     def shard_rollups(self, broadcast_id: str) -> dict[str, dict[str, Any]]:
         """Each shard's last count, with when it was made (`at`)."""
@@ -111,7 +107,7 @@ class BroadcastStore(TableCalls):
                                         "expires_at = :exp ADD attempts :one REMOVE wamid",
                        ConditionExpression="attribute_not_exists(pk) OR (#s = :retry AND attempts < :max)",
                        ExpressionAttributeNames={"#s": "status", "#l": "level", "#at": "at"},
-                       ExpressionAttributeValues=_values({
+                       ExpressionAttributeValues=to_values({
                            ":sending": "sending", ":zero": 0, ":c": constituency, ":at": to_iso(now), ":one": 1,
                            ":exp": int((now + KEEP_FOR).timestamp()), ":retry": "retry", ":max": max_sends}))
         except ConditionFailed:
@@ -175,7 +171,7 @@ class BroadcastStore(TableCalls):
             self._call("update_item", Key=to_item(_record_key(broadcast_id, digest)), UpdateExpression=update,
                        ConditionExpression=condition, ExpressionAttributeNames={"#s": "status", "#l": "level",
                                                                                 "#at": "at"},
-                       ExpressionAttributeValues=_values(values))
+                       ExpressionAttributeValues=to_values(values))
         except ConditionFailed:
             return False
         return True
@@ -193,7 +189,7 @@ class BroadcastStore(TableCalls):
 
     def forget(self, digest: str) -> int:
         """An erasure: the person's record in every broadcast (digests only, but the person asked to be gone)."""
-        keys = [_record_key(b["id"], digest) for b in self._query_from("BROADCASTS", "0")]
+        keys = [_record_key(b["id"], digest) for b in self._query("BROADCASTS")]
         return self._batch_write([{"DeleteRequest": {"Key": to_item(k)}} for k in keys]) if keys else 0
 
     # ---- the sending number -------------------------------------------------------------------------
@@ -211,12 +207,12 @@ class BroadcastStore(TableCalls):
         try:
             self._call("update_item", Key=key, UpdateExpression="SET next_ms = :until",
                        ConditionExpression="attribute_not_exists(next_ms) OR next_ms <= :now",
-                       ExpressionAttributeValues=_values({":until": now_ms + span, ":now": now_ms}))
+                       ExpressionAttributeValues=to_values({":until": now_ms + span, ":now": now_ms}))
             return now
         except ConditionFailed:
             pass
         answer = self._call("update_item", Key=key, UpdateExpression="ADD next_ms :span",
-                            ExpressionAttributeValues=_values({":span": span}), ReturnValues="UPDATED_NEW")
+                            ExpressionAttributeValues=to_values({":span": span}), ReturnValues="UPDATED_NEW")
         start = int(from_item(answer["Attributes"])["next_ms"]) - span
         return max(now, datetime.fromtimestamp(start / 1000, UTC))
 
@@ -239,21 +235,11 @@ class BroadcastStore(TableCalls):
             try:
                 self._call("put_item", Item=to_item({**key, "hours": kept, "version": version + 1}),
                            ConditionExpression="attribute_not_exists(pk) OR version = :v",
-                           ExpressionAttributeValues=_values({":v": version}))
+                           ExpressionAttributeValues=to_values({":v": version}))
                 return True
             except ConditionFailed:
                 continue
         return None
-
-    def _query_from(self, pk: str, start: str) -> Iterator[dict[str, Any]]:
-        request: dict[str, Any] = {"KeyConditionExpression": "pk = :p AND sk >= :s",
-                                   "ExpressionAttributeValues": _values({":p": pk, ":s": start})}
-        while True:
-            answer = self._call("query", **request)
-            yield from (from_item(i) for i in answer.get("Items", []))
-            if "LastEvaluatedKey" not in answer:
-                return
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
 
 def _record_key(broadcast_id: str, digest: str) -> dict[str, str]:

@@ -19,6 +19,11 @@ def to_value(value: Any) -> dict[str, Any]:
     return _serializer.serialize(value)
 
 
+def to_values(values: dict[str, Any]) -> dict[str, Any]:
+    """ExpressionAttributeValues from plain values."""
+    return {name: to_value(value) for name, value in values.items()}
+
+
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo_codec import from_item, to_item, to_value
+from chalicelib.adapters.dynamo_codec import from_item, to_item, to_value, to_values
 from chalicelib.adapters.table_items import (
     KEPT_ON_PLACE,
     WAKE_PARTITION,
@@ -80,7 +80,7 @@ class Store:
     def decide(self, content_id: str, revision: int, decision: dict[str, Any]) -> bool:
         """Record an approval decision on the revision the approver saw; False if it changed meanwhile."""
         return self._update(f"CONTENT#{content_id}", "#CONTENT", "SET approval = :a", "revision = :r", {},
-                            _encoded({":a": json.dumps(decision), ":r": revision}))
+                            to_values({":a": json.dumps(decision), ":r": revision}))
 
     def series_cursor(self, scope: str, series: str) -> datetime | None:
         item = self._get(f"SERIES#{scope}", series)
@@ -89,7 +89,7 @@ class Store:
     def take_series_slot(self, scope: str, series: str, previous: datetime | None, slot: datetime) -> bool:
         """Move the series' cursor from `previous` to `slot`; False if another upload took a slot meanwhile."""
         condition = "attribute_not_exists(pk)" if previous is None else "last_slot = :previous"
-        values = {} if previous is None else _encoded({":previous": to_iso(previous)})
+        values = {} if previous is None else to_values({":previous": to_iso(previous)})
         return self._put({"pk": f"SERIES#{scope}", "sk": series, "last_slot": to_iso(slot)}, condition=condition,
                          values=values)
 
@@ -158,7 +158,7 @@ class Store:
             response = self._call("update_item", raise_conditional=True,
                                   Key=to_item({"pk": item["pk"], "sk": item["sk"]}), UpdateExpression=expression,
                                   ConditionExpression=condition,
-                                  ExpressionAttributeNames=names, ExpressionAttributeValues=_encoded(values),
+                                  ExpressionAttributeNames=names, ExpressionAttributeValues=to_values(values),
                                   ReturnValues="ALL_OLD")
         except _ConditionFailed:
             return Placement(placed=False, previous=self.post(post.content_id, post.account_id))
@@ -220,7 +220,7 @@ class Store:
                 names[f"#r{index}"] = name
             expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
         item = self._update_returning(f"CONTENT#{content_id}", f"POST#{account_id}", expression, condition, names,
-                                      _encoded(values))
+                                      to_values(values))
         return post_from(item) if item is not None else None
 
     def claim_post(self, content_id: str, account_id: str, claim: str, now: datetime, wake_at: datetime,
@@ -237,7 +237,7 @@ class Store:
         """Pause `key`, where it is not paused yet or (`replacing`) was paused by that member; False otherwise."""
         condition = "attribute_not_exists(pk)" + (" OR #by = :replacing" if replacing else "")
         return self._put({"pk": "PAUSE", "sk": key, "by": by, "reason": reason, "since": to_iso(now)},
-                         condition=condition, values=_encoded({":replacing": replacing}) if replacing else None,
+                         condition=condition, values=to_values({":replacing": replacing}) if replacing else None,
                          names={"#by": "by"} if replacing else None)
 
     def resume(self, key: str, *, paused_by: str | None = None) -> bool:
@@ -246,7 +246,7 @@ class Store:
         if paused_by:
             request = {"ConditionExpression": "attribute_exists(pk) AND #by = :by",
                        "ExpressionAttributeNames": {"#by": "by"},
-                       "ExpressionAttributeValues": _encoded({":by": paused_by})}
+                       "ExpressionAttributeValues": to_values({":by": paused_by})}
         try:
             self._call("delete_item", Key=to_item({"pk": "PAUSE", "sk": key}), raise_conditional=True, **request)
         except _ConditionFailed:
@@ -279,7 +279,7 @@ class Store:
         """Write down the call about to be made, so a worker that dies during it leaves a known question
         (answered by the platform's status webhook) instead of an unknown one; False if the claim is lost."""
         return self._update(f"CONTENT#{content_id}", f"POST#{account_id}", "SET pending_delivery = :d",
-                            "claim = :claim", {}, _encoded({":d": delivery_key, ":claim": claim}))
+                            "claim = :claim", {}, to_values({":d": delivery_key, ":claim": claim}))
 
     def record_delivery(self, content_id: str, account_id: str, delivery_key: str, platform_id: str,
                         claim: str, revision: int) -> bool:
@@ -288,7 +288,7 @@ class Store:
         return self._update(
             f"CONTENT#{content_id}", f"POST#{account_id}",
             "SET deliveries.#d = :id, delivery_revisions.#d = :rev REMOVE pending_delivery", "claim = :claim",
-            {"#d": delivery_key}, _encoded({":id": platform_id, ":claim": claim, ":rev": revision}))
+            {"#d": delivery_key}, to_values({":id": platform_id, ":claim": claim, ":rev": revision}))
 
     def note_message_status(self, message_id: str, status: str, rank: int, reference: str | None,
                             now: datetime) -> bool:
@@ -305,7 +305,7 @@ class Store:
                 UpdateExpression="SET #status = :s, #rank = :r, #ref = :ref, updated_at = :now",
                 ConditionExpression="attribute_not_exists(pk) OR #rank < :r",
                 ExpressionAttributeNames={"#status": "status", "#rank": "rank", "#ref": "reference"},
-                ExpressionAttributeValues=_encoded({":s": status, ":r": rank, ":ref": reference or "",
+                ExpressionAttributeValues=to_values({":s": status, ":r": rank, ":ref": reference or "",
                                                     ":now": to_iso(now)}), ReturnValues="UPDATED_OLD")
         except _ConditionFailed:
             return None
@@ -335,7 +335,7 @@ class Store:
                 expression = "SET members.#m = :rank" + adds
                 condition = "attribute_not_exists(members.#m)" if member not in members else "members.#m = :before"
                 values.update({":rank": rank, **({":before": before} if member in members else {})})
-            if self._update(f"REACH#{content_id}", account_id, expression, condition, names, _encoded(values)):
+            if self._update(f"REACH#{content_id}", account_id, expression, condition, names, to_values(values)):
                 return stages
             # Another status of this post moved meanwhile: read again.
         raise PersistenceError("the post's reach kept changing; Meta delivers the status again")
@@ -350,14 +350,14 @@ class Store:
         pk, sk = post_key(content_id, account_id)
         return self._update(pk, sk, "SET #metrics = :m, metrics_at = :now", "#status = :published",
                             {"#status": "status", "#metrics": "metrics"},
-                            _encoded({":m": dict(metrics), ":now": to_iso(now),
+                            to_values({":m": dict(metrics), ":now": to_iso(now),
                                       ":published": str(PostStatus.PUBLISHED)}))
 
     def mark_gone(self, content_id: str, account_id: str, now: datetime) -> bool:
         """The platform says the published post no longer exists (deleted on the page): stop asking for it."""
         pk, sk = post_key(content_id, account_id)
         return self._update(pk, sk, "SET gone_at = :now", "#status = :published AND attribute_not_exists(gone_at)",
-                            {"#status": "status"}, _encoded({":now": to_iso(now),
+                            {"#status": "status"}, to_values({":now": to_iso(now),
                                                              ":published": str(PostStatus.PUBLISHED)}))
 
     def message_status(self, message_id: str) -> str | None:
@@ -383,7 +383,7 @@ class Store:
             names["#d"] = delivery_key
         return self._update(f"CONTENT#{content_id}", f"POST#{account_id}",
                             f"SET {sets} REMOVE pending_delivery, check_first, claim",
-                            "#status = :ambiguous AND pending_delivery = :key", names, _encoded(values))
+                            "#status = :ambiguous AND pending_delivery = :key", names, to_values(values))
 
     def record_in_flight_delivery(self, content_id: str, account_id: str, delivery_key: str, message_id: str) -> bool:
         """The platform says the message being sent went out: record it now — the worker may have died after
@@ -392,7 +392,7 @@ class Store:
             f"CONTENT#{content_id}", f"POST#{account_id}",
             "SET deliveries.#d = :mid, delivery_revisions.#d = revision REMOVE pending_delivery",
             "#status = :publishing AND pending_delivery = :key", {"#d": delivery_key, "#status": "status"},
-            _encoded({":mid": message_id, ":key": delivery_key, ":publishing": str(PostStatus.PUBLISHING)}))
+            to_values({":mid": message_id, ":key": delivery_key, ":publishing": str(PostStatus.PUBLISHING)}))
 
     def reopen_delivery(self, content_id: str, account_id: str, delivery_key: str, message_id: str, now: datetime,
                         reason: str, waiting: Iterable[PostStatus]) -> str:
@@ -405,14 +405,14 @@ class Store:
         if self._update(f"CONTENT#{content_id}", f"POST#{account_id}",
                         "SET #status = :queued, wake_pk = :wake, wake_at = :now, updated_at = :now, reason = :reason "
                         "REMOVE deliveries.#d",
-                        "#status = :published AND deliveries.#d = :mid", key, _encoded({
+                        "#status = :published AND deliveries.#d = :mid", key, to_values({
                             **common, ":queued": str(PostStatus.QUEUED), ":wake": WAKE_PARTITION,
                             ":now": to_iso(now), ":reason": reason, ":published": str(PostStatus.PUBLISHED)})):
             return "reopened"
         statuses = {f":w{i}": str(s) for i, s in enumerate(waiting)}
         if self._update(f"CONTENT#{content_id}", f"POST#{account_id}", "REMOVE deliveries.#d",
                         f"#status IN ({', '.join(statuses)}) AND deliveries.#d = :mid", key,
-                        _encoded({**common, **statuses})):
+                        to_values({**common, **statuses})):
             return "reopened"
         post = self.post(content_id, account_id)
         if post is not None and post.status is PostStatus.PUBLISHING and (
@@ -472,7 +472,7 @@ class Store:
         return self._update(
             f"ACCOUNT#{account_id}", "STATE", "SET health = :t, #until = :u, reason = :r, updated_at = :now",
             "attribute_not_exists(pk) OR (health <> :bad AND (attribute_not_exists(#until) OR #until < :u))",
-            {"#until": "until"}, _encoded({
+            {"#until": "until"}, to_values({
                 ":t": str(Health.THROTTLED), ":u": to_iso(until), ":r": reason, ":now": to_iso(now),
                 ":bad": str(Health.UNHEALTHY)}))
 
@@ -483,7 +483,7 @@ class Store:
             _pair_key(account_id, recipient), recipient,
             "SET free_at_ms = :next, updated_at = :at, expires_at = :gone",
             "attribute_not_exists(pk) OR free_at_ms <= :now",
-            {}, _encoded({":next": epoch_milliseconds(now + spacing), ":now": epoch_milliseconds(now),
+            {}, to_values({":next": epoch_milliseconds(now + spacing), ":now": epoch_milliseconds(now),
                           ":at": to_iso(now), ":gone": int((now + PAIR_KEPT).timestamp())}))
 
     def forget_recipient(self, account_id: str, recipient: str) -> None:
@@ -496,7 +496,7 @@ class Store:
         try:
             self._call("delete_item", Key=to_item({"pk": _pair_key(account_id, recipient), "sk": recipient}),
                        raise_conditional=True, ConditionExpression="free_at_ms = :ours",
-                       ExpressionAttributeValues=_encoded({":ours": epoch_milliseconds(now + spacing)}))
+                       ExpressionAttributeValues=to_values({":ours": epoch_milliseconds(now + spacing)}))
         except _ConditionFailed:
             return False
         return True
@@ -506,7 +506,7 @@ class Store:
         return self._update(
             f"ACCOUNT#{account_id}", "STATE", "SET health = :bad, reason = :r, updated_at = :now REMOVE #until",
             "attribute_not_exists(pk) OR health <> :bad", {"#until": "until"},
-            _encoded({":bad": str(Health.UNHEALTHY), ":r": reason, ":now": to_iso(now)}))
+            to_values({":bad": str(Health.UNHEALTHY), ":r": reason, ":now": to_iso(now)}))
 
     def mark_account_healthy(self, account_id: str, now: datetime) -> bool:
         """Record a good check; True when it was unhealthy before. One conditional write: a throttle that a
@@ -518,7 +518,7 @@ class Store:
                 ConditionExpression="attribute_not_exists(pk) OR health <> :throttled OR attribute_not_exists(#until) "
                                     "OR #until <= :now",
                 ExpressionAttributeNames={"#until": "until"}, ReturnValues="ALL_OLD",
-                ExpressionAttributeValues=_encoded({":ok": str(Health.HEALTHY), ":now": to_iso(now),
+                ExpressionAttributeValues=to_values({":ok": str(Health.HEALTHY), ":now": to_iso(now),
                                                     ":throttled": str(Health.THROTTLED)}))
         except _ConditionFailed:
             self._update(f"ACCOUNT#{account_id}", "STATE", "SET checked_at = :now", "attribute_exists(pk)", {},
@@ -615,10 +615,6 @@ class Store:
 
 class _ConditionFailed(Exception):
     pass
-
-
-def _encoded(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: to_value(value) for name, value in values.items()}
 
 
 PAIR_KEPT = timedelta(days=1)  # a slot matters for seconds; DynamoDB's TTL removes it after this

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo_codec import from_item, to_item
+from chalicelib.adapters.dynamo_codec import from_item, to_item, to_values
 from chalicelib.errors import PersistenceError
 
 BATCH_GET = 100    # DynamoDB's limit per BatchGetItem
@@ -57,13 +57,18 @@ class TableCalls:
                 raise PersistenceError("DynamoDB kept some items of a batch write unprocessed")
         return len(requests)
 
-    def _query(self, pk: str, until: str | None = None, **extra: Any) -> Iterator[dict[str, Any]]:
-        """Every item of one partition (with a sort key up to `until`), page by page."""
-        from chalicelib.adapters.dynamo_codec import to_value
-
-        values = {":p": to_value(pk), **({":u": to_value(until)} if until is not None else {})}
-        request: dict[str, Any] = {"TableName": self._table, "ExpressionAttributeValues": values, **extra,
-                                   "KeyConditionExpression": "pk = :p" + (" AND sk <= :u" if until else "")}
+    def _query(self, pk: str, until: str | None = None, *, since: str | None = None,
+               **extra: Any) -> Iterator[dict[str, Any]]:
+        """Every item of one partition (with a sort key from `since`, up to `until`), page by page."""
+        condition, values = "pk = :p", {":p": pk}
+        if since is not None and until is not None:
+            condition, values = condition + " AND sk BETWEEN :s AND :u", {**values, ":s": since, ":u": until}
+        elif since is not None:
+            condition, values = condition + " AND sk >= :s", {**values, ":s": since}
+        elif until is not None:
+            condition, values = condition + " AND sk <= :u", {**values, ":u": until}
+        request: dict[str, Any] = {"TableName": self._table, "ExpressionAttributeValues": to_values(values), **extra,
+                                   "KeyConditionExpression": condition}
         while True:
             response = self._call("query", table=False, **request)
             for item in response.get("Items", []):

@@ -26,7 +26,6 @@ RECHECK_AFTER = timedelta(seconds=1)  # a chunk that waits longer for its times 
 # so the broadcast halts rather than fail each of them for good.
 TEMPLATE_CODES = frozenset({132000, 132001, 132005, 132007, 132012, 132015, 132016, 132068, 132069})
 MARKETING_STOPPED = 131050          # the person stopped marketing messages from us on WhatsApp: an opt-out
-WAITING = ("sending", "retry")
 SKIPPED = "skipped"         # stopped, or erased, after the broadcast began: never sent
 REFERENCE_TAG = "broadcast"
 
@@ -62,10 +61,6 @@ def schedule(start: datetime, count: int, throughput: int) -> list[datetime]:
     """When each of `count` messages reserved from `start` goes: evenly, never two closer than send_interval."""
     step = send_interval(throughput)
     return [start + timedelta(seconds=i * step) for i in range(count)]
-
-
-def span(count: int, throughput: int) -> timedelta:
-    return timedelta(seconds=count * send_interval(throughput))
 
 
 def hour_key(moment: datetime) -> str:

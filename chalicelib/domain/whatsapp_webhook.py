@@ -33,6 +33,7 @@ import hashlib
 import hmac
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,23 +157,11 @@ def parse(envelope: Any) -> WebhookBatch:
             metadata = value.get("metadata")
             number = (_text(metadata.get("phone_number_id"), MAX_ID) if isinstance(metadata, dict) else None) or ""
             if change.get("field") == "user_preferences":
-                changes = _objects(batch, value, "user_preferences", f"{where}.user_preferences")
-                batch.preference_changes += len(changes)
-                for k, preference in changes:
-                    parsed_preference = _preference(batch, preference, number, f"{where}.user_preferences[{k}]")
-                    if parsed_preference is not None:
-                        batch.preferences.append(parsed_preference)
+                batch.preference_changes += _each(batch, value, "user_preferences", where, number, _preference,
+                                                  batch.preferences)
                 continue
-            messages = _objects(batch, value, "messages", f"{where}.messages")
-            batch.inbound_messages += len(messages)
-            for k, message in messages:
-                parsed_message = _message(batch, message, number, f"{where}.messages[{k}]")
-                if parsed_message is not None:
-                    batch.messages.append(parsed_message)
-            for k, status in _objects(batch, value, "statuses", f"{where}.statuses"):
-                parsed = _status(batch, status, number, f"{where}.statuses[{k}]")
-                if parsed is not None:
-                    batch.statuses.append(parsed)
+            batch.inbound_messages += _each(batch, value, "messages", where, number, _message, batch.messages)
+            _each(batch, value, "statuses", where, number, _status, batch.statuses)
     return batch
 
 
@@ -240,6 +229,18 @@ def _first_error(batch: WebhookBatch, errors: Any, where: str) -> tuple[str | No
     reason = _clipped(first.get("title")) or _clipped(first.get("message")) or "no reason given"
     code = _code(first.get("code"))
     return f"{reason} [code {code if code is not None else '?'}]", code
+
+
+def _each(batch: WebhookBatch, value: dict[str, Any], name: str, where: str, number: str,
+          read: Callable[[WebhookBatch, dict[str, Any], str, str], Any], into: list[Any]) -> int:
+    """Read each object of `value[name]` into `into`, skipping (and noting) what has not the shape; how many there
+    were."""
+    items = _objects(batch, value, name, f"{where}.{name}")
+    for k, item in items:
+        parsed = read(batch, item, number, f"{where}.{name}[{k}]")
+        if parsed is not None:
+            into.append(parsed)
+    return len(items)
 
 
 def _objects(batch: WebhookBatch, parent: dict[str, Any], key: str, where: str, *,

@@ -20,21 +20,13 @@ from chalicelib.adapters.broadcast_store import BroadcastStore
 from chalicelib.adapters.memory_broadcast import InMemoryBroadcasts
 from chalicelib.adapters.table_calls import ConditionFailed
 from chalicelib.domain.audience import SHARDS
-from chalicelib.domain.post import content_id_for
 from chalicelib.domain.times import to_iso
 from chalicelib.errors import PersistenceError
+from tests.functional.test_audience_import import HEADER, every_item, rows
+from tests.functional.test_broadcasts import publish_broadcast, run_chunks, sent_to
 
 TABLE = "prachar-test"
-BROADCAST_QUEUE = "prachar-test-broadcasts"
 AUDIENCE_KEY = "audience/sahada/list.csv"
-HEADER = "phone,name,consent_source,consent_at,notice_version,language,booth\n"
-POST_KEY = "content/constituency/sahada/broadcast.yaml"
-MANIFEST = """title: बजट घोषणा
-platforms: [whatsapp]
-mcmc_certificate: MCMC/BHL/2021/017
-overrides:
-  whatsapp: {template: budget_update, params: ["सहाड़ा", "नया महाविद्यालय"], audience: subscribers}
-"""
 
 
 class Context:
@@ -42,67 +34,11 @@ class Context:
         return 900_000
 
 
-def rows(numbers, **changes):
-    out = []
-    for n in numbers:
-        values = {"phone": f"+91 98765 {n:05d}", "name": f"मतदाता {n}", "consent_source": "missed call",
-                  "consent_at": "2021-03-01T10:00:00+05:30", "notice_version": "v1", "language": "hi",
-                  "booth": "12"}
-        values.update(changes)
-        out.append(",".join(values.values()))
-    return "\n".join(out) + "\n"
-
-
 def import_file(world, text, key=AUDIENCE_KEY):
     from chalicelib import entry
 
     world.put(key, text)
     return entry.import_audience(world.s3_event(key), Context())
-
-
-def every_item():
-    db, items, request = aws.client("dynamodb"), [], {"TableName": TABLE}
-    while True:
-        page = db.scan(**request)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def publish_broadcast(world, client):
-    """Upload the post, approve it, let the clock queue it and the publisher begin the broadcast."""
-    world.put(POST_KEY, MANIFEST)
-    client.lambda_.invoke("on_content_upload", world.s3_event(POST_KEY))
-    path = f"/api/posts/{content_id_for(POST_KEY)}"
-    revision = client.http.get(path, member="state-01").json_body["revision"]
-    approved = client.http.post(f"{path}/approve", body=json.dumps({"revision": revision}), member="state-01")
-    assert approved.status_code == 200, approved.json_body
-    client.lambda_.invoke("publishing_clock", client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[], region="ap-south-1"))
-    messages = world.receive()
-    assert messages, "the post was queued"
-    client.lambda_.invoke("on_publish_message", world.sqs_event(messages))
-
-
-def run_chunks():
-    """Drain the broadcast queue through the real chunk handler."""
-    from chalicelib import entry
-
-    sqs = aws.client("sqs")
-    url = sqs.get_queue_url(QueueName=BROADCAST_QUEUE)["QueueUrl"]
-    outcomes = []
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get(
-            "Messages", []):
-        for m in messages:
-            outcomes += entry.send_broadcast_chunks({"Records": [{"body": m["Body"]}]})
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-    return outcomes
-
-
-def sent_to(world):
-    return [r["body"]["to"] for r in world.sandbox.received("whatsapp")
-            if r["status"] == 200 and r["body"].get("type") == "template"]
 
 
 # ---- 1. an unkeyed hash of every voter's number, kept for ever, erasure or not ------------------------------------
@@ -117,7 +53,7 @@ def test_a_broadcast_leaves_an_unkeyed_hash_of_each_voters_number_that_outlives_
     chalicelib/adapters/store.py:479-486 (no expires_at on PAIR items)."""
     import_file(active, HEADER + rows([1, 2, 3]))
     publish_broadcast(active, client)
-    run_chunks()
+    run_chunks(client)
     assert sorted(sent_to(active)) == ["919876500001", "919876500002", "919876500003"]
     erased = client.http.post("/api/audience/erase", body=json.dumps({"phone": "+91 98765 00001"}),
                               member="state-01")

@@ -27,49 +27,8 @@ from chalicelib.errors import (
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.broadcasts import Broadcaster
 from tests.support.audience_fakes import FakeVault
+from tests.support.broadcast_world import NOW, Campaigns, Queue, WhatsApp, phone
 from tests.support.world import CAMPAIGN_FILE
-
-NOW = datetime(2021, 3, 3, 4, 0, tzinfo=UTC)
-
-
-class Queue:
-    def __init__(self):
-        self.messages = []
-
-    def send(self, messages, delay_seconds=0):
-        self.messages += [(m, delay_seconds) for m in messages]
-        return []
-
-    def take(self):
-        taken, self.messages = self.messages, []
-        return taken
-
-
-class WhatsApp:
-    """Answers each recipient as scripted (an exception to raise, once), else a message id."""
-
-    def __init__(self):
-        self.sent, self.script, self.ids = [], {}, 0
-
-    def publish(self, request):
-        answer = self.script.pop(request.recipient, None)
-        if isinstance(answer, Exception):
-            raise answer
-        self.ids += 1
-        self.sent.append(request)
-        return f"wamid.{self.ids}"
-
-
-class Campaigns:
-    def __init__(self, campaign):
-        self.campaign = campaign
-
-    def active(self):
-        return self.campaign
-
-
-def phone(n):
-    return f"+9198765{n:05d}"
 
 
 @pytest.fixture()

@@ -8,161 +8,30 @@ builds it); the emulator-backed findings are in tests/functional/test_review_fin
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-import yaml
 
 from chalicelib import entry
-from chalicelib.adapters.clock import SteppedClock
-from chalicelib.adapters.memory import InMemoryStore
-from chalicelib.adapters.memory_audience import InMemoryAudience
-from chalicelib.adapters.memory_broadcast import InMemoryBroadcasts
-from chalicelib.domain.audience import StoredContact
-from chalicelib.domain.broadcast import CHUNK, MAX_AHEAD, rollup, send_interval
-from chalicelib.domain.campaign import Campaign
-from chalicelib.domain.post import Post, PostStatus
+from chalicelib.domain.broadcast import CHUNK, MAX_AHEAD, rollup
 from chalicelib.domain.times import to_iso
-from chalicelib.domain.whatsapp_webhook import MessageStatus
 from chalicelib.errors import PersistenceError
 from chalicelib.services import broadcasts as broadcasts_module
 from chalicelib.services.activity import ActivityLog
-from chalicelib.services.broadcasts import Broadcaster
 from chalicelib.services.opt_outs import OptOuts
-from tests.support.audience_fakes import FakeVault
-from tests.support.world import CAMPAIGN_FILE
+from tests.support.broadcast_world import (
+    BROADCAST,
+    NOW,
+    World,
+    bare,
+    campaign_with,
+    numbers_in_shard,
+    phone,
+)
 
-NOW = datetime(2021, 3, 3, 4, 0, tzinfo=UTC)
-BROADCAST = "c1"
-EVERY_80 = timedelta(seconds=send_interval(80))
 LAMBDA_TIMEOUT = 60  # .chalice/config.json: on_broadcast_chunk has no lambda_timeout of its own
 VISIBILITY = timedelta(seconds=90)  # when SQS gives a failed chunk's message to a publisher again
-
-
-# ---- the world of tests/unit/test_broadcasts.py, built here so that this file stands alone -------------------------
-class Queue:
-    def __init__(self):
-        self.messages = []
-
-    def send(self, messages, delay_seconds=0):
-        self.messages += [(m, delay_seconds) for m in messages]
-        return []
-
-    def take(self):
-        taken, self.messages = self.messages, []
-        return taken
-
-
-class WhatsApp:
-    """Answers each recipient as scripted (an exception to raise, once), else a message id; notes when it sent."""
-
-    def __init__(self, clock):
-        self.sent, self.script, self.ids, self.at, self.clock = [], {}, 0, [], clock
-        self._lock = threading.Lock()
-
-    def publish(self, request):
-        answer = self.script.pop(request.recipient, None)
-        if isinstance(answer, BaseException):
-            raise answer
-        with self._lock:
-            self.ids += 1
-            self.sent.append(request)
-            self.at.append((request.recipient, self.clock.now()))
-            return f"wamid.{self.ids}"
-
-
-class Campaigns:
-    def __init__(self, campaign):
-        self.campaign = campaign
-
-    def active(self):
-        return self.campaign
-
-
-def phone(n):
-    return f"+9198765{n:05d}"
-
-
-def bare(n):
-    return phone(n).lstrip("+")
-
-
-VAULT = FakeVault()
-
-
-def numbers_in_shard(shard, count, start=1):
-    """`count` numbers whose digests fall in `shard`, in digest order."""
-    found, n = [], start
-    while len(found) < count:
-        if VAULT.digest(phone(n))[0] == shard:
-            found.append(n)
-        n += 1
-    return sorted(found, key=lambda k: VAULT.digest(phone(k)))
-
-
-def campaign_with(audience=None):
-    document = yaml.safe_load(CAMPAIGN_FILE.read_text(encoding="utf-8"))
-    if audience:
-        document["audience"] = {**document.get("audience", {}), **audience}
-    return Campaign.model_validate(document)
-
-
-class World:
-    def __init__(self, campaign=None, now=NOW):
-        self.campaign = campaign or campaign_with()
-        self.clock, self.store, self.audience = SteppedClock(now), InMemoryStore(), InMemoryAudience()
-        self.vault = VAULT
-        self.slept = []
-        self.whatsapp = WhatsApp(self.clock)
-        self.service = Broadcaster(InMemoryBroadcasts(), self.audience, self.vault, self.store, Queue(),
-                                   Campaigns(self.campaign), self.whatsapp, lambda account: "token",
-                                   ActivityLog(self.store, self.clock), self.clock, sleep=self.slept.append)
-
-    def add(self, numbers, constituency="sahada"):
-        self.audience.save_contacts([StoredContact(
-            constituency=constituency, digest=self.vault.digest(phone(n)),
-            sealed=self.vault.seal("", {"phone": phone(n)}), consent_source="missed call",
-            consent_at=NOW - timedelta(days=3), notice_version="v1", language="hi",
-            source_key=f"audience/{constituency}/list.csv", updated_at=NOW) for n in numbers])
-
-    def post(self, content_id="c1", account_id="wa-sahada", scope="constituency/sahada"):
-        return Post(content_id=content_id, account_id=account_id, platform="whatsapp", scope=scope,
-                    status=PostStatus.PUBLISHING, due_at=NOW, revision=1,
-                    payload={"title": "बजट", "audience": "subscribers",
-                             "template": {"name": "budget_update", "language": "hi", "params": ["a", "b"]}})
-
-    def begin(self, post=None):
-        return self.service.begin(post or self.post(), self.campaign, self.clock.now())
-
-    def deliver(self, rounds=30):
-        """SQS: each queued chunk to a publisher; a chunk whose run fails (an exception) is given out again later."""
-        outcomes = []
-        for _ in range(rounds):
-            batch = self.service.queue.take()
-            if not batch:
-                return outcomes
-            for message, _ in batch:
-                try:
-                    outcomes.append(self.service.run_chunk(message).outcome)
-                except BaseException as exc:  # SQS does not care why a Lambda failed
-                    outcomes.append(type(exc).__name__)
-                    self.service.queue.messages.append((message, 0))
-        return outcomes
-
-    def recipients(self):
-        return [r.recipient for r in self.whatsapp.sent]
-
-    def record(self, n, broadcast=BROADCAST):
-        return self.service.broadcasts.record(broadcast, self.vault.digest(phone(n)))
-
-    def status(self, n, wamid, status, *, code=None, error=None, content_id="c1", account_id="wa-sahada"):
-        digest = self.vault.digest(phone(n))
-        return self.service.on_status(MessageStatus(
-            message_id=wamid, status=status, phone_number_id="3000002",
-            reference=f"broadcast|{content_id}|{account_id}|{digest}", timestamp=0, error_code=code, error=error),
-            content_id, account_id, digest)
 
 
 @pytest.fixture()
