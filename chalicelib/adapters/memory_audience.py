@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -14,6 +15,9 @@ from chalicelib.domain.audience import ERASED, StoredContact, Suppression, repla
 class InMemoryAudience:
     def __init__(self) -> None:
         self._contacts: dict[tuple[str, str], StoredContact] = {}
+        # (constituency, shard) → its digests in order, as the table's sort key keeps them: reading a chunk is a
+        # bisect, like a Query, not a walk through every contact with the lock held.
+        self._shards: dict[tuple[str, str], list[str]] = {}
         self._suppressed: dict[str, Suppression] = {}
         self._imports: dict[tuple[str, str], dict[str, Any]] = {}
         self._generations: dict[str, int] = {}
@@ -33,6 +37,9 @@ class InMemoryAudience:
             for contact in contacts:
                 where = (contact.constituency, contact.digest)
                 if replaces(self._contacts.get(where), contact):
+                    if where not in self._contacts:
+                        bisect.insort(self._shards.setdefault((contact.constituency, contact.digest[0]), []),
+                                      contact.digest)
                     self._contacts[where] = replace(contact)
                 else:
                     kept_back.append(contact.digest)
@@ -46,15 +53,21 @@ class InMemoryAudience:
         digests = list(dict.fromkeys(digests))
         with self._lock:
             for digest in digests:
-                self._contacts.pop((constituency, digest), None)
+                if self._contacts.pop((constituency, digest), None) is not None:
+                    shard = self._shards[(constituency, digest[0])]
+                    del shard[bisect.bisect_left(shard, digest)]
         return len(digests)
 
     def contacts(self, constituency: str, shard: str, after: str | None = None,
                  limit: int | None = None, until: str | None = None) -> Iterator[StoredContact]:
         with self._lock:
-            found = [c for (place, digest), c in self._contacts.items() if place == constituency and digest[0] == shard
-                     and (after is None or digest > after) and (until is None or digest <= until)]
-        yield from sorted(found, key=lambda c: c.digest)[:limit]
+            digests = self._shards.get((constituency, shard), [])
+            first = bisect.bisect_right(digests, after) if after is not None else 0
+            last = bisect.bisect_right(digests, until) if until is not None else len(digests)
+            if limit is not None:
+                last = min(last, first + limit)
+            found = [self._contacts[(constituency, d)] for d in digests[first:last]]
+        yield from found
 
     def suppress(self, digest: str, reason: str, at: datetime) -> bool:
         with self._lock:
