@@ -58,9 +58,9 @@ class DelayQueue:
 def frozen_survivors(every_s: float = 0.5) -> Iterator[None]:
     """This process holds what the cloud holds elsewhere: the in-memory table (DynamoDB's), or the sandbox's record of
     every request (Meta's). Python's full collections walk all of it, and at 20,000 contacts they stall every thread
-    for 50-200 ms — a pause no chunk Lambda, with its one chunk in memory, and no Graph API server has. So what has
-    lived through a collection is set aside from the collector, now and every half second; young objects are still
-    collected as usual."""
+    for 50-200 ms — a pause no chunk Lambda, with its one chunk in memory, and no Graph API server has. So every object
+    alive is set aside from the collector, now and every half second: garbage cycles made since the last tick are
+    collected as usual, those alive at a tick only after the run (a collection then found none)."""
     stop = threading.Event()
 
     def freeze() -> None:

@@ -90,7 +90,7 @@ class _Items:
 
 
 class InMemoryStore:
-    """Store's twin: one dict of items keyed (pk, sk), every conditional write checked as DynamoDB would."""
+    """Store's twin: items keyed (pk, sk), indexed by partition, every conditional write checked as DynamoDB would."""
 
     def __init__(self) -> None:
         self._items = _Items()

@@ -15,9 +15,11 @@ from chalicelib.domain.audience import ERASED, StoredContact, Suppression, repla
 class InMemoryAudience:
     def __init__(self) -> None:
         self._contacts: dict[tuple[str, str], StoredContact] = {}
-        # (constituency, shard) → its digests in order, as the table's sort key keeps them: reading a chunk is a
-        # bisect, like a Query, not a walk through every contact with the lock held.
-        self._shards: dict[tuple[str, str], list[str]] = {}
+        # (constituency, shard) → its digests, kept in order (as the table's sort key keeps them) once read: reading a
+        # chunk is a bisect, like a Query, not a walk through every contact with the lock held; a write only forgets
+        # the order, so an import does not pay for keeping it.
+        self._shards: dict[tuple[str, str], set[str]] = {}
+        self._in_order: dict[tuple[str, str], list[str]] = {}
         self._suppressed: dict[str, Suppression] = {}
         self._imports: dict[tuple[str, str], dict[str, Any]] = {}
         self._generations: dict[str, int] = {}
@@ -37,10 +39,9 @@ class InMemoryAudience:
             for contact in contacts:
                 where = (contact.constituency, contact.digest)
                 if replaces(self._contacts.get(where), contact):
-                    if where not in self._contacts:
-                        bisect.insort(self._shards.setdefault((contact.constituency, contact.digest[0]), []),
-                                      contact.digest)
                     self._contacts[where] = replace(contact)
+                    self._shards.setdefault((contact.constituency, contact.digest[0]), set()).add(contact.digest)
+                    self._in_order.pop((contact.constituency, contact.digest[0]), None)
                 else:
                     kept_back.append(contact.digest)
         return kept_back
@@ -54,14 +55,16 @@ class InMemoryAudience:
         with self._lock:
             for digest in digests:
                 if self._contacts.pop((constituency, digest), None) is not None:
-                    shard = self._shards[(constituency, digest[0])]
-                    del shard[bisect.bisect_left(shard, digest)]
+                    self._shards[(constituency, digest[0])].discard(digest)
+                    self._in_order.pop((constituency, digest[0]), None)
         return len(digests)
 
     def contacts(self, constituency: str, shard: str, after: str | None = None,
                  limit: int | None = None, until: str | None = None) -> Iterator[StoredContact]:
         with self._lock:
-            digests = self._shards.get((constituency, shard), [])
+            if (constituency, shard) not in self._in_order:
+                self._in_order[(constituency, shard)] = sorted(self._shards.get((constituency, shard), ()))
+            digests = self._in_order[(constituency, shard)]
             first = bisect.bisect_right(digests, after) if after is not None else 0
             last = bisect.bisect_right(digests, until) if until is not None else len(digests)
             if limit is not None:
