@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -270,10 +273,17 @@ class Container:
 _container: Container | None = None
 _clock_override: Clock | None = None
 _adapter_overrides: Overrides | None = None
+# The local stack runs every function in one process; in the cloud each has its own, with its own caches (data keys,
+# tokens, the campaign). A function's own container, while it runs there (local/pump.py, local/gateway.py).
+_functions: dict[str, Container] = {}
+_running: ContextVar[Container | None] = ContextVar("prachar_function_container", default=None)
 
 
 def container() -> Container:
     global _container
+    own = _running.get()
+    if own is not None:
+        return own
     if _container is None:
         settings = load_settings()
         _container = Container(settings, _clock_override or clock_for(settings), _adapter_overrides or Overrides())
@@ -293,5 +303,20 @@ def use(clock: Clock | None = None, overrides: Overrides | None = None) -> Conta
     _clock_override = clock
     _adapter_overrides = overrides
     _container = None
+    _functions.clear()
     aws.reset_clients()
     return container()
+
+
+@contextmanager
+def as_function(name: str) -> Iterator[Container]:
+    """Run the block as the Lambda function `name`, with the container of its own (made on its first run, kept like
+    a warm Lambda's)."""
+    if name not in _functions:
+        shared = container()
+        _functions[name] = Container(shared.settings, shared.clock, shared.overrides)
+    token = _running.set(_functions[name])
+    try:
+        yield _functions[name]
+    finally:
+        _running.reset(token)

@@ -25,8 +25,11 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from local.aws_calls import running
+
 UNAUTHORIZED = b'{"message":"Unauthorized"}'
 EXPIRED = b'{"message":"The incoming token has expired"}'
+API_FUNCTION = "api_handler"
 
 
 def pool_arns_from_environment() -> list[str]:
@@ -96,6 +99,14 @@ def _segment(token: str, index: int) -> bytes:
 def _issuer(pool_arn: str) -> str:
     region, pool_id = pool_arn.split(":")[3], pool_arn.rsplit("/", 1)[1]
     return f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
+
+
+class ApiFunctionGateway(LocalGateway):
+    """The local gateway, its requests run as the API's Lambda (`api_handler`, as Chalice names it)."""
+
+    def handle_request(self, *args: Any, **kwargs: Any) -> Any:
+        with running(API_FUNCTION):
+            return super().handle_request(*args, **kwargs)
 
 
 def check_tokens_on(gateway: LocalGateway, authorizer: CognitoTokenAuthorizer) -> LocalGateway:

@@ -26,6 +26,7 @@ from chalice.app import S3EventConfig, ScheduledEventConfig, SQSEventConfig
 from chalicelib.adapters.clock import Clock
 from chalicelib.domain.times import to_iso
 from chalicelib.settings import DEFAULT_STAGE
+from local.aws_calls import running
 from local.emulator import LOCAL_REGION
 from local.schedules import Schedule, schedules_of
 
@@ -54,8 +55,10 @@ class LambdaContext:
     log_stream_name = "local"
     function_version = "$LATEST"
 
+    millis_left: int = 60_000
+
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return self.millis_left
 
 
 @dataclass
@@ -88,6 +91,10 @@ class EventPump:
         self._sqs_sources: list[_Source] = []
         self.schedules: list[Schedule] = []
         self.invocations: dict[str, int] = {}
+        self.millis_left: int | None = None  # what each invocation is told it has left (None: 60 s)
+        # Each function with a container of its own, as in the cloud (the IAM test's run); tests that reach into
+        # the shared container's adapters leave it off.
+        self.separate_functions = False
 
     def wire(self) -> EventPump:
         notifications: dict[str, list[dict[str, Any]]] = {}
@@ -233,10 +240,13 @@ class EventPump:
                 request_id: str | None = None) -> _Outcome:
         self.invocations[name] = self.invocations.get(name, 0) + 1
         context = LambdaContext(function_name=self.function_name(name))
+        if self.millis_left is not None:
+            context.millis_left = self.millis_left
         if request_id:
             context.aws_request_id = request_id
         try:
-            return _Outcome(True, handler(event, context))
+            with running(name, own_container=self.separate_functions):
+                return _Outcome(True, handler(event, context))
         except Exception as exc:  # a Lambda that raises: report it and let its trigger retry
             self._report(f"!! {name} raised:\n{traceback.format_exc()}")
             return _Outcome(False, error=exc)

@@ -100,9 +100,9 @@ class LocalStack:
         from http.server import BaseHTTPRequestHandler
 
         from chalice.config import Config
-        from chalice.local import ChaliceRequestHandler, LocalGateway, create_local_server
+        from chalice.local import ChaliceRequestHandler, create_local_server
 
-        from local.gateway import CognitoTokenAuthorizer, check_tokens_on
+        from local.gateway import ApiFunctionGateway, CognitoTokenAuthorizer, check_tokens_on
 
         authorizer = CognitoTokenAuthorizer(chalice_app, emulator_url=lambda: self.emulator.url,
                                             pool_arns=lambda: [self.user_pool.arn])
@@ -111,7 +111,7 @@ class LocalStack:
             """Chalice's handler behind API Gateway's token check, quiet (the activity log says what happened)."""
 
             def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
-                self.local_gateway = check_tokens_on(LocalGateway(app_object, config), authorizer)
+                self.local_gateway = check_tokens_on(ApiFunctionGateway(app_object, config), authorizer)
                 BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
             def log_message(self, *args: Any) -> None:

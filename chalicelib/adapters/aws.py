@@ -31,6 +31,11 @@ def client(service: str) -> Any:
         return _session().client(service, config=_CLIENT_CONFIG)
 
 
+def session() -> Any:
+    """The session every client comes from (its `events` see every call: local/aws_calls.py)."""
+    return _session()
+
+
 def reset_clients() -> None:
     """New clients on next use, so a changed environment (endpoint, region) takes effect."""
     client.cache_clear()

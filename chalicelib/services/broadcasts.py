@@ -15,6 +15,7 @@ scope, as fast as the sending number allows and never faster.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import time
 from collections.abc import Callable
@@ -240,8 +241,10 @@ class Broadcaster:
     def _send_all(self, meta: dict[str, Any], campaign: Campaign, account: Account, contacts: list[StoredContact],
                   times: list[datetime], every: timedelta, outcome: ChunkOutcome) -> None:
         token = self.token(account)
+        invocation = contextvars.copy_context()  # each message runs in the invocation's context (its log keys)
         with ThreadPoolExecutor(max_workers=min(self.senders, len(contacts))) as pool:
-            results = list(pool.map(lambda pair: self._send_one(meta, campaign, account, token, every, *pair),
+            results = list(pool.map(lambda pair: invocation.copy().run(self._send_one, meta, campaign, account,
+                                                                       token, every, *pair),
                                     zip(contacts, times, strict=True)))
         for result in results:
             setattr(outcome, result, getattr(outcome, result) + 1)
