@@ -2,7 +2,7 @@
 
 1. Create or update the stage's CloudFormation stack from infra/resources.yaml.
 2. Make the stage's Cognito user pool and its app client, if missing (infra/identity.py).
-3. Record the resource names and the pool in .chalice/config.json and write the least-privilege policy.
+3. Record the resource names and the pool in .chalice/config.json, and write each function's own policy.
 4. `chalice deploy --stage <stage>` (the decorators read the same names, and the authorizer the pool, from the
    environment).
 5. Turn on ReportBatchItemFailures for the publish queue's event-source mapping (aws/chalice#2029).
@@ -35,7 +35,7 @@ from chalicelib.domain.campaign import Campaign
 from infra.audience import ensure_audience_hash_key, hash_key_name
 from infra.bucket_policy import bucket_policy, config_writers, restricted_teams
 from infra.identity import MemberSync, ensure_user_pool, sync_members, user_pool_environment
-from infra.policy import lambda_policy, policy_text
+from infra.policy import StageResources, function_policies, policy_file, policy_text
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "resources.yaml"
@@ -92,15 +92,21 @@ def stage_environment(stage: str, outputs: dict[str, str]) -> dict[str, str]:
 
 
 def record_stage(config_path: Path, stage: str, environment: dict[str, str], failure_queue: str, *,
-                 region: str = "*", account: str = "*") -> None:
+                 region: str = "*", account: str = "*") -> int:
+    """The stage's names in .chalice/config.json, and each function's own policy beside it; the number written."""
     config = json.loads(config_path.read_text())
     stage_config = config.setdefault("stages", {}).setdefault(stage, {"api_gateway_stage": "api"})
-    stage_config["iam_policy_file"] = f"policy-{stage}.json"
+    stage_config.pop("iam_policy_file", None)  # one policy for every function: before each had its own
     stage_config.setdefault("environment_variables", {}).update(environment)
+    resources = StageResources(stage, environment["PRACHAR_CONTENT_BUCKET"], environment["PRACHAR_TABLE"],
+                               environment["PRACHAR_PUBLISH_QUEUE"], failure_queue, region, account)
+    functions = stage_config.setdefault("lambda_functions", {})
+    policies = function_policies(resources)
+    for function, policy in policies.items():
+        functions.setdefault(function, {})["iam_policy_file"] = policy_file(stage, function)
+        (config_path.parent / policy_file(stage, function)).write_text(policy_text(policy))
     config_path.write_text(json.dumps(config, indent=2) + "\n")
-    policy = lambda_policy(stage, environment["PRACHAR_CONTENT_BUCKET"], environment["PRACHAR_TABLE"],
-                           environment["PRACHAR_PUBLISH_QUEUE"], failure_queue, region=region, account=account)
-    (config_path.parent / f"policy-{stage}.json").write_text(policy_text(policy))
+    return len(policies)
 
 
 def enable_partial_batch_failures(lambda_client: Any, queue_arn: str) -> int:
@@ -237,8 +243,9 @@ def main(argv: list[str] | None = None) -> int:
                    "PRACHAR_CONFIG_WRITERS": ",".join(deployers)}
     region = boto3.session.Session().region_name
     account = sts.get_caller_identity()["Account"]
-    record_stage(CHALICE_CONFIG, arguments.stage, environment, outputs["UploadFailureQueueName"], region=region,
-                 account=account)
+    written = record_stage(CHALICE_CONFIG, arguments.stage, environment, outputs["UploadFailureQueueName"],
+                           region=region, account=account)
+    print(f"{written} functions, each with its own least-privilege policy in .chalice/policy-{arguments.stage}-*.json")
     print(f"resources ready: {json.dumps(outputs, indent=2)}")
     print(f"user pool {pool.id}, app client {pool.client_id}")
     chalice = str(Path(sys.executable).with_name("chalice"))

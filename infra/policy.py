@@ -1,71 +1,187 @@
-"""The Lambdas' IAM policy, least privilege, generated from the stage's resource names.
+"""Each Lambda function's own IAM policy, least privilege, generated from the stage's resource names.
 
-Chalice's policy autogeneration scans only app.py and misses most calls, so it is off
-(`autogen_policy: false`) and `make deploy` writes `.chalice/policy-<stage>.json` from this, with the
-region and account it deploys to. The committed files are written without them (`*`): a checkout knows
-neither.
+Chalice's policy autogeneration scans only app.py and misses most calls, so it is off (`autogen_policy: false`).
+With it off, Chalice makes a role per function, and `make deploy` gives each the policy written here
+(`.chalice/policy-<stage>-<function>.json`, named in `.chalice/config.json`), bound to the region and account it
+deploys to.
+
+What each function may do is what it calls — tests/e2e/test_iam.py records every AWS call of every function on the
+local stack and proves both ways: each call is allowed, and each grant (action × resource) is used — except the
+statements in NOT_CALLED_BY_THE_CODE, which Lambda, S3 or KMS need on the function's behalf.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
+API_FUNCTION = "api_handler"  # Chalice's name for the function behind the REST API
+S3_TRIGGERED = ("on_config_upload", "on_content_upload", "on_calendar_upload", "on_audience_upload")
 
-def lambda_policy(stage: str, bucket: str, table: str, queue: str, failure_queue: str, *,
-                  region: str = "*", account: str = "*") -> dict[str, Any]:
-    where = f"{region}:{account}"
-    # Chalice names the functions prachar-<stage> (the API) and prachar-<stage>-<handler>.
-    log_groups = f"arn:aws:logs:{where}:log-group:/aws/lambda/prachar-{stage}"
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "Logs", "Effect": "Allow",
-         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": [log_groups, f"{log_groups}:*", f"{log_groups}-*"]},
-        {"Sid": "ReadUploadsWriteErrorReports", "Effect": "Allow",
-         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-         "Resource": f"arn:aws:s3:::{bucket}/*"},
-        # Without ListBucket, S3 answers a GET or HEAD of a missing key with 403 AccessDenied instead of
-        # 404 NoSuchKey (so as not to tell the caller whether the key exists): a missing media file would
-        # look like a permission failure rather than an answer to the uploader. Bucket ARNs have no region
-        # or account.
-        {"Sid": "TellMissingKeysApart", "Effect": "Allow", "Action": ["s3:ListBucket"],
-         "Resource": f"arn:aws:s3:::{bucket}"},
-        {"Sid": "TableAndIndexes", "Effect": "Allow",
-         "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                    "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
-         "Resource": [f"arn:aws:dynamodb:{where}:table/{table}", f"arn:aws:dynamodb:{where}:table/{table}/index/*"]},
-        {"Sid": "PublishQueue", "Effect": "Allow",
-         "Action": ["sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-                    "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-         "Resource": f"arn:aws:sqs:{where}:{queue}"},
-        # An audience import that runs short of time continues from a message of its own queue.
-        {"Sid": "ImportContinuations", "Effect": "Allow",
-         "Action": ["sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-                    "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-         "Resource": f"arn:aws:sqs:{where}:prachar-{stage}-imports"},
-        # A broadcast's chunks: queued by the publisher, passed on and taken back by the chunks' own Lambda.
-        {"Sid": "BroadcastChunks", "Effect": "Allow",
-         "Action": ["sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-                    "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-         "Resource": f"arn:aws:sqs:{where}:prachar-{stage}-broadcasts"},
-        # Lambda sends the on-failure record of an S3-triggered function with the function's own role.
-        {"Sid": "UploadFailureRecords", "Effect": "Allow", "Action": ["sqs:SendMessage"],
-         "Resource": f"arn:aws:sqs:{where}:{failure_queue}"},
-        {"Sid": "AccountTokens", "Effect": "Allow", "Action": ["ssm:GetParameter"],
-         "Resource": f"arn:aws:ssm:{where}:parameter/prachar/{stage}/*"},
-        {"Sid": "AccountSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
-         "Resource": f"arn:aws:secretsmanager:{where}:secret:prachar/{stage}/*"},
-        # The keys are AWS-managed (aws/ssm, aws/secretsmanager) and their ids are not known here; the
-        # condition is what confines this to reading tokens.
-        {"Sid": "DecryptTokensThroughSsmOnly", "Effect": "Allow", "Action": ["kms:Decrypt"],
-         "Resource": f"arn:aws:kms:{where}:key/*",
-         "Condition": {"StringLike": {"kms:ViaService": ["ssm.*.amazonaws.com", "secretsmanager.*.amazonaws.com"]}}},
-        # Voters' contacts are sealed under data keys of the stage's audience key, named by its alias (its id is
-        # made by CloudFormation): only that key, and only for data keys.
-        {"Sid": "SealVotersContacts", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-         "Resource": f"arn:aws:kms:{where}:key/*",
-         "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/prachar-{stage}-audience"}}},
-    ]}
+# Statements no call of the code uses, and why the function still needs them.
+NOT_CALLED_BY_THE_CODE = {
+    "LambdaWritesLogs": "the Lambda runtime writes the function's logs to its own log group",
+    "LambdaPollsTheQueue": "the SQS event-source mapping receives, deletes and reads the attributes of the "
+                           "function's queue with the function's role",
+    "LambdaRecordsFailures": "Lambda sends an S3-triggered function's on-failure record to the upload-failures "
+                             "queue with the function's role",
+    "MissingKeysAnswer404": "without s3:ListBucket, S3 answers a read of a missing key with 403 AccessDenied instead "
+                            "of 404, and a missing media file would look like a permission failure",
+    "SsmDecryptsTokens": "SSM and Secrets Manager decrypt a SecureString parameter or a secret with the caller's "
+                         "kms:Decrypt, through the service only",
+}
+
+
+@dataclass(frozen=True)
+class StageResources:
+    stage: str
+    bucket: str
+    table: str
+    publish_queue: str
+    failure_queue: str
+    region: str = "*"
+    account: str = "*"
+
+    @property
+    def where(self) -> str:
+        return f"{self.region}:{self.account}"
+
+    def queue(self, name: str) -> str:
+        return f"arn:aws:sqs:{self.where}:{name}"
+
+    def objects(self, *prefixes: str) -> list[str]:
+        return [f"arn:aws:s3:::{self.bucket}/{prefix}" for prefix in prefixes]
+
+    def function_name(self, function: str) -> str:
+        return f"prachar-{self.stage}" if function == API_FUNCTION else f"prachar-{self.stage}-{function}"
+
+
+def _statement(sid: str, actions: list[str], resources: list[str], condition: dict[str, Any] | None = None
+               ) -> dict[str, Any]:
+    statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": actions,
+                                 "Resource": resources if len(resources) > 1 else resources[0]}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _table(r: StageResources, *actions: str, indexes: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    table = f"arn:aws:dynamodb:{r.where}:table/{r.table}"
+    found = [_statement("Table", [f"dynamodb:{a}" for a in actions], [table])]
+    if indexes:
+        found.append(_statement("Indexes", ["dynamodb:Query"], [f"{table}/index/{name}" for name in indexes]))
+    return found
+
+
+def _reads(r: StageResources, *prefixes: str) -> list[dict[str, Any]]:
+    return [_statement("ReadUploads", ["s3:GetObject"], r.objects(*prefixes)),
+            _statement("MissingKeysAnswer404", ["s3:ListBucket"], [f"arn:aws:s3:::{r.bucket}"])]
+
+
+def _error_reports(r: StageResources, area: str) -> dict[str, Any]:
+    # A bad upload gets errors/<key>.json; a good one clears it.
+    return _statement("ErrorReports", ["s3:PutObject", "s3:DeleteObject"], r.objects(f"errors/{area}/*"))
+
+
+def _tokens(r: StageResources, *names: str) -> list[dict[str, Any]]:
+    return [_statement("Tokens", ["ssm:GetParameter"],
+                       [f"arn:aws:ssm:{r.where}:parameter/prachar/{r.stage}/{name}" for name in names]),
+            _statement("SsmDecryptsTokens", ["kms:Decrypt"], [f"arn:aws:kms:{r.where}:key/*"],
+                       {"StringLike": {"kms:ViaService": [f"ssm.{r.region}.amazonaws.com"]}})]
+
+
+def _audience_key(r: StageResources, *actions: str) -> dict[str, Any]:
+    # Voters' contacts are sealed under data keys of the stage's audience key, named by its alias (CloudFormation
+    # makes its id): only that key.
+    return _statement("AudienceKey", [f"kms:{a}" for a in actions], [f"arn:aws:kms:{r.where}:key/*"],
+                      {"ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/prachar-{r.stage}-audience"}})
+
+
+def _digest_key(r: StageResources) -> dict[str, Any]:
+    return _statement("DigestKey", ["secretsmanager:GetSecretValue"],
+                      [f"arn:aws:secretsmanager:{r.where}:secret:prachar/{r.stage}/audience-hash-key-*"])
+
+
+def _sends_to(r: StageResources, sid: str, queue: str, *more: str) -> dict[str, Any]:
+    return _statement(sid, ["sqs:GetQueueUrl", "sqs:SendMessage", *[f"sqs:{a}" for a in more]], [r.queue(queue)])
+
+
+def _polls(r: StageResources, queue: str) -> dict[str, Any]:
+    return _statement("LambdaPollsTheQueue", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                      [r.queue(queue)])
+
+
+def _code_statements(function: str, r: StageResources) -> list[dict[str, Any]]:
+    imports, broadcasts = f"prachar-{r.stage}-imports", f"prachar-{r.stage}-broadcasts"
+    audience_reports = _statement("Reports", ["s3:PutObject"], r.objects("reports/*/audience/*"))
+    ingest = ["GetItem", "PutItem", "UpdateItem"]
+    importing = [*_table(r, "BatchGetItem", "GetItem", "PutItem", "UpdateItem"), *_reads(r, "audience/*"),
+                 _error_reports(r, "audience"), audience_reports, _audience_key(r, "GenerateDataKey"), _digest_key(r),
+                 _sends_to(r, "ImportContinuations", imports)]
+    return {
+        API_FUNCTION: [
+            *_table(r, "BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem",
+                    indexes=("by_done", "by_scope")),
+            # An export's CSV, and the link to it (fetched with this function's credentials).
+            _statement("Exports", ["s3:PutObject", "s3:GetObject"], r.objects("exports/*")),
+            _audience_key(r, "Decrypt"), _digest_key(r),
+            # The webhook's app secret and verify token; the WhatsApp number's token for a reply to a STOP.
+            *_tokens(r, "whatsapp/*", "accounts/*")],
+        "on_config_upload": [*_table(r, "GetItem", "PutItem"), *_reads(r, "config/*"), _error_reports(r, "config")],
+        "on_content_upload": [*_table(r, *ingest), *_reads(r, "content/*"), _error_reports(r, "content")],
+        "on_calendar_upload": [*_table(r, *ingest), *_reads(r, "calendar/*"), _error_reports(r, "calendar")],
+        "on_audience_upload": importing,
+        "on_import_continuation": importing,
+        "on_broadcast_chunk": [
+            *_table(r, "BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"),
+            _audience_key(r, "Decrypt"), *_tokens(r, "accounts/*"), _sends_to(r, "BroadcastChunks", broadcasts)],
+        "publishing_clock": [*_table(r, "UpdateItem", indexes=("wake",)),
+                             _sends_to(r, "PublishQueue", r.publish_queue)],
+        "broadcast_counts": _table(r, "PutItem", "Query", "UpdateItem"),
+        "token_health_check": [*_table(r, "GetItem", "PutItem", "UpdateItem"), *_tokens(r, "accounts/*")],
+        "coverage_alert": _table(r, "GetItem", "PutItem", "Query", "UpdateItem", indexes=("by_scope",)),
+        "daily_report": [*_table(r, "GetItem", "PutItem", "Query", "UpdateItem", indexes=("by_done", "by_scope")),
+                         _statement("Reports", ["s3:PutObject"], r.objects("reports/*"))],
+        "audience_purge": [*_table(r, "BatchWriteItem", "GetItem", "PutItem", "Query"), audience_reports],
+        "engagement_collector": [*_table(r, "GetItem", "UpdateItem", indexes=("by_done",)),
+                                 *_tokens(r, "accounts/*")],
+        "campaign_closer": _table(r, "GetItem", "PutItem", indexes=("by_scope",)),
+        "on_publish_message": [
+            *_table(r, "GetItem", "PutItem", "Query", "UpdateItem"),
+            # The media's link for the platform to fetch: a manifest's, or a calendar row's.
+            _statement("MediaLinks", ["s3:GetObject"], r.objects("content/*", "calendar/*")),
+            *_tokens(r, "accounts/*"),
+            # A message that must wait (a platform's limit, a retry) is made visible again later.
+            _statement("PublishQueue", ["sqs:GetQueueUrl", "sqs:ChangeMessageVisibility"], [r.queue(r.publish_queue)]),
+            _sends_to(r, "BroadcastChunks", broadcasts)],
+    }[function]
+
+
+FUNCTIONS = (API_FUNCTION, *S3_TRIGGERED, "on_import_continuation", "on_broadcast_chunk", "publishing_clock",
+             "broadcast_counts", "token_health_check", "coverage_alert", "daily_report", "audience_purge",
+             "engagement_collector", "campaign_closer", "on_publish_message")
+
+
+def function_policy(function: str, r: StageResources) -> dict[str, Any]:
+    log_group = f"arn:aws:logs:{r.where}:log-group:/aws/lambda/{r.function_name(function)}"
+    statements = [_statement("LambdaWritesLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                             [log_group, f"{log_group}:*"])]
+    queue = {"on_publish_message": r.publish_queue, "on_import_continuation": f"prachar-{r.stage}-imports",
+             "on_broadcast_chunk": f"prachar-{r.stage}-broadcasts"}.get(function)
+    if queue:
+        statements.append(_polls(r, queue))
+    if function in S3_TRIGGERED:
+        statements.append(_statement("LambdaRecordsFailures", ["sqs:SendMessage"], [r.queue(r.failure_queue)]))
+    return {"Version": "2012-10-17", "Statement": statements + _code_statements(function, r)}
+
+
+def function_policies(r: StageResources) -> dict[str, dict[str, Any]]:
+    return {function: function_policy(function, r) for function in FUNCTIONS}
+
+
+def policy_file(stage: str, function: str) -> str:
+    return f"policy-{stage}-{function}.json"
 
 
 def policy_text(policy: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from infra.deploy import DeployRefused, check_target
+from infra.policy import FUNCTIONS
 from local.emulator import Emulator, free_port
 from tests.e2e.conftest import ROOT, clean_environment
 
@@ -162,11 +163,19 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
             return found
 
         assert set(on_failure_destinations().values()) == {(failure_queue_arn, 2, 21600)}
-        role_policy = json.loads((tmp_path / ".chalice" / "policy-dev.json").read_text())
+        role_policy = json.loads((tmp_path / ".chalice" / "policy-dev-on_content_upload.json").read_text())
         sending = [s for s in role_policy["Statement"] if s["Action"] == ["sqs:SendMessage"]]
         assert [s["Resource"] for s in sending] == [failure_queue_arn], "the role may write its failure records"
         listing = [s for s in role_policy["Statement"] if s["Action"] == ["s3:ListBucket"]]
         assert [s["Resource"] for s in listing] == ["arn:aws:s3:::prachar-dev-content"]
+        # A role per function, each with its own policy as written.
+        iam = client("iam")
+        roles = {role["RoleName"] for role in iam.list_roles()["Roles"]}
+        assert {f"prachar-dev-{function}" for function in FUNCTIONS} <= roles
+        [name] = iam.list_role_policies(RoleName="prachar-dev-publishing_clock")["PolicyNames"]
+        deployed = iam.get_role_policy(RoleName="prachar-dev-publishing_clock", PolicyName=name)["PolicyDocument"]
+        deployed = json.loads(deployed) if isinstance(deployed, str) else deployed
+        assert deployed == json.loads((tmp_path / ".chalice" / "policy-dev-publishing_clock.json").read_text())
 
         # A later deploy, with sahada-02 gone from the campaign: chalice leaves the destinations alone, and so does
         # ours; the pool and the other users stay as they were, sahada-02's user is disabled.

@@ -13,6 +13,7 @@ of the process it runs in. tests/e2e/test_iam.py checks the calls against each f
 from __future__ import annotations
 
 import json
+import os
 import sys
 import urllib.request
 from datetime import datetime, timedelta
@@ -28,12 +29,14 @@ CONTENT = [f"{SAHADA}/2021-03-12-works.yaml", f"{SAHADA}/2021-03-12-broadcast.ya
            "content/constituency/rajsamand/2021-03/2021-03-13-budget.yaml"]
 REJECTED = "content/constituency/rajsamand/2021-03/2021-03-13-budget.yaml"
 CALENDAR = ("publish_at,platforms,title,text,link,media,series\r\n"
-            "2021-03-12T18:00,facebook;x,बजट — दिन 1,सहाड़ा में नया महाविद्यालय,https://example.org/1,,budget-2021\r\n")
+            "2021-03-12T18:00,facebook;x,बजट — दिन 1,सहाड़ा में नया महाविद्यालय,https://example.org/1,poster.png,"
+            "budget-2021\r\n")
 SAHADA_NUMBER = "110000000000006"
 COORDINATOR, SAHADA_LEAD = "state-01", "sahada-01"
 
 
 def record(out: Path) -> int:
+    from chalicelib import bootstrap
     from chalicelib.adapters import aws
     from chalicelib.adapters.clock import SteppedClock
     from chalicelib.domain.post import content_id_for
@@ -51,6 +54,12 @@ def record(out: Path) -> int:
                                     report=lambda line: print(line, file=sys.stderr))).start()
     stack.pump.separate_functions = True
     try:
+        # The webhook's secrets from SSM, as in the cloud (the local stack passes them in the environment).
+        ssm = aws.client("ssm")
+        for name, variable in zip(stack.container.settings.whatsapp_secret_names,
+                                  ("PRACHAR_WHATSAPP_APP_SECRET", "PRACHAR_WHATSAPP_VERIFY_TOKEN"), strict=True):
+            ssm.put_parameter(Name=name, Value=os.environ.pop(variable), Type="SecureString", Overwrite=True)
+        stack.container = bootstrap.use(clock)
         api = Api(stack)
         stack.upload("config/campaign.yaml", (EXAMPLES / "config" / "campaign.yaml").read_bytes())
         stack.settle()
@@ -66,11 +75,17 @@ def record(out: Path) -> int:
                      "+919876501001,राम,missed call,2021-03-10T10:00:00+05:30,v1,hi\r\n"
                      "12345,श्याम,missed call,2021-03-10T10:00:00+05:30,v1,hi\r\n".encode())
         stack.upload("config/broken.yaml", b"campaign: [")
+        stack.settle()
+        stack.upload("audience/sahada/late-signups.csv",  # corrected: its error report goes
+                     "phone,name,consent_source,consent_at,notice_version,language\r\n"
+                     "+919876501001,राम,missed call,2021-03-10T10:00:00+05:30,v1,hi\r\n".encode())
         stack.upload("calendar/constituency/sahada/broken.csv", b"title,text\r\nx,y\r\n")
         stack.settle()
 
         for key in CONTENT:
             stack.upload(key, (EXAMPLES / key).read_bytes())
+        poster = (EXAMPLES / f"{SAHADA}/2021-03-13-budget.png").read_bytes()
+        stack.upload("calendar/constituency/sahada/poster.png", poster)
         stack.upload("calendar/constituency/sahada/2021-03.csv", CALENDAR.encode())
         stack.upload("content/constituency/sahada/2021-03/broken.yaml", b"title: [unclosed\n")  # its errors/ report
         stack.settle()

@@ -1,3 +1,6 @@
+"""Each function's policy, as `make deploy` writes it. tests/e2e/test_iam.py proves them against the recorded calls;
+these are the rules every policy keeps whatever the code calls."""
+
 import json
 import re
 from pathlib import Path
@@ -6,88 +9,117 @@ import botocore.session
 import pytest
 from botocore import xform_name
 
-from infra.policy import lambda_policy, policy_text
+from infra.policy import FUNCTIONS, NOT_CALLED_BY_THE_CODE, S3_TRIGGERED, StageResources, function_policies
 
 ROOT = Path(__file__).resolve().parents[2]
+REGION, ACCOUNT = "ap-south-1", "210987654321"
 
 
-def policy_for(stage, **where):
-    return lambda_policy(stage, f"prachar-{stage}-content", f"prachar-{stage}", f"prachar-{stage}-publish",
-                         f"prachar-{stage}-upload-failures", **where)
+def policies(stage="dev", region=REGION, account=ACCOUNT):
+    return function_policies(StageResources(stage, f"prachar-{stage}-content", f"prachar-{stage}",
+                                            f"prachar-{stage}-publish", f"prachar-{stage}-upload-failures",
+                                            region, account))
 
 
-def statements_allowing(policy, action):
-    return [s for s in policy["Statement"] if action in s["Action"]]
+def statements(policy):
+    return policy["Statement"]
 
 
 def resources_of(statement):
     return statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
 
 
-@pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_committed_policies_are_what_the_generator_writes(stage):
-    assert (ROOT / ".chalice" / f"policy-{stage}.json").read_text() == policy_text(policy_for(stage))
+def test_every_function_of_the_app_has_its_own_policy():
+    from chalice.app import S3EventConfig, ScheduledEventConfig, SQSEventConfig
+
+    import app
+
+    handlers = {c.name for c in app.app.event_sources
+                if isinstance(c, S3EventConfig | SQSEventConfig | ScheduledEventConfig)}
+    assert set(FUNCTIONS) == handlers | {"api_handler"}
+    assert len(FUNCTIONS) == len(set(FUNCTIONS)) == len(policies())
 
 
-def test_the_policy_is_least_privilege_and_stage_bound():
-    policy = policy_for("dev")
-    text = json.dumps(policy)
-    assert "prod" not in text
-    for statement in policy["Statement"]:
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_policy_is_least_privilege_and_bound_to_its_stage_region_and_account(function):
+    policy = policies()[function]
+    sids = [s["Sid"] for s in statements(policy)]
+    assert len(sids) == len(set(sids)), sids
+    assert "prod" not in json.dumps(policy)
+    for statement in statements(policy):
+        assert statement["Effect"] == "Allow"
         assert all("*" not in action for action in statement["Action"]), statement["Sid"]
-        assert statement["Resource"] != "*", statement["Sid"]
-        if statement["Sid"] == "SealVotersContacts":  # a key made by CloudFormation: bound by its alias
-            assert statement["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"] == \
-                "alias/prachar-dev-audience"
-        elif statement["Sid"] != "DecryptTokensThroughSsmOnly":
-            assert all("prachar-dev" in r or "prachar/dev/" in r for r in resources_of(statement)), statement["Sid"]
-    kms = next(s for s in policy["Statement"] if s["Sid"] == "DecryptTokensThroughSsmOnly")
-    assert all(s.split(".")[0] in ("ssm", "secretsmanager") for s in kms["Condition"]["StringLike"]["kms:ViaService"])
-    actions = {a for s in policy["Statement"] for a in s["Action"]}
-    assert "dynamodb:Scan" not in actions and "s3:DeleteBucket" not in actions
-
-
-def test_a_missing_media_file_answers_404_not_403():
-    """Without s3:ListBucket on the bucket itself, S3 answers GET/HEAD of a missing key with 403 AccessDenied."""
-    [listing] = statements_allowing(policy_for("dev"), "s3:ListBucket")
-    assert resources_of(listing) == ["arn:aws:s3:::prachar-dev-content"]
-
-
-def test_lambda_may_send_its_on_failure_records_to_the_upload_failures_queue_only():
-    sending = statements_allowing(policy_for("dev", region="ap-south-1", account="210987654321"), "sqs:SendMessage")
-    resources = {r for s in sending for r in resources_of(s)}
-    assert "arn:aws:sqs:ap-south-1:210987654321:prachar-dev-upload-failures" in resources
-    failure_statement = next(s for s in sending if "upload-failures" in str(s["Resource"]))
-    assert failure_statement["Action"] == ["sqs:SendMessage"], "the failure queue is written, never read, by Lambda"
-
-
-def test_a_deploy_binds_every_arn_to_its_region_and_account():
-    policy = policy_for("dev", region="ap-south-1", account="210987654321")
-    for statement in policy["Statement"]:
         for resource in resources_of(statement):
+            assert resource != "*", statement["Sid"]
             if resource.startswith("arn:aws:s3:::"):
-                continue  # S3 bucket and object ARNs carry neither
-            assert resource.split(":")[3:5] == ["ap-south-1", "210987654321"], resource
+                assert resource.startswith("arn:aws:s3:::prachar-dev-content"), resource  # S3 ARNs carry neither
+            else:
+                assert resource.split(":")[3:5] == [REGION, ACCOUNT], resource
+            if statement["Sid"] not in ("AudienceKey", "SsmDecryptsTokens"):  # keys made by CloudFormation / AWS
+                assert "prachar-dev" in resource or "prachar/dev/" in resource, (statement["Sid"], resource)
+    actions = {a for s in statements(policy) for a in s["Action"]}
+    assert not actions & {"dynamodb:Scan", "s3:DeleteBucket", "s3:PutObjectAcl", "s3:PutBucketPolicy"}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_logs_go_to_the_functions_own_log_group_only(function):
+    [logs] = [s for s in statements(policies()[function]) if any(a.startswith("logs:") for a in s["Action"])]
+    name = "prachar-dev" if function == "api_handler" else f"prachar-dev-{function}"
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{name}"
+    assert resources_of(logs) == [group, f"{group}:*"]
+
+
+def test_s3_writes_are_scoped_to_the_prefixes_each_function_writes():
+    writes = {f: sorted(r.removeprefix("arn:aws:s3:::prachar-dev-content/") for s in statements(p)
+                        for r in resources_of(s) if {"s3:PutObject", "s3:DeleteObject"} & set(s["Action"]))
+              for f, p in policies().items()}
+    assert writes == {
+        "api_handler": ["exports/*"], "on_config_upload": ["errors/config/*"],
+        "on_content_upload": ["errors/content/*"], "on_calendar_upload": ["errors/calendar/*"],
+        "on_audience_upload": ["errors/audience/*", "reports/*/audience/*"],
+        "on_import_continuation": ["errors/audience/*", "reports/*/audience/*"],
+        "daily_report": ["reports/*"], "audience_purge": ["reports/*/audience/*"],
+        **{f: [] for f in ("on_broadcast_chunk", "publishing_clock", "broadcast_counts", "token_health_check",
+                           "coverage_alert", "engagement_collector", "campaign_closer", "on_publish_message")}}
+
+
+def test_a_function_that_reads_uploads_may_list_the_bucket_so_a_missing_key_answers_404_not_403():
+    for function, policy in policies().items():
+        reads = [s for s in statements(policy) if s["Sid"] == "ReadUploads"]
+        listing = [s for s in statements(policy) if "s3:ListBucket" in s["Action"]]
+        assert bool(reads) == bool(listing), function
+        assert all(resources_of(s) == ["arn:aws:s3:::prachar-dev-content"] for s in listing)
+
+
+def test_only_the_s3_triggered_functions_may_send_their_on_failure_records_and_only_there():
+    for function, policy in policies().items():
+        failing = [s for s in statements(policy) if s["Sid"] == "LambdaRecordsFailures"]
+        if function in S3_TRIGGERED:
+            assert failing == [{"Sid": "LambdaRecordsFailures", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+                                "Resource": f"arn:aws:sqs:{REGION}:{ACCOUNT}:prachar-dev-upload-failures"}]
+        else:
+            assert not failing, function
+
+
+def test_every_statement_the_code_does_not_call_says_why():
+    sids = {s["Sid"] for p in policies().values() for s in statements(p)}
+    assert {sid for sid in sids if sid.startswith("Lambda")} <= set(NOT_CALLED_BY_THE_CODE)
 
 
 # IAM authorizes these calls under another action's name.
 AUTHORIZED_AS = {"s3:HeadObject": "s3:GetObject", "sqs:SendMessageBatch": "sqs:SendMessage",
                  "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
                  "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility"}
-# Calls made through Powertools Parameters, under names of its own.
-POWERTOOLS_CALLS = {"get_secret": "secretsmanager:GetSecretValue", "get_parameters_by_name": "ssm:GetParameters"}
 
 
 def aws_calls_in(root: Path) -> dict[str, set[str]]:
     """Every boto3 operation the code names (`client.put_item(` or `"put_item"`), as IAM actions, by file."""
     session = botocore.session.get_session()
     operations: dict[str, set[str]] = {}
-    for service in ("dynamodb", "s3", "sqs", "ssm", "secretsmanager"):
+    for service in ("dynamodb", "s3", "sqs", "ssm", "secretsmanager"):  # kms: `encrypt`, `sign` are local crypto too
         for operation in session.get_service_model(service).operation_names:
             action = f"{service}:{operation}"
             operations.setdefault(xform_name(operation), set()).add(AUTHORIZED_AS.get(action, action))
-    for name, action in POWERTOOLS_CALLS.items():
-        operations.setdefault(name, set()).add(action)
     calls: dict[str, set[str]] = {}
     for path in sorted(root.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
@@ -97,9 +129,10 @@ def aws_calls_in(root: Path) -> dict[str, set[str]]:
     return calls
 
 
-def test_every_aws_call_the_lambdas_make_is_allowed():
-    """The emulator does not enforce IAM, so a call the policy forgets works locally and fails in the cloud."""
-    allowed = {a for s in policy_for("dev")["Statement"] for a in s["Action"]}
+def test_every_aws_operation_the_code_names_is_granted_to_some_function():
+    """A second net under the recorded calls of test_iam.py: an operation named anywhere in chalicelib/ that no
+    function may call would work on the emulator and fail in the cloud."""
+    allowed = {a for p in policies().values() for s in statements(p) for a in s["Action"]}
     calls = aws_calls_in(ROOT / "chalicelib")
     assert {"dynamodb:Query", "s3:GetObject", "sqs:SendMessage"} <= set(calls), "the scan finds the adapters' calls"
     missing = {action: sorted(files) for action, files in calls.items() if action not in allowed}
