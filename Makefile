@@ -1,4 +1,5 @@
-# Prachar — `make run`, `make demo`, `make test`, `make deploy STAGE=dev`, `make bench`.
+# Prachar — `make run`, `make demo`, `make test`, `make deploy STAGE=dev`, `make bench`, `make destroy STAGE=dev`,
+# `make redrive STAGE=dev`.
 # The first target you run creates .venv and installs the pinned requirements.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -7,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: run demo test lint unit functional e2e bench deploy examples clean chaos
+.PHONY: run demo test lint unit functional e2e bench deploy destroy redrive examples clean chaos
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +47,12 @@ chaos: $(STAMP)
 	$(PY) -m chaos --backend fakes --posts 1000
 	$(PY) -m chaos --backend stack --posts 100
 	PRACHAR_FUZZ_EXAMPLES=10000 $(PY) -m pytest -q --hypothesis-show-statistics tests/unit/test_parser_fuzz.py tests/unit/test_whatsapp_webhook.py
+
+destroy: $(STAMP)
+	$(PY) -m infra.destroy --stage $(STAGE) $(if $(YES),--yes)
+
+redrive: $(STAMP)
+	$(PY) -m infra.redrive --stage $(STAGE) $(if $(QUEUE),--queue $(QUEUE))
 
 examples: $(STAMP)
 	$(PY) -m tools.example_campaign

@@ -192,5 +192,33 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
         assert cognito.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)["UserPoolClients"] == [app_client]
         recorded_again = json.loads((tmp_path / ".chalice" / "config.json").read_text())["stages"]["dev"]
         assert recorded_again == recorded
+
+        # make destroy STAGE=dev YES=1: nothing of the stage is left, and a deploy could start again from scratch.
+        client("s3").put_object(Bucket="prachar-dev-content", Key="content/state/left.yaml", Body=b"title: x\n")
+        client("ssm").put_parameter(Name="/prachar/dev/accounts/fb-state", Value="token", Type="SecureString")
+        destroyed = subprocess.run([sys.executable, "-m", "infra.destroy", "--stage", "dev", "--rehearsal", "--yes"],
+                                   cwd=tmp_path, env=clean_environment(**credentials), capture_output=True, text=True,
+                                   timeout=600)
+        assert destroyed.returncode == 0, destroyed.stdout[-3000:] + destroyed.stderr[-3000:]
+        assert not [f for f in client("lambda").list_functions()["Functions"]
+                    if f["FunctionName"].startswith("prachar-dev")]
+        assert "prachar-dev-content" not in {b["Name"] for b in client("s3").list_buckets()["Buckets"]}
+        assert "prachar-dev" not in client("dynamodb").list_tables()["TableNames"]
+        assert not [q for q in client("sqs").list_queues().get("QueueUrls", []) if "prachar-dev-" in q]
+        assert dev_pools() == []
+        assert not client("ssm").get_parameters_by_path(Path="/prachar/dev/", Recursive=True)["Parameters"]
+        assert not list((tmp_path / ".chalice").glob("policy-dev-*.json"))
+        assert "lambda_functions" not in json.loads((tmp_path / ".chalice" / "config.json").read_text())["stages"][
+            "dev"]
     finally:
         emulator.stop()
+
+
+def test_destroy_refuses_production_and_a_silent_confirmation():
+    from infra.destroy import confirmed, main
+
+    with pytest.raises(DeployRefused, match="production"):
+        main(["--stage", "prod", "--yes"])
+    with pytest.raises(DeployRefused, match="YES=1"):
+        confirmed("dev", yes=False)  # pytest's stdin is not a terminal: nobody could answer
+    assert confirmed("dev", yes=True)
