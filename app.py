@@ -25,7 +25,8 @@ from chalicelib.settings import event_source_names, user_pool_arn
 
 app = Chalice(app_name="prachar")
 CONTENT_BUCKET, PUBLISH_QUEUE, IMPORT_QUEUE, BROADCAST_QUEUE = event_source_names()
-app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+# clear_state: a warm Lambda's next invocation starts without the last one's correlation ids.
+app.register_middleware(ConvertToMiddleware(functools.partial(logger.inject_lambda_context, clear_state=True)))
 # Every /api route: API Gateway checks the campaign's Cognito token, the member's role in the config does the rest.
 SIGNED_IN = CognitoUserPoolAuthorizer("prachar-members", provider_arns=[user_pool_arn()])
 

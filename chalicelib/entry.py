@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ from chalicelib.bootstrap import container
 from chalicelib.domain.scope import Scope, ScopeError, decode_s3_key
 from chalicelib.domain.times import to_iso
 from chalicelib.errors import BadRequest, Forbidden, NotFound, Unauthorized
-from chalicelib.observability import logger
+from chalicelib.observability import correlated, logger
 
 
 def uploaded_objects(event: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
@@ -31,27 +32,34 @@ def uploaded_keys(event: dict[str, Any]) -> list[tuple[str, str | None]]:
 
 def ingest_config(event: dict[str, Any]) -> list[str]:
     ingest = container().ingest()
-    return [ingest.config(key, uploaded_by, etag).outcome for key, uploaded_by, etag in uploaded_objects(event)]
+    return [_each_upload(ingest.config, key, uploaded_by, etag).outcome
+            for key, uploaded_by, etag in uploaded_objects(event)]
 
 
 def ingest_content(event: dict[str, Any]) -> list[str]:
     ingest = container().ingest()
-    return [ingest.content(key, uploaded_by).outcome for key, uploaded_by in uploaded_keys(event)]
+    return [_each_upload(ingest.content, key, uploaded_by).outcome for key, uploaded_by in uploaded_keys(event)]
 
 
 def ingest_calendar(event: dict[str, Any]) -> list[str]:
     ingest = container().ingest()
-    return [ingest.calendar(key, uploaded_by).outcome for key, uploaded_by in uploaded_keys(event)]
+    return [_each_upload(ingest.calendar, key, uploaded_by).outcome for key, uploaded_by in uploaded_keys(event)]
+
+
+def _each_upload(handle: Callable[..., Any], key: str, *args: Any, **kwargs: Any) -> Any:
+    """One upload's work, its log lines carrying its key."""
+    with correlated(upload_key=key):
+        return handle(key, *args, **kwargs)
 
 
 def import_audience(event: dict[str, Any], context: Any) -> list[str]:
     """An audience file uploaded: import it (as far as this invocation's time allows)."""
-    return [_import(key, etag, uploader, context) for key, uploader, etag in uploaded_objects(event)]
+    return [_each_upload(_import, key, etag, uploader, context) for key, uploader, etag in uploaded_objects(event)]
 
 
 def continue_audience_imports(event: dict[str, Any], context: Any) -> list[str]:
     """An import that ran short of time, continued (one message per import; the import queue's batch is 1)."""
-    return [_import(body["key"], body["etag"], None, context, continued=True)
+    return [_each_upload(_import, body["key"], body["etag"], None, context, continued=True)
             for body in (json.loads(r["body"]) for r in event.get("Records", []))]
 
 
@@ -69,7 +77,12 @@ def _import(key: str, etag: str | None, uploader: str | None, context: Any, cont
 def send_broadcast_chunks(event: dict[str, Any]) -> list[str]:
     """A broadcast's chunks (the queue's batch is 1: each chunk paces itself for seconds)."""
     broadcaster = container().broadcaster
-    return [broadcaster.run_chunk(json.loads(r["body"])).outcome for r in event.get("Records", [])]
+    outcomes = []
+    for record in event.get("Records", []):
+        chunk = json.loads(record["body"])
+        with correlated(broadcast_id=chunk.get("broadcast"), constituency=chunk.get("constituency")):
+            outcomes.append(broadcaster.run_chunk(chunk).outcome)
+    return outcomes
 
 
 def count_broadcasts() -> int:
@@ -96,8 +109,14 @@ def publish_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     c = container()
 
     def publish_record(record: Any) -> str:
+        message = record.json_body
+        with correlated(content_id=message.get("content_id"), account_id=message.get("account_id"),
+                        post_id=f"{message.get('content_id')}.{message.get('account_id')}"):
+            return publish_one(record, message)
+
+    def publish_one(record: Any, message: dict[str, Any]) -> str:
         try:
-            return c.publisher.publish(record.json_body)
+            return c.publisher.publish(message)
         except RetryLater as exc:
             receives = int(record.attributes.approximate_receive_count or 1)
             delay = exc.delay_seconds

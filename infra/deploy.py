@@ -171,6 +171,24 @@ def load_campaign(dynamodb: Any, table: str, campaign_file: Path | None) -> Camp
     return Campaign.model_validate(record.document) if record else None
 
 
+def alarm_topic(cloudformation: Any, dynamodb: Any, stage: str, campaign_file: Path | None) -> str | None:
+    """The campaign config's operations.alarm_topic: from the file given, else from the active campaign of a stage
+    deployed before (none yet on a first deploy without a file)."""
+    table = None
+    try:
+        [stack] = cloudformation.describe_stacks(StackName=f"prachar-{stage}-resources")["Stacks"]
+        table = next((o["OutputValue"] for o in stack.get("Outputs", []) if o["OutputKey"] == "TableName"), None)
+    except ClientError:
+        pass
+    if campaign_file is None and table is None:
+        return None
+    try:
+        campaign = load_campaign(dynamodb, table or "", campaign_file)
+    except ClientError:
+        return None
+    return campaign.operations.alarm_topic if campaign else None
+
+
 def deployer_user_id(sts: Any) -> str:
     """The deploying identity as aws:userid sees it. A role session's id (`AROA…:<session>`) changes with each
     sign-in: the writer is the role, any session of it, or ops would lock themselves out of config/ next time."""
@@ -231,7 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     check_target(dict(os.environ), arguments.rehearsal)
     parameters = {"ContentBucketName": arguments.bucket_name} if arguments.bucket_name else {}
+    topic = alarm_topic(boto3.client("cloudformation"), boto3.client("dynamodb"), arguments.stage, arguments.campaign)
+    parameters["AlarmTopicArn"] = topic or "none"
     outputs = deploy_resources(boto3.client("cloudformation"), arguments.stage, parameters)
+    print(f"alarms → {outputs.get('AlarmTopicArn')}" + ("" if topic else " (made by the stack; the campaign config's "
+          "operations.alarm_topic names your own): subscribe with aws sns subscribe --topic-arn "
+          f"{outputs.get('AlarmTopicArn')} --protocol email --notification-endpoint <ops address>"))
     if ensure_audience_hash_key(boto3.client("secretsmanager"), arguments.stage):
         print(f"made the digest key of voters' numbers: {hash_key_name(arguments.stage)} (never change it)")
     cognito = boto3.client("cognito-idp")

@@ -9,6 +9,8 @@
    given that partition's items only — the same items, in the same order; a query of an index gets them unsorted
    (it sorts what it keeps). And every request lists moto's own package directory to find its service: listed
    once.
+6. moto's CloudFormation silently skips `AWS::CloudWatch::Alarm` (it knows no such resource): the stack's alarms
+   are made with moto's own PutMetricAlarm, as CloudFormation would, so a deploy rehearsal shows them.
 5. moto's DynamoDB is not thread-safe: an UpdateItem deep-copies the item while another request thread changes it
    ("dictionary changed size during iteration" → 500), e.g. a WhatsApp status webhook racing the publisher on one
    post. DynamoDB itself serialises writes to an item; the emulator serialises its DynamoDB requests.
@@ -59,11 +61,76 @@ def apply() -> None:
 
     _query_one_partition()
     _list_services_once()
+    _alarms_from_cloudformation()
     _one_dynamodb_request_at_a_time()
     S3Response._notification_config_from_body = lower_case_filter_names
     APIGatewayBackend.import_rest_api = import_without_description
     APIGatewayBackend.put_rest_api = accept_swagger_2
     _applied = True
+
+
+def _alarms_from_cloudformation() -> None:
+    from moto.cloudwatch.models import (
+        Dimension,
+        Metric,
+        MetricDataQuery,
+        MetricStat,
+        cloudwatch_backends,
+    )
+    from moto.core.common_models import CloudFormationModel
+
+    class CloudFormationAlarm(CloudFormationModel):
+        """AWS::CloudWatch::Alarm for moto's CloudFormation (found by CloudFormationModel.__subclasses__)."""
+
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::CloudWatch::Alarm"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "AlarmName"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                            region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+
+            def dimensions(items: list[dict[str, str]] | None) -> list[Any]:
+                return [Dimension(d["Name"], d["Value"]) for d in items or []]
+
+            queries = [MetricDataQuery(
+                query_id=q["Id"], label=q.get("Label", ""), period=str(q["Period"]) if "Period" in q else None,
+                return_data=str(q.get("ReturnData", True)).lower(), expression=q.get("Expression"),
+                metric_stat=MetricStat(Metric(q["MetricStat"]["Metric"]["MetricName"],
+                                              q["MetricStat"]["Metric"]["Namespace"],
+                                              dimensions(q["MetricStat"]["Metric"].get("Dimensions"))),
+                                       str(q["MetricStat"]["Period"]), q["MetricStat"]["Stat"],
+                                       q["MetricStat"].get("Unit")) if "MetricStat" in q else None)
+                for q in p.get("Metrics", [])]
+            name = p.get("AlarmName") or resource_name
+            cloudwatch_backends[account_id][region_name].put_metric_alarm(
+                name=name, namespace=p.get("Namespace"), metric_name=p.get("MetricName"),
+                comparison_operator=p["ComparisonOperator"], evaluation_periods=int(p["EvaluationPeriods"]),
+                period=int(p["Period"]) if "Period" in p else None, threshold=float(p["Threshold"]),
+                statistic=p.get("Statistic"), description=p.get("AlarmDescription", ""),
+                dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in p.get("Dimensions", [])],
+                alarm_actions=list(p.get("AlarmActions", [])), metric_data_queries=queries or None,
+                treat_missing_data=p.get("TreatMissingData"))
+            return cls(name)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                            region_name: str) -> None:
+            cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+    _alarms_from_cloudformation.model = CloudFormationAlarm  # type: ignore[attr-defined]
 
 
 def _query_one_partition() -> None:

@@ -70,6 +70,8 @@ class LocalStack:
         os.environ.update({"PRACHAR_STAGE": STAGE, "PRACHAR_CONTENT_BUCKET": BUCKET,
                            "PRACHAR_PUBLISH_QUEUE": f"prachar-{STAGE}-publish", "PRACHAR_TABLE": f"prachar-{STAGE}",
                            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+                           # CloudWatch reads the metrics from the log; here they would bury the activity lines.
+                           "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
                            "PRACHAR_RETRY_BASE_SECONDS": os.environ.get("PRACHAR_RETRY_BASE_SECONDS", "1"),
                            "PRACHAR_FACEBOOK_APP_ID": os.environ.get("PRACHAR_FACEBOOK_APP_ID", "900000000000001"),
                            "PRACHAR_WHATSAPP_APP_SECRET": os.environ.get("PRACHAR_WHATSAPP_APP_SECRET",

@@ -10,6 +10,7 @@ os.environ.update({
     "PRACHAR_PUBLISH_QUEUE": "prachar-test-publish", "PRACHAR_TABLE": "prachar-test",
     "AWS_DEFAULT_REGION": "ap-south-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
     "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_SERVICE_NAME": "prachar",
+    "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines on stdout; tests/functional/test_observability.py turns them on
 })
 os.environ.pop("AWS_ENDPOINT_URL", None)  # never let a developer's shell point tests at a real account
 os.environ.pop("AWS_PROFILE", None)

@@ -182,6 +182,13 @@ class AudienceRules(_Strict):
     messaging_limit: int | None = Field(default=None, ge=1)
 
 
+class Operations(_Strict):
+    """For the ops team: where the CloudWatch alarms `make deploy` creates are sent (an SNS topic of the account;
+    without one, the stack makes prachar-<stage>-alarms to subscribe to)."""
+
+    alarm_topic: Annotated[str, Field(pattern=r"^arn:aws:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")] | None = None
+
+
 class Campaign(_Strict):
     campaign: Id
     timezone: str = "Asia/Kolkata"
@@ -192,6 +199,7 @@ class Campaign(_Strict):
     accounts: list[Account] = Field(default_factory=list)
     whatsapp_templates: list[WhatsAppTemplate] = Field(default_factory=list)
     audience: AudienceRules = AudienceRules()
+    operations: Operations = Operations()
     # When a daily series publishes its next item: per scope ("district/bhilwara") or level ("district").
     daily_slots: dict[str, list[Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]]] = Field(
         default_factory=dict)

@@ -6,7 +6,10 @@ from typing import Any
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import ActivityEntry, Store
-from chalicelib.observability import logger
+from chalicelib.observability import emit, logger
+
+# Entries that need a person: each is also a metric, which infra/resources.yaml alarms on.
+ALARMING = ("account.unhealthy", "broadcast.halted", "post.needs_decision", "alert.not_sent")
 
 
 class ActivityLog:
@@ -22,4 +25,6 @@ class ActivityLog:
             account_id=account_id, key=key, details=details))
         logger.info(message, extra={"activity": kind, "scope": scope, "content_id": content_id,
                                     "account_id": account_id})
+        if kind in ALARMING:
+            emit("Alerts", kind=kind)
         return entry

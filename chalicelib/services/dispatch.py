@@ -9,8 +9,8 @@ from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.publish_queue import PublishQueue
 from chalicelib.adapters.store import Store
 from chalicelib.domain.post import REQUEUE_AFTER, PostStatus, WakeAction, claim_expired, on_wake
-from chalicelib.domain.times import to_iso
-from chalicelib.observability import logger
+from chalicelib.domain.times import from_iso, to_iso
+from chalicelib.observability import MetricUnit, emit, logger
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.ambiguity import LOOKUP_PLATFORMS, abandoned, escalate
 
@@ -38,7 +38,10 @@ class Dispatcher:
         now = self.clock.now()
         result = DispatchResult()
         messages = []
+        lag = 0.0
         for content_id, account_id, status, wake_at in self.store.wake_due(now, limit):
+            if status in (PostStatus.SCHEDULED, PostStatus.QUEUED):
+                lag = max(lag, (now - from_iso(wake_at)).total_seconds())
             action = on_wake(status)
             post_id = f"{content_id}.{account_id}"
             if status is PostStatus.AMBIGUOUS and self._escalated(content_id, account_id, now, wake_at):
@@ -66,6 +69,8 @@ class Dispatcher:
                                      level="warning", content_id=content_id, account_id=account_id)
             elif action is WakeAction.ABANDONED and self._abandoned(content_id, account_id, now):
                 result.abandoned.append(post_id)
+        # Every minute, 0 when nothing is late: the alarm on it also fires when the clock itself stops.
+        emit("PublishingLag", lag, MetricUnit.Seconds)
         if messages:
             failed = self.queue.send(messages)
             result.send_failures = len(failed)

@@ -45,7 +45,7 @@ from chalicelib.errors import (
     PlatformRateLimitedError,
     PracharError,
 )
-from chalicelib.observability import logger
+from chalicelib.observability import MetricUnit, count, logger
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.ambiguity import LOOKUP_PLATFORMS, abandoned, mark_ambiguous
 from chalicelib.services.campaigns import CampaignSource
@@ -349,6 +349,7 @@ class Publisher:
     def _failed_call(self, post: Post, account: Account, claim: str, now: datetime, exc: PlatformError) -> str:
         if isinstance(exc, PlatformRateLimitedError) and not exc.per_recipient:
             until, capped = hold_until(exc, now)
+            count("Throttled", platform=post.platform, scope=post.scope)
             if self.store.throttle_account(account.id, until, exc.message, now):
                 self.activity.record("account.throttled", post.scope, f"{account.id}: {post.platform} rate limit; "
                                      f"its posts wait until {ist_text(until)} — {exc.message}"
@@ -398,6 +399,9 @@ class Publisher:
             had = ", ".join(f"{key} had revision {revision}" for key, revision in sorted(earlier.items()))
             summary += (f"; revision {post.revision} went to the rest — {had}" if len(earlier) < len(delivered)
                         else f"; nothing of revision {post.revision} was sent — all of it had gone out before: {had}")
+        count("Published", platform=post.platform, scope=post.scope)
+        count("DueToPublished", platform=post.platform, scope=post.scope, unit=MetricUnit.Seconds,
+              value=max(0.0, (now - post.due_at).total_seconds()))
         self.activity.record("post.published", post.scope, f"{post.account_id}: published {summary} — "
                              f"{post.payload.get('title')}", content_id=post.content_id, account_id=post.account_id,
                              details={"platform_post_id": platform_post_id, "attempts": post.attempts,
@@ -443,6 +447,7 @@ class Publisher:
                                             "reason": f"attempt {post.attempts}: {reason}",
                                             **(self._in_doubt_fields(post, now) if look_first else {})}):
             raise _LostClaim()
+        count("Retries", platform=post.platform, scope=post.scope)
         self.activity.record("post.retry", post.scope, f"{post.account_id}: {reason}; will retry "
                              f"(attempt {post.attempts} of {MAX_ATTEMPTS})", level="warning",
                              content_id=post.content_id, account_id=post.account_id)
@@ -456,6 +461,7 @@ class Publisher:
         if not self.store.move_post(post.content_id, post.account_id, expected=[expected], claim=claim,
                                     status=held.status, now=now, wake_at=held.until, fields=fields):
             return False
+        count("Held", platform=post.platform, scope=post.scope, reason=str(held.status))
         self.activity.record(f"post.{held.status}", post.scope, f"{post.account_id}: waits until "
                              f"{ist_text(held.until)} — {held.reason}", level="warning",
                              content_id=post.content_id, account_id=post.account_id)
@@ -475,6 +481,8 @@ class Publisher:
                                     status=status, now=now,
                                     fields={"reason": reason, "claim": None, "pending_delivery": None}):
             return False
+        if status is PostStatus.FAILED:
+            count("Failed", platform=post.platform, scope=post.scope)
         self.activity.record(f"post.{status}", post.scope, f"{post.account_id}: {status} — {reason}",
                              level=level, content_id=post.content_id, account_id=post.account_id)
         return True

@@ -23,6 +23,7 @@ from chalicelib.domain import broadcast
 from chalicelib.domain.post import REPLACEABLE, PostStatus
 from chalicelib.domain.whatsapp_webhook import STATUS_ORDER, MessageStatus, WebhookBatch, parse_reference
 from chalicelib.errors import Unavailable
+from chalicelib.observability import count
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.publish import FAILED_MARK
 
@@ -48,6 +49,8 @@ class WhatsAppWebhooks:
             if rank is None:
                 continue
             to_subscriber = broadcast.parse_reference(status.reference)
+            count("WebhookStatuses", platform="whatsapp", scope="campaign", status=status.status,
+                  to="subscriber" if to_subscriber is not None else "team")
             if to_subscriber is not None and self.on_broadcast is not None:
                 # Its own record says what it has had (one conditional write): no message-status item needed.
                 outcome = f"broadcast_{self.on_broadcast(status, *to_subscriber)}"

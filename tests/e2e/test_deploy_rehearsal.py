@@ -66,6 +66,7 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
 
         result = deploy()
         assert "ReportBatchItemFailures on 1 event-source mapping" in result.stdout
+        assert "alarms → arn:aws:sns:ap-south-1:123456789012:prachar-dev-alarms (made by the stack" in result.stdout
         assert "On-failure destination prachar-dev-upload-failures on 4 S3-triggered function(s) (4 changed)" \
             in result.stdout
 
@@ -168,6 +169,16 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
         assert [s["Resource"] for s in sending] == [failure_queue_arn], "the role may write its failure records"
         listing = [s for s in role_policy["Statement"] if s["Action"] == ["s3:ListBucket"]]
         assert [s["Resource"] for s in listing] == ["arn:aws:s3:::prachar-dev-content"]
+        # The alarms, each to the stage's topic.
+        alarms = {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
+        assert set(alarms) == {f"prachar-dev-{name}" for name in (
+            "publish-dlq", "imports-dlq", "broadcasts-dlq", "upload-failures", "facebook-failure-rate",
+            "x-failure-rate", "whatsapp-failure-rate", "account-unhealthy", "publishing-lag")}
+        assert {tuple(a["AlarmActions"]) for a in alarms.values()} == {
+            ("arn:aws:sns:ap-south-1:123456789012:prachar-dev-alarms",)}
+        lag = alarms["prachar-dev-publishing-lag"]
+        assert (lag["Namespace"], lag["MetricName"], lag["TreatMissingData"]) == ("Prachar", "PublishingLag",
+                                                                                 "breaching")
         # A role per function, each with its own policy as written.
         iam = client("iam")
         roles = {role["RoleName"] for role in iam.list_roles()["Roles"]}
