@@ -30,6 +30,20 @@ NOT_CALLED_BY_THE_CODE = {
                             "of 404, and a missing media file would look like a permission failure",
     "SsmDecryptsTokens": "SSM and Secrets Manager decrypt a SecureString parameter or a secret with the caller's "
                          "kms:Decrypt, through the service only",
+    "TokensInSecretsManager": "an account's token is read from Secrets Manager instead of SSM when the campaign "
+                              "config names it there (secret: secretsmanager:prachar/<stage>/accounts/<id>); the "
+                              "recorded run's accounts keep theirs in SSM",
+}
+
+# Grants the code uses on paths the recorded run cannot reach on purpose (a race), each with where: proven by
+# tests/unit/test_review_findings_10.py, which drives each path and checks its calls against the policy.
+CALLED_ON_RARE_PATHS = {
+    ("on_audience_upload", "dynamodb:BatchWriteItem"): "a STOP that lands while its number's batch is being "
+        "written: the contacts just written are taken back (services/audience_import.py)",
+    ("on_import_continuation", "dynamodb:BatchWriteItem"): "the same, in a continued import",
+    ("api_handler", "sqs:GetQueueUrl"): "a `failed` status webhook for a broadcast message that Meta marks "
+        "retryable: the retry is queued for that contact alone (services/broadcasts.py, on_status)",
+    ("api_handler", "sqs:SendMessage"): "the same",
 }
 
 
@@ -87,6 +101,8 @@ def _error_reports(r: StageResources, area: str) -> dict[str, Any]:
 def _tokens(r: StageResources, *names: str) -> list[dict[str, Any]]:
     return [_statement("Tokens", ["ssm:GetParameter"],
                        [f"arn:aws:ssm:{r.where}:parameter/prachar/{r.stage}/{name}" for name in names]),
+            _statement("TokensInSecretsManager", ["secretsmanager:GetSecretValue"],
+                       [f"arn:aws:secretsmanager:{r.where}:secret:prachar/{r.stage}/accounts/*"]),
             _statement("SsmDecryptsTokens", ["kms:Decrypt"], [f"arn:aws:kms:{r.where}:key/*"],
                        {"StringLike": {"kms:ViaService": [f"ssm.{r.region}.amazonaws.com"]}})]
 
@@ -99,8 +115,9 @@ def _audience_key(r: StageResources, *actions: str) -> dict[str, Any]:
 
 
 def _digest_key(r: StageResources) -> dict[str, Any]:
+    # A secret's ARN is its name and six random characters.
     return _statement("DigestKey", ["secretsmanager:GetSecretValue"],
-                      [f"arn:aws:secretsmanager:{r.where}:secret:prachar/{r.stage}/audience-hash-key-*"])
+                      [f"arn:aws:secretsmanager:{r.where}:secret:prachar/{r.stage}/audience-hash-key-??????"])
 
 
 def _sends_to(r: StageResources, sid: str, queue: str, *more: str) -> dict[str, Any]:
@@ -115,14 +132,18 @@ def _polls(r: StageResources, queue: str) -> dict[str, Any]:
 def _code_statements(function: str, r: StageResources) -> list[dict[str, Any]]:
     imports, broadcasts = f"prachar-{r.stage}-imports", f"prachar-{r.stage}-broadcasts"
     audience_reports = _statement("Reports", ["s3:PutObject"], r.objects("reports/*/audience/*"))
-    ingest = ["GetItem", "PutItem", "UpdateItem"]
-    importing = [*_table(r, "BatchGetItem", "GetItem", "PutItem", "UpdateItem"), *_reads(r, "audience/*"),
+    ingest = ["GetItem", "PutItem", "Query", "UpdateItem"]  # Query: a re-upload reads the posts it replaces
+    importing = [*_table(r, "BatchGetItem", "BatchWriteItem", "GetItem", "PutItem", "UpdateItem"),
+                 *_reads(r, "audience/*"),
                  _error_reports(r, "audience"), audience_reports, _audience_key(r, "GenerateDataKey"), _digest_key(r),
                  _sends_to(r, "ImportContinuations", imports)]
     return {
         API_FUNCTION: [
-            *_table(r, "BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem",
+            # BatchWriteItem: an erasure deletes the person's contacts and broadcast records.
+            *_table(r, "BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem",
                     indexes=("by_done", "by_scope")),
+            # A retryable `failed` status of a broadcast message queues that contact's retry.
+            _sends_to(r, "BroadcastChunks", broadcasts),
             # An export's CSV, and the link to it (fetched with this function's credentials).
             _statement("Exports", ["s3:PutObject", "s3:GetObject"], r.objects("exports/*")),
             _audience_key(r, "Decrypt"), _digest_key(r),
@@ -136,7 +157,8 @@ def _code_statements(function: str, r: StageResources) -> list[dict[str, Any]]:
         "on_broadcast_chunk": [
             *_table(r, "BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"),
             _audience_key(r, "Decrypt"), *_tokens(r, "accounts/*"), _sends_to(r, "BroadcastChunks", broadcasts)],
-        "publishing_clock": [*_table(r, "UpdateItem", indexes=("wake",)),
+        # GetItem, PutItem: an expired or abandoned post is read and written to the activity log.
+        "publishing_clock": [*_table(r, "GetItem", "PutItem", "UpdateItem", indexes=("wake",)),
                              _sends_to(r, "PublishQueue", r.publish_queue)],
         "broadcast_counts": _table(r, "PutItem", "Query", "UpdateItem"),
         "token_health_check": [*_table(r, "GetItem", "PutItem", "UpdateItem"), *_tokens(r, "accounts/*")],
@@ -144,11 +166,12 @@ def _code_statements(function: str, r: StageResources) -> list[dict[str, Any]]:
         "daily_report": [*_table(r, "GetItem", "PutItem", "Query", "UpdateItem", indexes=("by_done", "by_scope")),
                          _statement("Reports", ["s3:PutObject"], r.objects("reports/*"))],
         "audience_purge": [*_table(r, "BatchWriteItem", "GetItem", "PutItem", "Query"), audience_reports],
-        "engagement_collector": [*_table(r, "GetItem", "UpdateItem", indexes=("by_done",)),
+        "engagement_collector": [*_table(r, "GetItem", "PutItem", "UpdateItem", indexes=("by_done",)),
                                  *_tokens(r, "accounts/*")],
-        "campaign_closer": _table(r, "GetItem", "PutItem", indexes=("by_scope",)),
+        "campaign_closer": _table(r, "GetItem", "PutItem", "UpdateItem", indexes=("by_scope",)),
         "on_publish_message": [
-            *_table(r, "GetItem", "PutItem", "Query", "UpdateItem"),
+            # DeleteItem: a WhatsApp pair-rate slot nothing was sent in is given back.
+            *_table(r, "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"),
             # The media's link for the platform to fetch: a manifest's, or a calendar row's.
             _statement("MediaLinks", ["s3:GetObject"], r.objects("content/*", "calendar/*")),
             *_tokens(r, "accounts/*"),

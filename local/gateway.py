@@ -102,10 +102,11 @@ def _issuer(pool_arn: str) -> str:
 
 
 class ApiFunctionGateway(LocalGateway):
-    """The local gateway, its requests run as the API's Lambda (`api_handler`, as Chalice names it)."""
+    """The local gateway, its requests run as the API's Lambda (`api_handler`, as Chalice names it), with a container
+    of its own as in its own process."""
 
     def handle_request(self, *args: Any, **kwargs: Any) -> Any:
-        with running(API_FUNCTION):
+        with running(API_FUNCTION, own_container=True):
             return super().handle_request(*args, **kwargs)
 
 

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +21,7 @@ from chalicelib.adapters.table_calls import ConditionFailed as _ConditionFailed
 from chalicelib.adapters.table_calls import TableCalls
 from chalicelib.domain.audience import ERASED, Sealed, StoredContact, Suppression
 from chalicelib.domain.times import from_iso, to_iso, to_precise_iso
+from chalicelib.threads import map_in_threads
 
 SEEN_FOR_SECONDS = 7 * 24 * 3600  # Meta retries a webhook for up to 7 days
 PARALLEL_PUTS = 8  # a conditional write is one item per call: several in flight keep an import's batch quick
@@ -90,8 +90,7 @@ class AudienceStore(TableCalls):
         contacts = list(contacts)
         if not contacts:
             return []
-        with ThreadPoolExecutor(max_workers=min(PARALLEL_PUTS, len(contacts))) as pool:
-            written = list(pool.map(self._put_contact, contacts))
+        written = map_in_threads(self._put_contact, contacts, min(PARALLEL_PUTS, len(contacts)))
         return [c.digest for c, ok in zip(contacts, written, strict=True) if not ok]
 
     def _put_contact(self, contact: StoredContact) -> bool:

@@ -15,11 +15,9 @@ scope, as fast as the sending number allows and never faster.
 
 from __future__ import annotations
 
-import contextvars
 import math
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,6 +63,7 @@ from chalicelib.observability import logger
 from chalicelib.ports import AudienceRecords, BroadcastRecords, ContactVaultPort, StorePort
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.campaigns import CampaignSource
+from chalicelib.threads import map_in_threads
 
 ROLLUP_EVERY = timedelta(seconds=60)
 ROLLUP_LATER = timedelta(minutes=15)  # after the first hour, only late statuses change the counts
@@ -241,11 +240,8 @@ class Broadcaster:
     def _send_all(self, meta: dict[str, Any], campaign: Campaign, account: Account, contacts: list[StoredContact],
                   times: list[datetime], every: timedelta, outcome: ChunkOutcome) -> None:
         token = self.token(account)
-        invocation = contextvars.copy_context()  # each message runs in the invocation's context (its log keys)
-        with ThreadPoolExecutor(max_workers=min(self.senders, len(contacts))) as pool:
-            results = list(pool.map(lambda pair: invocation.copy().run(self._send_one, meta, campaign, account,
-                                                                       token, every, *pair),
-                                    zip(contacts, times, strict=True)))
+        results = map_in_threads(lambda pair: self._send_one(meta, campaign, account, token, every, *pair),
+                                 zip(contacts, times, strict=True), min(self.senders, len(contacts)))
         for result in results:
             setattr(outcome, result, getattr(outcome, result) + 1)
 

@@ -26,7 +26,8 @@ SAHADA = "content/constituency/sahada/2021-03"
 CONTENT = [f"{SAHADA}/2021-03-12-works.yaml", f"{SAHADA}/2021-03-12-broadcast.yaml",
            f"{SAHADA}/2021-03-13-budget.png", f"{SAHADA}/2021-03-13-budget.yaml",
            "content/constituency/rajsamand/2021-03/2021-03-13-budget.png",
-           "content/constituency/rajsamand/2021-03/2021-03-13-budget.yaml"]
+           "content/constituency/rajsamand/2021-03/2021-03-13-budget.yaml",
+           "content/constituency/sahada/2021-04/2021-04-20-thanks.yaml"]  # after the poll: the closer cancels it
 REJECTED = "content/constituency/rajsamand/2021-03/2021-03-13-budget.yaml"
 CALENDAR = ("publish_at,platforms,title,text,link,media,series\r\n"
             "2021-03-12T18:00,facebook;x,बजट — दिन 1,सहाड़ा में नया महाविद्यालय,https://example.org/1,poster.png,"
@@ -109,18 +110,38 @@ def record(out: Path) -> int:
         exported = api.call("POST", "/api/audience/export", SAHADA_LEAD, {"constituency": "sahada"})
         with urllib.request.urlopen(exported["url"], timeout=30) as answer:  # the link works, signed as the API
             assert answer.read().startswith(b"phone,")
-        api.call("POST", "/api/audience/erase", COORDINATOR, {"phone": "+91 98765 00040"})
-        stack.sandbox.open_window("+919876500039", to_number=SAHADA_NUMBER, text="STOP")
-        stack.sandbox.marketing_preference("+919876500038", "stop", to_number=SAHADA_NUMBER)
+        stack.sandbox.open_window("+917665000039", to_number=SAHADA_NUMBER, text="STOP")
+        stack.sandbox.marketing_preference("+917665000038", "stop", to_number=SAHADA_NUMBER)
         stack.settle()
+        # Corrections after the sign-off: the re-uploads read the posts they replace; the manifest's new revision
+        # is left unapproved, and expires at its time.
+        works = (EXAMPLES / f"{SAHADA}/2021-03-12-works.yaml").read_text(encoding="utf-8")
+        stack.upload(f"{SAHADA}/2021-03-12-works.yaml", works.replace("पूरा।", "पूरा हुआ।").encode())
+        stack.upload("calendar/constituency/sahada/2021-03.csv", CALENDAR.replace("नया", "नया राजकीय").encode())
+        stack.settle()
+        for post in api.call("GET", "/api/posts?status=pending_approval&limit=1000", COORDINATOR)["posts"]:
+            if post["id"] != first:
+                api.call("POST", f"/api/posts/{post['id']}/approve", COORDINATOR,
+                         {"note": "recorded run: the correction", "revision": post["revision"]})
 
         # A platform's 5xx: the message comes back later (its visibility changed), and goes out once.
         stack.sandbox.inject(Fault("x", "server_error", account_id="x-sahada", times=1))
         # One subscriber's message refused for now: the broadcast's chunk comes back for that contact alone.
         stack.sandbox.inject(Fault("whatsapp", "transient", account_id="wa-sahada", contains="budget_update", times=1))
-        # Through the broadcast of 12 March and the day after, every schedule at its time.
+        # A team member WhatsApp cannot reach: the kit goes to the others, and that member's slot is given back.
+        stack.sandbox.inject(Fault("whatsapp", "undeliverable", account_id="wa-sahada", contains="919003000002",
+                                   times=1))
+        # Through the broadcast of 12 March and the next morning's posts, every schedule at its time.
+        run_until(stack, clock, datetime.fromisoformat("2021-03-13T10:00:00+05:30"))
+        # A voter in the audience asks to be erased: their contact and broadcast record go.
+        api.call("POST", "/api/audience/erase", COORDINATOR, {"phone": "+91 76650 00037"})
+        # The page's token revoked: the afternoon's engagement read fails, and says so.
+        stack.sandbox.revoke("fb-sahada")
         run_until(stack, clock, datetime.fromisoformat("2021-03-13T22:00:00+05:30"))
-        # After the count (2 May) and its 30 days of retention: the polls close and the contacts are purged.
+        # Sahada's poll closes: the closer cancels what was to go after it.
+        clock.advance_to(datetime.fromisoformat("2021-04-17T18:10:00+05:30"))
+        stack.settle()
+        # After the count (2 May) and its 30 days of retention: the contacts are purged.
         clock.advance_to(datetime.fromisoformat("2021-06-02T04:00:00+05:30"))
         stack.settle()
         kinds = {entry.kind for entry in stack.container.store.activity_on(local_date(clock.now()))}
