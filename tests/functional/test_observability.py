@@ -66,17 +66,27 @@ def metrics(records: list[dict]) -> list[tuple[str, dict, float, str]]:
     return found
 
 
-def test_a_publish_emits_its_metrics_and_every_line_of_it_carries_the_posts_ids(active, client, emf, capfd):
-    active.put(KEY, "title: t\ntext: सहाड़ा\nplatforms: [facebook, x]\npublish_at: 2021-03-05T09:00:00+05:30\n")
-    client.lambda_.invoke("on_content_upload", active.s3_event(KEY))
-    active.sandbox.inject(Fault("x", "server_error", account_id="x-sahada", times=1))
-    active.at("2021-03-05T09:02:30+05:30")
+def tick(client):
     client.lambda_.invoke("publishing_clock", client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+
+
+def publish_once(active, client, emf, capfd, platforms: str, fault: Fault, at: str) -> list[dict]:
+    """A post for `platforms` due at 09:00, published at `at` with `fault` injected: what its Lambda printed."""
+    active.put(KEY, f"title: t\ntext: सहाड़ा\nplatforms: [{platforms}]\npublish_at: 2021-03-05T09:00:00+05:30\n")
+    client.lambda_.invoke("on_content_upload", active.s3_event(KEY))
+    active.sandbox.inject(fault)
+    active.at(at)
+    tick(client)
     capfd.readouterr()
     emf.lines.clear()
     client.lambda_.invoke("on_publish_message", active.sqs_event(active.receive()))
-    records = lines(capfd.readouterr().out)
+    return lines(capfd.readouterr().out)
+
+
+def test_a_publish_emits_its_metrics_and_every_line_of_it_carries_the_posts_ids(active, client, emf, capfd):
+    records = publish_once(active, client, emf, capfd, "facebook, x",
+                           Fault("x", "server_error", account_id="x-sahada", times=1), "2021-03-05T09:02:30+05:30")
 
     emitted = metrics(records)
     published = [(d, v) for n, d, v, _ in emitted if n == "Published"]
@@ -97,23 +107,16 @@ def test_a_publish_emits_its_metrics_and_every_line_of_it_carries_the_posts_ids(
     # The same warm Lambda, its next invocation: the last post's ids are gone from its lines.
     emf.lines.clear()
     active.at("2021-03-05T09:30:00+05:30")
-    client.lambda_.invoke("publishing_clock", client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+    tick(client)
     later = lines("\n".join(emf.lines))
     assert later, "the clock requeued the post to retry, and said so"
     assert all("post_id" not in r and "content_id" not in r for r in later)
 
 
 def test_a_hold_is_counted_with_its_reason(active, client, emf, capfd):
-    active.put(KEY, "title: t\ntext: सहाड़ा\nplatforms: [facebook]\npublish_at: 2021-03-05T09:00:00+05:30\n")
-    client.lambda_.invoke("on_content_upload", active.s3_event(KEY))
-    active.sandbox.inject(Fault("facebook", "rate_limit", account_id="fb-sahada", times=1))
-    active.at("2021-03-05T09:01:00+05:30")
-    client.lambda_.invoke("publishing_clock", client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
-    capfd.readouterr()
-    client.lambda_.invoke("on_publish_message", active.sqs_event(active.receive()))
-    emitted = metrics(lines(capfd.readouterr().out))
+    emitted = metrics(publish_once(active, client, emf, capfd, "facebook",
+                                   Fault("facebook", "rate_limit", account_id="fb-sahada", times=1),
+                                   "2021-03-05T09:01:00+05:30"))
     assert ("Throttled", {"platform": "facebook", "scope": "constituency/sahada"}) in [(n, d) for n, d, _, _ in emitted]
     assert ("Held", {"platform": "facebook", "scope": "constituency/sahada", "reason": "held_throttled"}) in \
         [(n, d) for n, d, _, _ in emitted]
