@@ -2,34 +2,10 @@
 
 from __future__ import annotations
 
-import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = 11
-
-
-def import_seconds(statement: str) -> float:
-    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    samples = [float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                                    check=True).stdout) for _ in range(RUNS)]
-    return statistics.median(samples)
-
-
-def bench_imports() -> None:
-    boto3_alone = import_seconds("import boto3")
-    app = import_seconds("import app")
-    ingest = import_seconds("import app; import chalicelib.services.ingest")
-    publish = import_seconds("import app; import chalicelib.services.publish, "
-                             "aws_lambda_powertools.utilities.parameters, aws_lambda_powertools.utilities.batch")
-    print(f"import time, median of {RUNS} fresh interpreters:")
-    print(f"  import boto3 alone                      {boto3_alone * 1000:7.1f} ms")
-    print(f"  import app (every Lambda's cold start)  {app * 1000:7.1f} ms   ({app / boto3_alone:.2f}× boto3)")
-    print(f"  app + ingest path (pydantic, yaml)      {ingest * 1000:7.1f} ms   ({ingest / boto3_alone:.2f}× boto3)")
-    print(f"  app + publish path (Parameters, batch)  {publish * 1000:7.1f} ms   ({publish / boto3_alone:.2f}× boto3)")
 
 
 def bench_pipeline() -> None:
@@ -94,7 +70,9 @@ def bench_threads() -> None:
 
 
 if __name__ == "__main__":
-    bench_imports()
+    from bench.cold_start import bench_cold_start
+
+    bench_cold_start()
     bench_threads()
     bench_pipeline()
 

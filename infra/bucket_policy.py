@@ -6,8 +6,9 @@ IAM user, `AROA…:<session>` for a role session), which IAM policies see as `aw
 - The config guard, there from the first deploy, before any campaign: only the config writers (the deploying
   identity, or the ids given to `make deploy`, and the campaign's coordinators) may put or delete `config/*`.
 - Each team gets an Allow to put objects under `content/<scope>/` and `calendar/<scope>/` and to read its error
-  reports, and a Deny on putting anything anywhere else — so no identity policy can widen it. A coordinator's Deny
-  leaves out `config/campaign.yaml`, which coordinators may write.
+  reports, and a Deny on putting, deleting or re-permissioning (ACLs) anything anywhere else — so no identity policy
+  can widen it. A coordinator's Deny leaves out `config/campaign.yaml`, which coordinators may write.
+- Nobody, the Lambdas included, reaches the bucket without TLS.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from chalicelib.domain.campaign import Campaign, Team
 
 CAMPAIGN_CONFIG_KEY = "config/campaign.yaml"
 CONFIG_GUARD_SID = "OnlyConfigWritersChangeConfig"
+TLS_SID = "OnlyOverTls"
+# What a member may do to an object only inside their team's prefixes.
+KEPT_TO_THE_PREFIX = ["s3:PutObject", "s3:PutObjectAcl", "s3:DeleteObject"]
 
 
 def team_prefixes(scope: str) -> list[str]:
@@ -55,11 +59,17 @@ def bucket_policy(bucket: str, campaign: Campaign | None, deployers: Iterable[st
     if not deployers:
         raise ValueError("no config writer besides the coordinators: name at least the deploying identity")
     writers = config_writers(deployers, campaign)
-    statements = [config_guard(bucket, writers)]
+    statements = [only_over_tls(bucket), config_guard(bucket, writers)]
     statements += coordinator_statements(bucket, coordinator_user_ids(campaign))
     for team in campaign.teams if campaign is not None else []:
         statements += team_statements(bucket, team)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def only_over_tls(bucket: str) -> dict[str, Any]:
+    return {"Sid": TLS_SID, "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
 
 
 def config_guard(bucket: str, writers: list[str]) -> dict[str, Any]:
@@ -105,12 +115,12 @@ def team_statements(bucket: str, team: Team) -> list[dict[str, Any]]:
     ]
     if others:
         statements.append(
-            {"Sid": f"{sid}WritesNowhereElse", "Effect": "Deny", "Principal": "*", "Action": ["s3:PutObject"],
+            {"Sid": f"{sid}WritesNowhereElse", "Effect": "Deny", "Principal": "*", "Action": KEPT_TO_THE_PREFIX,
              "NotResource": writable, "Condition": {"StringLike": {"aws:userid": others}}})
     if coordinators:
         statements.append(
             {"Sid": f"{sid}CoordinatorsWriteNowhereElse", "Effect": "Deny", "Principal": "*",
-             "Action": ["s3:PutObject"], "NotResource": writable + [f"arn:aws:s3:::{bucket}/{CAMPAIGN_CONFIG_KEY}"],
+             "Action": KEPT_TO_THE_PREFIX, "NotResource": writable + [f"arn:aws:s3:::{bucket}/{CAMPAIGN_CONFIG_KEY}"],
              "Condition": {"StringLike": {"aws:userid": coordinators}}})
     return statements
 

@@ -10,6 +10,7 @@ test (tests/e2e/test_iam.py) checks these calls against each function's policy; 
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -58,6 +59,47 @@ def running(function: str, *, own_container: bool = False) -> Iterator[None]:
             yield
     finally:
         _running.reset(token)
+
+
+def running_function() -> str | None:
+    return _running.get()
+
+
+class ImportLog:
+    """The modules each function's code asks for while it runs (every `import` statement executed, loaded before or
+    not): with `import app`, what that function's Lambda loads on its first invocation. bench/cold_start.py times
+    each set in a fresh interpreter."""
+
+    def __init__(self) -> None:
+        self.modules: dict[str, set[str]] = {}
+        self._original: Any = None
+
+    def install(self) -> ImportLog:
+        import builtins
+
+        self._original = original = builtins.__import__
+
+        def recording(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+            module = original(name, globals, locals, fromlist, level)
+            function = _running.get()
+            if function is not None:
+                found = self.modules.setdefault(function, set())
+                if level == 0:
+                    found.add(name)
+                else:  # a relative import: its resolved name
+                    found.add(module.__name__)
+                for item in fromlist or ():
+                    if f"{module.__name__}.{item}" in sys.modules:
+                        found.add(f"{module.__name__}.{item}")
+            return module
+
+        builtins.__import__ = recording
+        return self
+
+    def uninstall(self) -> None:
+        import builtins
+
+        builtins.__import__ = self._original
 
 
 class CallLog:

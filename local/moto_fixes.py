@@ -9,6 +9,11 @@
    given that partition's items only — the same items, in the same order; a query of an index gets them unsorted
    (it sorts what it keeps). And every request lists moto's own package directory to find its service: listed
    once.
+7. moto checks a bucket policy's statement's condition before its resource, and takes a condition that does not hold
+   (or that it cannot evaluate, as it knows no request context) for a Deny — whatever the statement's effect — and
+   a NotResource statement for an Allow. So the deployed bucket policy (a TLS-only Deny on s3:*) refused every
+   request. IAM's rule is used instead: a statement applies when its action, resource and conditions all match,
+   and then its effect decides; moto still cannot evaluate context keys, so such statements do not apply here.
 6. moto's CloudFormation silently skips `AWS::CloudWatch::Alarm` (it knows no such resource): the stack's alarms
    are made with moto's own PutMetricAlarm, as CloudFormation would, so a deploy rehearsal shows them.
 5. moto's DynamoDB is not thread-safe: an UpdateItem deep-copies the item while another request thread changes it
@@ -62,11 +67,39 @@ def apply() -> None:
     _query_one_partition()
     _list_services_once()
     _alarms_from_cloudformation()
+    _statements_as_iam_applies_them()
     _one_dynamodb_request_at_a_time()
     S3Response._notification_config_from_body = lower_case_filter_names
     APIGatewayBackend.import_rest_api = import_without_description
     APIGatewayBackend.put_rest_api = accept_swagger_2
     _applied = True
+
+
+def _statements_as_iam_applies_them() -> None:
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    def is_action_permitted(self: Any, action: str, resource: str = "*", principal: str | None = None,
+                            incoming_condition_values: dict[str, str] | None = None) -> Any:
+        statement = self._statement
+        if "NotAction" in statement:
+            concerned = not self._check_element_matches("NotAction", action)
+        else:
+            concerned = self._check_element_matches("Action", action)
+        if not concerned or self.is_unknown_principal(statement.get("Principal")):
+            return PermissionResult.NEUTRAL
+        if principal and not self._check_principal(principal):
+            return PermissionResult.NEUTRAL
+        if "NotResource" in statement:
+            on = not self._check_element_matches("NotResource", resource)
+        else:
+            on = not statement.get("Resource") or self._check_element_matches("Resource", resource)
+        if not on or (statement.get("Condition") and not incoming_condition_values):
+            return PermissionResult.NEUTRAL  # conditions on a context moto does not give: not decided here
+        if not self._check_conditions(incoming_condition_values):
+            return PermissionResult.NEUTRAL
+        return PermissionResult.PERMITTED if statement["Effect"] == "Allow" else PermissionResult.DENIED
+
+    IAMPolicyStatement.is_action_permitted = is_action_permitted
 
 
 def _alarms_from_cloudformation() -> None:

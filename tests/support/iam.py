@@ -86,6 +86,11 @@ def decide(policy: dict[str, Any], request: Request) -> str:
     return verdict
 
 
+def matching(policy: dict[str, Any], request: Request, effect: str) -> list[str]:
+    """The Sids of the `effect` ("Allow" or "Deny") statements that apply to the request."""
+    return sorted(s.get("Sid", "") for s in _statements(policy) if s["Effect"] == effect and _applies(s, request))
+
+
 def allowing(policy: dict[str, Any], request: Request) -> list[tuple[str, str, str]]:
     """The (Sid, action pattern, resource pattern) of each Allow statement part that lets the request through."""
     found = []

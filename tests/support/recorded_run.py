@@ -43,13 +43,14 @@ def record(out: Path) -> int:
     from chalicelib.domain.post import content_id_for
     from chalicelib.domain.times import local_date
     from chalicelib.services import audience_import
-    from local.aws_calls import CallLog
+    from local.aws_calls import CallLog, ImportLog
     from local.emulator import free_port
     from local.sandbox.faults import Fault
     from local.stack import LocalStack, StackOptions
 
     # Before any client is made: each client copies the session's event hooks when it is created.
     log = CallLog().install(aws.session())
+    imports = ImportLog().install()
     clock = SteppedClock(datetime.fromisoformat("2021-03-11T20:00:00+05:30"))
     stack = LocalStack(StackOptions(clock=clock, emulator_port=free_port(), api_port=free_port(),
                                     report=lambda line: print(line, file=sys.stderr))).start()
@@ -148,8 +149,10 @@ def record(out: Path) -> int:
         assert "audience.purged" in kinds, (kinds, stack.pump.invocations)
     finally:
         log.uninstall(aws.session())
+        imports.uninstall()
         stack.stop()
     out.write_text(json.dumps([call.as_json() for call in log.calls]))
+    out.with_suffix(".imports.json").write_text(json.dumps({f: sorted(m) for f, m in imports.modules.items()}))
     return len(log.calls)
 
 

@@ -1,5 +1,4 @@
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -7,8 +6,10 @@ import yaml
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.campaign import Campaign
-from infra.bucket_policy import CONFIG_GUARD_SID, bucket_policy
+from infra.bucket_policy import CONFIG_GUARD_SID, TLS_SID, bucket_policy
 from infra.deploy import apply_bucket_policy, deployer_user_id, load_campaign
+from tests.support import iam
+from tests.support.iam import Request
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "prachar-prod-content"
@@ -24,43 +25,20 @@ def campaign(with_principals=True):
     return Campaign.model_validate(document)
 
 
-# A tiny evaluator of the statements this module writes, as S3 decides: an explicit Deny wins over any Allow; with
-# neither, the request is implicitly denied (unless an identity policy allows it, which this test does not model).
-def like(pattern, value):
-    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), value) is not None
+def request(action, key, user_id, *, tls=True):
+    return Request(action, f"arn:aws:s3:::{BUCKET}/{key}",
+                   (("aws:userid", user_id), ("aws:SecureTransport", "true" if tls else "false")))
 
 
-def condition_holds(condition, context):
-    for operator, keys in condition.items():
-        for key, patterns in keys.items():
-            patterns = [patterns] if isinstance(patterns, str) else patterns
-            matched = any(like(p, context[key]) for p in patterns)
-            if matched != {"StringLike": True, "StringNotLike": False}[operator]:
-                return False
-    return True
-
-
-def applies(statement, action, resource, context):
-    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-    if not any(like(a, action) for a in actions):
-        return False
-    if "Resource" in statement and not any(like(r, resource) for r in statement["Resource"]):
-        return False
-    if "NotResource" in statement and any(like(r, resource) for r in statement["NotResource"]):
-        return False
-    return condition_holds(statement.get("Condition", {}), context)
-
-
-def decide(policy, action, key, user_id):
-    resource = f"arn:aws:s3:::{BUCKET}/{key}"
-    effects = {s["Effect"] for s in policy["Statement"] if applies(s, action, resource, {"aws:userid": user_id})}
-    return "denied" if "Deny" in effects else "allowed" if "Allow" in effects else "implicit"
+def decide(policy, action, key, user_id, *, tls=True):
+    """As S3 decides on the bucket policy alone: an explicit Deny wins; with no Allow either, it is left to the
+    caller's identity policy ("implicit")."""
+    verdict = iam.decide(policy, request(action, key, user_id, tls=tls))
+    return "implicit" if verdict == "not allowed" else verdict
 
 
 def denying(policy, action, key, user_id):
-    resource = f"arn:aws:s3:::{BUCKET}/{key}"
-    return sorted(s["Sid"] for s in policy["Statement"]
-                  if s["Effect"] == "Deny" and applies(s, action, resource, {"aws:userid": user_id}))
+    return iam.matching(policy, request(action, key, user_id), "Deny")
 
 
 def test_each_team_writes_only_under_its_own_prefix():
@@ -88,9 +66,28 @@ def test_teams_are_kept_to_their_prefixes_when_evaluated():
                   "AIDASAHADA03") == "allowed"
 
 
+def test_a_member_deletes_or_re_permissions_nothing_outside_the_teams_prefixes():
+    policy = bucket_policy(BUCKET, campaign(), [DEPLOYER])
+    for action in ("s3:DeleteObject", "s3:PutObjectAcl"):
+        assert decide(policy, action, "content/state/2021-04-01/post.md", "AIDASAHADA02") == "denied", action
+        assert decide(policy, action, "errors/content/constituency/sahada/post.md.json", "AIDASAHADA02") == "denied"
+        assert decide(policy, action, "content/constituency/sahada/post.md", "AIDASAHADA02") == "implicit", action
+        assert decide(policy, action, "content/constituency/sahada/post.md", "AIDASTATE01") == "denied", action
+
+
+def test_nothing_reaches_the_bucket_without_tls():
+    policy = bucket_policy(BUCKET, campaign(), [DEPLOYER])
+    for who in ("AIDASAHADA02", DEPLOYER, "AROALAMBDAROLE:prachar-prod-on_content_upload"):
+        assert decide(policy, "s3:GetObject", "content/constituency/sahada/post.md", who, tls=False) == "denied"
+    assert decide(policy, "s3:PutObject", "content/constituency/sahada/post.md", "AIDASAHADA02") == "allowed"
+    assert iam.decide(policy, Request("s3:ListBucket", f"arn:aws:s3:::{BUCKET}",
+                                      (("aws:SecureTransport", "false"),))) == "denied"
+
+
 def test_with_no_campaign_the_config_guard_is_there():
     policy = bucket_policy("prachar-prod-content", None, [DEPLOYER])
-    [guard] = policy["Statement"]
+    tls, guard = policy["Statement"]
+    assert tls["Sid"] == TLS_SID
     assert guard["Sid"] == CONFIG_GUARD_SID and guard["Effect"] == "Deny"
     assert guard["Condition"] == {"StringNotLike": {"aws:userid": [DEPLOYER]}}
     for action in ("s3:PutObject", "s3:DeleteObject"):
@@ -101,7 +98,7 @@ def test_with_no_campaign_the_config_guard_is_there():
 
 def test_without_principals_only_the_config_guard_is_written():
     policy = bucket_policy("b", campaign(with_principals=False), [DEPLOYER])
-    assert [s["Sid"] for s in policy["Statement"]] == [CONFIG_GUARD_SID]
+    assert [s["Sid"] for s in policy["Statement"]] == [TLS_SID, CONFIG_GUARD_SID]
 
 
 def test_the_config_writers_are_the_deployers_and_the_coordinators():
@@ -179,5 +176,5 @@ def test_the_first_deploy_writes_the_config_guard_before_any_campaign():
     assert campaign_now is None
     said = apply_bucket_policy(s3, BUCKET, campaign_now, [DEPLOYER])
     [(bucket, policy)] = s3.policies
-    assert bucket == BUCKET and [s["Sid"] for s in policy["Statement"]] == [CONFIG_GUARD_SID]
+    assert bucket == BUCKET and [s["Sid"] for s in policy["Statement"]] == [TLS_SID, CONFIG_GUARD_SID]
     assert said.startswith(f"bucket policy: only {DEPLOYER} may change config/; no campaign config yet")
