@@ -22,7 +22,9 @@ CAMPAIGN_CONFIG_KEY = "config/campaign.yaml"
 CONFIG_GUARD_SID = "OnlyConfigWritersChangeConfig"
 TLS_SID = "OnlyOverTls"
 # What a member may do to an object only inside their team's prefixes.
-KEPT_TO_THE_PREFIX = ["s3:PutObject", "s3:PutObjectAcl", "s3:DeleteObject"]
+# The bucket is versioned: a version deleted or re-permissioned by its id is a request of its own.
+KEPT_TO_THE_PREFIX = ["s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectVersionAcl", "s3:DeleteObject",
+                      "s3:DeleteObjectVersion"]
 
 
 def team_prefixes(scope: str) -> list[str]:

@@ -186,7 +186,14 @@ def alarm_topic(cloudformation: Any, dynamodb: Any, stage: str, campaign_file: P
         campaign = load_campaign(dynamodb, table or "", campaign_file)
     except ClientError:
         return None
-    return campaign.operations.alarm_topic if campaign else None
+    topic = campaign.operations.alarm_topic if campaign else None
+    region = boto3.session.Session().region_name
+    if topic and region and topic.split(":")[3] != region:
+        # CloudWatch refuses an alarm action in another region, and the stack update would roll back half-way.
+        raise DeployRefused(f"operations.alarm_topic {topic} is in {topic.split(':')[3]}, the stage in {region}: "
+                            "CloudWatch alarms notify only a topic of their own region — name one there (it may "
+                            "forward to the central one)")
+    return topic
 
 
 def deployer_user_id(sts: Any) -> str:

@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 
 from infra.audience import hash_key_name
 from infra.deploy import CHALICE_CONFIG, ROOT, DeployRefused, check_target
-from infra.identity import pool_name
+from infra.identity import _pools, pool_name
 from infra.policy import FUNCTIONS, StageResources
 
 PROTECTED = ("prod",)
@@ -54,17 +54,40 @@ def empty_and_delete_bucket(s3: Any, bucket: str) -> int:
     """Every version and delete marker (the bucket is versioned), then the bucket; the objects removed."""
     removed = 0
     try:
+        # The stage's own policy keeps config/ to its writers (and could name others): it goes first.
+        s3.delete_bucket_policy(Bucket=bucket)
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
             doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
                       for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
             for start in range(0, len(doomed), 1000):
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start:start + 1000], "Quiet": True})
+                answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start:start + 1000],
+                                                                  "Quiet": True})
+                if answer.get("Errors"):
+                    first = answer["Errors"][0]
+                    raise RuntimeError(f"{len(answer['Errors'])} object version(s) of {bucket} could not be deleted "
+                                       f"(e.g. {first['Key']}: {first['Code']}); run make destroy again once fixed")
             removed += len(doomed)
         s3.delete_bucket(Bucket=bucket)
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "NoSuchBucket":
             raise
     return removed
+
+
+def _key_of_alias(alias: str) -> str | None:
+    try:
+        return boto3.client("kms").describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+    except ClientError:
+        return None
+
+
+def delete_account_secrets(secretsmanager: Any, stage: str) -> int:
+    prefix = f"prachar/{stage}/accounts/"
+    names = [s["Name"] for page in secretsmanager.get_paginator("list_secrets").paginate(
+        Filters=[{"Key": "name", "Values": [prefix]}]) for s in page["SecretList"] if s["Name"].startswith(prefix)]
+    for name in names:
+        secretsmanager.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    return len(names)
 
 
 def delete_stage_parameters(ssm: Any, stage: str) -> int:
@@ -101,29 +124,32 @@ def destroy(stage: str, chalice: Callable[[], None], report: Callable[[str], Non
     report(f"chalice delete --stage {stage}: the functions, their roles, the API, the schedules")
     cloudformation = boto3.client("cloudformation")
     outputs = stack_outputs(cloudformation, stage)
+    # What the stack retains is found by its outputs, or — on a run again after the stack went — by the stage's
+    # own names (a bucket named otherwise is then named by hand: make destroy says so below).
+    bucket = outputs.get("ContentBucketName") or f"prachar-{stage}-content"
+    table = outputs.get("TableName") or f"prachar-{stage}"
+    key = outputs.get("AudienceKeyArn") or _key_of_alias(f"alias/prachar-{stage}-audience")
     if outputs:
         cloudformation.delete_stack(StackName=f"prachar-{stage}-resources")
         cloudformation.get_waiter("stack_delete_complete").wait(StackName=f"prachar-{stage}-resources")
-        report(f"stack prachar-{stage}-resources deleted: the queues")
-        if bucket := outputs.get("ContentBucketName"):
-            report(f"bucket {bucket}: {empty_and_delete_bucket(boto3.client('s3'), bucket):,} object version(s) "
-                   "and the bucket deleted")
-        table = outputs.get("TableName")
-        if table and _quietly(lambda: boto3.client("dynamodb").delete_table(TableName=table),
-                              "ResourceNotFoundException"):
-            report(f"table {table} deleted")
-        if key := outputs.get("AudienceKeyArn"):
-            _quietly(lambda: boto3.client("kms").schedule_key_deletion(KeyId=key.rsplit("/", 1)[-1],
-                                                                       PendingWindowInDays=KEY_DELETION_DAYS),
-                     "NotFoundException", "KMSInvalidStateException")
-            report(f"audience key scheduled for deletion in {KEY_DELETION_DAYS} days")
+        report(f"stack prachar-{stage}-resources deleted: the queues and the alarms")
     else:
-        report(f"no stack prachar-{stage}-resources")
+        report(f"no stack prachar-{stage}-resources (deleted before); looking for {bucket} and {table} by name")
+    report(f"bucket {bucket}: {empty_and_delete_bucket(boto3.client('s3'), bucket):,} object version(s) "
+           "and the bucket deleted")
+    if _quietly(lambda: boto3.client("dynamodb").delete_table(TableName=table), "ResourceNotFoundException"):
+        report(f"table {table} deleted")
+    if key and _quietly(lambda: boto3.client("kms").schedule_key_deletion(KeyId=key.rsplit("/", 1)[-1],
+                                                                          PendingWindowInDays=KEY_DELETION_DAYS),
+                        "NotFoundException", "KMSInvalidStateException"):
+        report(f"audience key scheduled for deletion in {KEY_DELETION_DAYS} days")
     cognito = boto3.client("cognito-idp")
-    pools = [p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == pool_name(stage)]
+    pools = [p["Id"] for p in _pools(cognito) if p["Name"] == pool_name(stage)]
     for pool in pools:
         cognito.delete_user_pool(UserPoolId=pool)
     report(f"members' user pool: {len(pools)} deleted")
+    tokens = delete_account_secrets(boto3.client("secretsmanager"), stage)
+    report(f"account tokens in Secrets Manager under prachar/{stage}/accounts/: {tokens} deleted")
     gone = _quietly(lambda: boto3.client("secretsmanager").delete_secret(SecretId=hash_key_name(stage),
                                                                           ForceDeleteWithoutRecovery=True),
                     "ResourceNotFoundException")
@@ -182,6 +208,16 @@ def main(argv: list[str] | None = None) -> int:
         if (ROOT / ".chalice" / "deployed" / f"{arguments.stage}.json").exists():
             subprocess.run([str(Path(sys.executable).with_name("chalice")), "delete", "--stage", arguments.stage],
                            cwd=ROOT, check=True)
+            return
+        running = [f["FunctionName"] for page in boto3.client("lambda").get_paginator("list_functions").paginate()
+                   for f in page["Functions"] if f["FunctionName"] == f"prachar-{arguments.stage}"
+                   or f["FunctionName"].startswith(f"prachar-{arguments.stage}-")]
+        if running:
+            # Chalice finds what it deployed by that file; without it, the functions and their schedules would be
+            # left running against deleted resources.
+            raise DeployRefused(f"{len(running)} function(s) of {arguments.stage} run, but .chalice/deployed/"
+                                f"{arguments.stage}.json is not here: run make destroy where the stage was deployed, "
+                                "or copy that file from there first. Nothing was deleted.")
 
     destroy(arguments.stage, chalice_delete)
     print(f"stage {arguments.stage} destroyed.")

@@ -286,6 +286,7 @@ class Publisher:
                                     fields={"platform_post_id": f"broadcast {ident}", "published_at": to_iso(now),
                                             "claim": None, "pending_delivery": None, "reason": None}):
             raise _LostClaim()
+        self._count_published(post, now)
         self.activity.record("post.published", post.scope, f"{post.account_id}: broadcast to the subscribers of "
                              f"{post.scope} begun ({chunks} chunks) — {post.payload.get('title')}",
                              content_id=post.content_id, account_id=post.account_id,
@@ -399,16 +400,23 @@ class Publisher:
             had = ", ".join(f"{key} had revision {revision}" for key, revision in sorted(earlier.items()))
             summary += (f"; revision {post.revision} went to the rest — {had}" if len(earlier) < len(delivered)
                         else f"; nothing of revision {post.revision} was sent — all of it had gone out before: {had}")
-        count("Published", platform=post.platform, scope=post.scope)
-        count("DueToPublished", platform=post.platform, scope=post.scope, unit=MetricUnit.Seconds,
-              value=max(0.0, (now - post.due_at).total_seconds()))
+        self._count_published(post, now)
+        late = lateness(post.due_at, now)
         self.activity.record("post.published", post.scope, f"{post.account_id}: published {summary} — "
-                             f"{post.payload.get('title')}", content_id=post.content_id, account_id=post.account_id,
+                             f"{post.payload.get('title')}" + (f" ({late} after its time)" if late else ""),
+                             content_id=post.content_id, account_id=post.account_id,
                              details={"platform_post_id": platform_post_id, "attempts": post.attempts,
+                                      "due_at": to_iso(post.due_at),
                                       "revision": post.revision, "unreachable": failures or None,
                                       "revisions": {key: post.delivery_revisions.get(key, post.revision)
                                                     for key in delivered}})
         return "published"
+
+    @staticmethod
+    def _count_published(post: Post, now: datetime) -> None:
+        count("Published", platform=post.platform, scope=post.scope)
+        count("DueToPublished", platform=post.platform, scope=post.scope, unit=MetricUnit.Seconds,
+              value=max(0.0, (now - post.due_at).total_seconds()))
 
     def _pace(self, post: Post, claim: str, now: datetime, delivery: Delivery) -> str:
         """The recipient had a message from this number seconds ago: wait for their next slot. What went out is
@@ -486,6 +494,14 @@ class Publisher:
         self.activity.record(f"post.{status}", post.scope, f"{post.account_id}: {status} — {reason}",
                              level=level, content_id=post.content_id, account_id=post.account_id)
         return True
+
+
+def lateness(due: datetime, now: datetime) -> str | None:
+    """How long after its time a post went out, in words — or None within the publishing clock's minute."""
+    minutes = int((now - due).total_seconds() // 60)
+    if minutes < 2:
+        return None
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _first_unsent(post: Post, campaign: Campaign | None) -> str | None:

@@ -49,12 +49,12 @@ class WhatsAppWebhooks:
             if rank is None:
                 continue
             to_subscriber = broadcast.parse_reference(status.reference)
-            count("WebhookStatuses", platform="whatsapp", scope="campaign", status=status.status,
-                  to="subscriber" if to_subscriber is not None else "team")
             if to_subscriber is not None and self.on_broadcast is not None:
                 # Its own record says what it has had (one conditional write): no message-status item needed.
                 outcome = f"broadcast_{self.on_broadcast(status, *to_subscriber)}"
                 counts[outcome] = counts.get(outcome, 0) + 1
+                if outcome != "broadcast_repeated":
+                    _count_status(status.status, "subscriber")
                 continue
             # Meta redelivers and does not order webhooks: a status no newer than the one recorded for the message
             # (a repeat, or a late `sent` after `failed`) has already had its effect, or must not have one.
@@ -79,6 +79,7 @@ class WhatsAppWebhooks:
                     # and counted then (each member once per stage, whatever order the webhooks come in).
                     self.store.count_reach(*reference, rank)
                 self.store.advance_message_status(status.message_id, status.status, rank, status.reference, now)
+                _count_status(status.status, "team")
         if counts["deferred"]:
             raise Unavailable(f"{counts['deferred']} status(es) concern a post being published right now; "
                               "deliver them again")
@@ -118,3 +119,8 @@ class WhatsAppWebhooks:
     def _scope(self, content_id: str, account_id: str) -> str:
         post = self.store.post(content_id, account_id)
         return post.scope if post else "unknown"
+
+
+def _count_status(status: str, to: str) -> None:
+    """A status the first time it has its effect: Meta delivers webhooks again (and again after every 503)."""
+    count("WebhookStatuses", platform="whatsapp", scope="campaign", status=status, to=to)

@@ -173,7 +173,8 @@ def test_deploy_rehearsal_against_the_emulator(tmp_path):
         alarms = {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
         assert set(alarms) == {f"prachar-dev-{name}" for name in (
             "publish-dlq", "imports-dlq", "broadcasts-dlq", "upload-failures", "facebook-failure-rate",
-            "x-failure-rate", "whatsapp-failure-rate", "account-unhealthy", "publishing-lag")}
+            "x-failure-rate", "whatsapp-failure-rate", "account-unhealthy", "publishing-lag", "broadcast-halted",
+            "post-needs-decision", "alert-not-sent")}
         assert {tuple(a["AlarmActions"]) for a in alarms.values()} == {
             ("arn:aws:sns:ap-south-1:123456789012:prachar-dev-alarms",)}
         lag = alarms["prachar-dev-publishing-lag"]

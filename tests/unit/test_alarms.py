@@ -48,7 +48,7 @@ def test_every_alarm_on_our_namespace_reads_a_metric_the_code_emits_with_its_exa
 
 
 def test_every_alarm_tells_the_stages_topic_and_waits_for_a_deployed_stage():
-    assert len(alarms()) == 9
+    assert len(alarms()) == 12
     for name, resource in _template()["Resources"].items():
         if resource["Type"] == "AWS::CloudWatch::Alarm":
             assert resource["Condition"] == "Deployed", name
