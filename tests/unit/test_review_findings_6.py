@@ -10,7 +10,6 @@ Line numbers (file:line) are those of commit 829548f, the change under review.
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +26,7 @@ from chalicelib.services import audience_import
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.audience_import import AudienceImport
 from infra.bucket_policy import bucket_policy
+from tests.support import iam
 from tests.support.audience_fakes import FakeBucket, FakeVault
 from tests.support.world import CAMPAIGN_FILE
 
@@ -76,30 +76,11 @@ def unlimited(seconds=900.0):
 
 
 # ---- 1. the bucket policy keeps every team out of audience/ ----------------------------------------------------
-def _like(pattern, value):
-    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), value) is not None
-
-
 def _decide(policy, action, key, user_id, bucket="prachar-prod-content"):
-    resource = f"arn:aws:s3:::{bucket}/{key}"
-    effects = set()
-    for s in policy["Statement"]:
-        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
-        if not any(_like(a, action) for a in actions):
-            continue
-        if "Resource" in s and not any(_like(r, resource) for r in s["Resource"]):
-            continue
-        if "NotResource" in s and any(_like(r, resource) for r in s["NotResource"]):
-            continue
-        ok = True
-        for operator, keys in s.get("Condition", {}).items():
-            for _, patterns in keys.items():
-                patterns = [patterns] if isinstance(patterns, str) else patterns
-                matched = any(_like(p, user_id) for p in patterns)
-                ok &= matched == {"StringLike": True, "StringNotLike": False}[operator]
-        if ok:
-            effects.add(s["Effect"])
-    return "denied" if "Deny" in effects else "allowed" if "Allow" in effects else "implicit"
+    """The bucket policy alone, over TLS: the shared evaluator (tests/support/iam.py)."""
+    verdict = iam.decide(policy, iam.Request(action, f"arn:aws:s3:::{bucket}/{key}",
+                                             (("aws:userid", user_id), ("aws:SecureTransport", "true"))))
+    return "implicit" if verdict == "not allowed" else verdict
 
 
 @pytest.mark.parametrize("user_id, who", [("AIDASAHADA01", "Sahada's lead"), ("AIDASAHADA02", "a Sahada member"),
