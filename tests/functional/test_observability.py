@@ -5,38 +5,10 @@ warm Lambda's next invocation does not carry the last one's."""
 from __future__ import annotations
 
 import json
-import logging
-
-import pytest
 
 from local.sandbox import Fault
 
 KEY = "content/constituency/sahada/observed.yaml"
-
-
-class Collected(logging.Handler):
-    """The app's log lines as Powertools formats them for CloudWatch, kept for the test."""
-
-    def __init__(self, formatter: logging.Formatter) -> None:
-        super().__init__()
-        self.setFormatter(formatter)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@pytest.fixture()
-def emf(monkeypatch):
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    from chalicelib.observability import logger
-
-    collected = Collected(logger.registered_formatter)
-    logger.addHandler(collected)
-    logger.setLevel("INFO")
-    yield collected
-    logger.setLevel("WARNING")
-    logger.removeHandler(collected)
 
 
 def lines(captured: str) -> list[dict]:

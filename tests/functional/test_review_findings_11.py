@@ -16,28 +16,9 @@ from chalicelib.adapters import aws
 from chalicelib.domain.post import PostStatus, content_id_for
 from local.sandbox import Fault
 from tests.functional.test_broadcasts import import_contacts, publish_broadcast
-from tests.functional.test_observability import Collected, lines, metrics
+from tests.functional.test_observability import lines, metrics, tick
 
 KEY = "content/constituency/sahada/review-11.yaml"
-
-
-@pytest.fixture()
-def emf(monkeypatch):
-    """EMF lines on stdout and the app's log lines kept, as in tests/functional/test_observability.py."""
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    from chalicelib.observability import logger
-
-    collected = Collected(logger.registered_formatter)
-    logger.addHandler(collected)
-    logger.setLevel("INFO")
-    yield collected
-    logger.setLevel("WARNING")
-    logger.removeHandler(collected)
-
-
-def tick(client):
-    client.lambda_.invoke("publishing_clock", client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
 
 
 def emitted(capfd):
