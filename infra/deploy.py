@@ -171,15 +171,19 @@ def load_campaign(dynamodb: Any, table: str, campaign_file: Path | None) -> Camp
     return Campaign.model_validate(record.document) if record else None
 
 
+def stack_outputs(cloudformation: Any, stage: str) -> dict[str, str]:
+    """The outputs of the stage's resources stack; empty when there is no stack."""
+    try:
+        [stack] = cloudformation.describe_stacks(StackName=f"prachar-{stage}-resources")["Stacks"]
+    except ClientError:
+        return {}
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
 def alarm_topic(cloudformation: Any, dynamodb: Any, stage: str, campaign_file: Path | None) -> str | None:
     """The campaign config's operations.alarm_topic: from the file given, else from the active campaign of a stage
     deployed before (none yet on a first deploy without a file)."""
-    table = None
-    try:
-        [stack] = cloudformation.describe_stacks(StackName=f"prachar-{stage}-resources")["Stacks"]
-        table = next((o["OutputValue"] for o in stack.get("Outputs", []) if o["OutputKey"] == "TableName"), None)
-    except ClientError:
-        pass
+    table = stack_outputs(cloudformation, stage).get("TableName")
     if campaign_file is None and table is None:
         return None
     try:

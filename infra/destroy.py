@@ -28,9 +28,9 @@ import boto3
 from botocore.exceptions import ClientError
 
 from infra.audience import hash_key_name
-from infra.deploy import CHALICE_CONFIG, ROOT, DeployRefused, check_target
+from infra.deploy import CHALICE_CONFIG, ROOT, DeployRefused, check_target, stack_outputs
 from infra.identity import _pools, pool_name
-from infra.policy import FUNCTIONS, StageResources
+from infra.policy import FUNCTIONS, function_name
 
 PROTECTED = ("prod",)
 KEY_DELETION_DAYS = 7
@@ -40,14 +40,6 @@ def refuse_protected(stage: str) -> None:
     if stage in PROTECTED:
         raise DeployRefused(f"refusing to destroy {stage}: a production stage is never destroyed by make. Remove "
                             "it by hand, after exporting what the law and the campaign need to keep.")
-
-
-def stack_outputs(cloudformation: Any, stage: str) -> dict[str, str]:
-    try:
-        [stack] = cloudformation.describe_stacks(StackName=f"prachar-{stage}-resources")["Stacks"]
-    except ClientError:
-        return {}
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
 def empty_and_delete_bucket(s3: Any, bucket: str) -> int:
@@ -99,7 +91,7 @@ def delete_stage_parameters(ssm: Any, stage: str) -> int:
 
 
 def delete_log_groups(logs: Any, stage: str) -> int:
-    names = {StageResources(stage, "", "", "", "").function_name(f) for f in FUNCTIONS}
+    names = {function_name(stage, f) for f in FUNCTIONS}
     found = [g["logGroupName"] for page in logs.get_paginator("describe_log_groups").paginate(
         logGroupNamePrefix=f"/aws/lambda/prachar-{stage}") for g in page["logGroups"]]
     doomed = [name for name in found if name.removeprefix("/aws/lambda/") in names]

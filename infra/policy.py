@@ -47,6 +47,11 @@ CALLED_ON_RARE_PATHS = {
 }
 
 
+def function_name(stage: str, function: str) -> str:
+    """As Chalice names a stage's functions: prachar-<stage> for the API, prachar-<stage>-<handler> for the rest."""
+    return f"prachar-{stage}" if function == API_FUNCTION else f"prachar-{stage}-{function}"
+
+
 @dataclass(frozen=True)
 class StageResources:
     stage: str
@@ -67,8 +72,6 @@ class StageResources:
     def objects(self, *prefixes: str) -> list[str]:
         return [f"arn:aws:s3:::{self.bucket}/{prefix}" for prefix in prefixes]
 
-    def function_name(self, function: str) -> str:
-        return f"prachar-{self.stage}" if function == API_FUNCTION else f"prachar-{self.stage}-{function}"
 
 
 def _statement(sid: str, actions: list[str], resources: list[str], condition: dict[str, Any] | None = None
@@ -120,8 +123,8 @@ def _digest_key(r: StageResources) -> dict[str, Any]:
                       [f"arn:aws:secretsmanager:{r.where}:secret:prachar/{r.stage}/audience-hash-key-??????"])
 
 
-def _sends_to(r: StageResources, sid: str, queue: str, *more: str) -> dict[str, Any]:
-    return _statement(sid, ["sqs:GetQueueUrl", "sqs:SendMessage", *[f"sqs:{a}" for a in more]], [r.queue(queue)])
+def _sends_to(r: StageResources, sid: str, queue: str) -> dict[str, Any]:
+    return _statement(sid, ["sqs:GetQueueUrl", "sqs:SendMessage"], [r.queue(queue)])
 
 
 def _polls(r: StageResources, queue: str) -> dict[str, Any]:
@@ -187,7 +190,7 @@ FUNCTIONS = (API_FUNCTION, *S3_TRIGGERED, "on_import_continuation", "on_broadcas
 
 
 def function_policy(function: str, r: StageResources) -> dict[str, Any]:
-    log_group = f"arn:aws:logs:{r.where}:log-group:/aws/lambda/{r.function_name(function)}"
+    log_group = f"arn:aws:logs:{r.where}:log-group:/aws/lambda/{function_name(r.stage, function)}"
     statements = [_statement("LambdaWritesLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                              [log_group, f"{log_group}:*"])]
     queue = {"on_publish_message": r.publish_queue, "on_import_continuation": f"prachar-{r.stage}-imports",

@@ -129,11 +129,3 @@ class CallLog:
                        presigned=bool((context or {}).get("is_presign_request")))
         with self._lock:
             self.calls.append(call)
-
-    def by_function(self) -> dict[str, list[AwsCall]]:
-        with self._lock:
-            calls = list(self.calls)
-        grouped: dict[str, list[AwsCall]] = {}
-        for call in calls:
-            grouped.setdefault(call.function, []).append(call)
-        return grouped
