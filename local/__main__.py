@@ -12,6 +12,17 @@ from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DEFAULT_START = "2021-03-03T09:00:00+05:30"
+# How `make demo` moves its clock: from one moment with work to the next; at each stop the pump fires, once, every
+# schedule that came due meanwhile (it coalesces missed firings). A moment has work when
+# - a post wakes (the publishing clock's Query of the wake index finds it): the clock's minute at or after it;
+# - the evening coverage alert or the daily report runs: what they say depends on when (tomorrow's gaps, the last 24
+#   hours), and each messages the coordinators then;
+# - a poll closes: the closer's first run after it.
+# The other schedules find nothing they would not find at the next stop: the every-minute clock has nothing due, the
+# closer no closed poll; the token check and the retention purge act on the day, before its first post; the broadcast
+# counts and the 6-hourly engagement read refresh figures that are read again, whole, later (the demo recounts every
+# broadcast at the end, and a post is read for 7 days). So they run at the stops instead of on their own times.
+AT_THEIR_TIME = ("coverage_alert", "daily_report")
 
 
 def clock_start() -> datetime:
@@ -93,6 +104,18 @@ def day_line(day, per_day: Counter) -> str:
             + (f"; {gaps} team(s) with nothing scheduled tomorrow (coordinators alerted)" if gaps else ""))
 
 
+def next_stop(pump, now: datetime, due: datetime, poll_closes: list[datetime]) -> datetime:
+    """Where the demo's clock goes next (see AT_THEIR_TIME): the first of the clock's minute at or after the next due
+    post, the next daily schedule, and the closer's first run after a poll closes."""
+    stops = [pump.next_schedule_after(max(now, due - timedelta(seconds=1)))]
+    others = {schedule.name for schedule in pump.schedules}
+    stops.append(pump.next_schedule_after(now, skip=others - set(AT_THEIR_TIME)))
+    closer_runs = (pump.next_schedule_after(moment - timedelta(seconds=1), skip=others - {"campaign_closer"})
+                   for moment in poll_closes)
+    stops.append(next((run for run in closer_runs if run is not None and run > now), None))
+    return min(stop for stop in stops if stop is not None)
+
+
 def demo(verbose: bool) -> int:
     from chalicelib.adapters.clock import SteppedClock
     from local.console import (
@@ -117,7 +140,8 @@ def demo(verbose: bool) -> int:
         if campaign is None:
             print("the example campaign config was rejected; see errors/config/campaign.yaml.json", file=sys.stderr)
             return 1
-        end = max(c.poll_closes for c in campaign.constituencies) + timedelta(days=1)
+        poll_closes = sorted({c.poll_closes for c in campaign.constituencies})
+        end = poll_closes[-1] + timedelta(days=1)
         print(f"Replaying {campaign.campaign}: {manifests} manifests, from {clock.now():%Y-%m-%d %H:%M} UTC "
               f"until nothing is left to publish (at the latest {end:%Y-%m-%d}).")
         decisions = stack.decisions
@@ -142,8 +166,7 @@ def demo(verbose: bool) -> int:
             due = stack.container.store.next_wake_at()
             if due is None or due > end:
                 break
-            target = stack.pump.next_schedule_after(max(clock.now(), due - timedelta(seconds=1)))
-            clock.advance_to(target)
+            clock.advance_to(next_stop(stack.pump, clock.now(), due, poll_closes))
         print(day_line(day, per_day))
         counts = summary_counts(stack.container.store, campaign)
         print()

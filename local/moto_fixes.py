@@ -1,5 +1,5 @@
-"""Three moto 5 bugs that stop a `chalice deploy` rehearsal, and one that makes it slow, fixed in the emulator
-(never in our code).
+"""moto 5 bugs that stop a `chalice deploy` rehearsal or make the emulator slow, fixed in the emulator (never in our
+code).
 
 1. S3 notification filter rules named `Prefix`/`Suffix` (AWS accepts either case) → moto asserts lower case.
 2. ImportRestApi without `info.description` → KeyError.
@@ -7,8 +7,8 @@
 4. A DynamoDB Query on the table's own key sorts *every* item of the table to keep one partition (O(n log n) per
    query): with a campaign's activity log in the table, the replay spent most of its time there. The query is
    given that partition's items only — the same items, in the same order; a query of an index gets them unsorted
-   (it sorts what it keeps). And every request lists moto's own package directory to find its service: listed
-   once.
+   (it sorts what it keeps), and only those with the hash key values queried (it checks them again). And every
+   request lists moto's own package directory to find its service: listed once.
 7. moto checks a bucket policy's statement's condition before its resource, and takes a condition that does not hold
    (or that it cannot evaluate, as it knows no request context) for a Deny — whatever the statement's effect — and
    a NotResource statement for an Allow. So the deployed bucket policy (a TLS-only Deny on s3:*) refused every
@@ -19,6 +19,10 @@
 5. moto's DynamoDB is not thread-safe: an UpdateItem deep-copies the item while another request thread changes it
    ("dictionary changed size during iteration" → 500), e.g. a WhatsApp status webhook racing the publisher on one
    post. DynamoDB itself serialises writes to an item; the emulator serialises its DynamoDB requests.
+8. moto 5.2 writes every DynamoDB answer member by member through the service model (~7 ms for one post-sized item,
+   most of a replay's emulator time): the answers of the item operations are written as JSON directly — the same
+   members, minus what the model would leave out (unknown or empty ones); an answer holding bytes or times (binary
+   attributes) still goes through the model.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ def apply() -> None:
     _alarms_from_cloudformation()
     _statements_as_iam_applies_them()
     _one_dynamodb_request_at_a_time()
+    _dynamodb_items_as_json()
     S3Response._notification_config_from_body = lower_case_filter_names
     APIGatewayBackend.import_rest_api = import_without_description
     APIGatewayBackend.put_rest_api = accept_swagger_2
@@ -175,8 +180,10 @@ def _query_one_partition() -> None:
         index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
         if hash_key is None and index_name is None:
             return query(self, hash_key, *args, **kwargs)
-        # An index query filters every item and sorts what it keeps: the items need not come sorted first.
-        token = _queried_partition.set((self, UNSORTED if index_name is not None else hash_key))
+        # An index query filters every item and sorts what it keeps: the items need not come sorted first — and only
+        # those with the index's hash key values can be kept (moto checks them again).
+        wanted = tuple(kwargs.get("hash_key_conditions") or ()) if index_name is not None else ()
+        token = _queried_partition.set((self, UNSORTED if index_name is not None else hash_key, wanted))
         try:
             return query(self, hash_key, *args, **kwargs)
         finally:
@@ -187,7 +194,11 @@ def _query_one_partition() -> None:
         if partition is None or partition[0] is not self or not self.range_key_attr:
             return all_items(self)
         if partition[1] is UNSORTED:
-            return [item for items in self.items.values() for item in items.values()]
+            found = [item for items in self.items.values() for item in items.values()]
+            for name, wanted in partition[2]:  # one loop per hash key attribute (ours have one)
+                found = [item for item in found if (value := item.attrs.get(name)) is not None
+                         and value.value == wanted.value and value.type == wanted.type]
+            return found
         return sorted(self.items.get(partition[1], {}).values(), key=lambda item: item.range_key)
 
     Table.query = query_in_partition
@@ -213,3 +224,31 @@ def _one_dynamodb_request_at_a_time() -> None:
             return call_action(self)
 
     DynamoHandler.call_action = serialised
+
+
+# What the item operations answer (each a JSON object of AttributeValues, counts, keys and consumed capacity).
+ITEM_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
+                             "BatchWriteItem", "TransactGetItems", "TransactWriteItems"})
+
+
+def _dynamodb_items_as_json() -> None:
+    import json
+
+    from moto.dynamodb.responses import DynamoResult
+
+    execute_result = DynamoResult.execute_result
+
+    def as_json(self: Any, context: Any) -> Any:
+        operation = context.operation_model
+        if operation.name in ITEM_OPERATIONS and isinstance(self.result, dict):
+            members = operation.output_shape.members if operation.output_shape is not None else {}
+            answer = {name: value for name, value in self.result.items() if value is not None and name in members}
+            try:
+                body = json.dumps(answer, separators=(",", ":"))
+            except TypeError:  # bytes (a binary attribute) or a time: the model knows how to write those
+                return execute_result(self, context)
+            json_version = operation.service_model.metadata.get("jsonVersion", "1.0")
+            return 200, {"Content-Type": f"application/x-amz-json-{json_version}"}, body
+        return execute_result(self, context)
+
+    DynamoResult.execute_result = as_json

@@ -7,6 +7,10 @@
 - on_sqs_message: receive up to batch_size, build Lambda-shaped records (each its own messageId), honour
   batchItemFailures; failures stay on the queue, redeliver after the visibility timeout and end in the DLQ.
 - schedule: fired from app.event_sources on the simulated clock; missed firings are coalesced into one.
+
+Given `peek` (the local stack's in-process emulator, local/emulator.peek_queue), the pump looks at each queue's
+messages without a request and calls ReceiveMessage only on a queue that has one to hand out — what an event source
+mapping's long poll does for free, and an empty receive over HTTP costs the emulator ~18 ms.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from chalicelib.adapters.clock import Clock
 from chalicelib.domain.times import to_iso
 from chalicelib.settings import DEFAULT_STAGE
 from local.aws_calls import running
-from local.emulator import LOCAL_REGION
+from local.emulator import LOCAL_REGION, QueueState
 from local.schedules import Schedule, schedules_of
 
 ACCOUNT = "123456789012"
@@ -79,12 +83,14 @@ class _Outcome:
 
 class EventPump:
     def __init__(self, app: Chalice, sqs: Any, s3: Any, clock: Clock, *,
-                 report: Callable[[str], None] = print, stage: str | None = None) -> None:
+                 report: Callable[[str], None] = print, stage: str | None = None,
+                 peek: Callable[[str], QueueState | None] | None = None) -> None:
         self._app = app
         self._sqs = sqs
         self._s3 = s3
         self._clock = clock
         self._report = report
+        self._peek = peek
         self.stage = stage or os.environ.get("PRACHAR_STAGE", DEFAULT_STAGE)
         self.failure_queue_url = ""
         self._s3_sources: list[_Source] = []
@@ -142,7 +148,13 @@ class EventPump:
         handled += self.fire_due_schedules()
         return handled
 
+    def _looked_at(self, source: _Source) -> QueueState | None:
+        return self._peek(source.queue_url) if self._peek is not None else None
+
     def _drain_s3(self, source: _Source) -> int:
+        state = self._looked_at(source)
+        if state is not None and not state.visible:
+            return 0
         messages = self._sqs.receive_message(QueueUrl=source.queue_url, MaxNumberOfMessages=10,
                                              AttributeNames=["ApproximateReceiveCount"]).get("Messages", [])
         for message in messages:
@@ -183,6 +195,9 @@ class EventPump:
         return f"prachar-{self.stage}-{name}"
 
     def _drain_sqs(self, source: _Source) -> int:
+        state = self._looked_at(source)
+        if state is not None and not state.visible:
+            return 0
         messages = self._sqs.receive_message(
             QueueUrl=source.queue_url, MaxNumberOfMessages=min(source.batch_size, 10),
             AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
@@ -229,12 +244,26 @@ class EventPump:
 
     def queues_idle(self) -> bool:
         for source in self._s3_sources + self._sqs_sources:
+            state = self._looked_at(source)
+            if state is not None:
+                if not state.empty:
+                    return False
+                continue
             attributes = self._sqs.get_queue_attributes(
                 QueueUrl=source.queue_url,
                 AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
             if any(int(count) for count in attributes.values()):
                 return False
         return True
+
+    def retry_wait(self) -> float | None:
+        """With `peek`: seconds until the first message that waits on a queue (a retry's delay, a failed batch's
+        visibility) is handed out again; None when no message waits or the pump cannot look."""
+        if self._peek is None:
+            return None
+        waits = [state.next_visible_in for state in map(self._looked_at, self._s3_sources + self._sqs_sources)
+                 if state is not None and state.next_visible_in is not None]
+        return min(waits) if waits else None
 
     def _invoke(self, name: str, handler: Callable[..., Any], event: dict[str, Any], *,
                 request_id: str | None = None) -> _Outcome:

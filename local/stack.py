@@ -29,7 +29,12 @@ from local.sandbox import PlatformSandbox
 
 STAGE = "local"
 BUCKET = "prachar-local-content"
-WAITING_STEP = timedelta(seconds=1)  # simulated time that passes per idle look while a stepped replay settles
+WAITING_STEP = timedelta(seconds=1)  # simulated time per idle look while settling, where the pump cannot peek
+# While a message waits on a queue for its retry (SQS counts the delay in real seconds), a stepped replay's clock runs
+# this many times real time: the local retry base (PRACHAR_RETRY_BASE_SECONDS=1) stands for the cloud's 10 s, and the
+# platforms judge the wait (WhatsApp's pair rate: 6 s) on this clock.
+WAITING_SPEED = 10
+IDLE_LOOK = 0.02  # seconds between looks while webhooks are on their way and no retry waits
 # Every member's password on the local stack (its own emulator, on loopback); the cloud invites people instead.
 LOCAL_PASSWORD = "prachar-local-1"
 PLATFORM_BASES = ("PRACHAR_FACEBOOK_API_BASE", "PRACHAR_X_API_BASE", "PRACHAR_WHATSAPP_API_BASE")
@@ -56,6 +61,7 @@ class LocalStack:
         self._api_thread: threading.Thread | None = None
         self._api_server: Any = None
         self._campaign_version: str | None = None
+        self._active: tuple[int, Any] | None = None  # (config uploads handled when read, the active campaign record)
         self._windows_opened: date | None = None
         self.decisions: dict[str, int] = {}
         self.user_pool: Any = None
@@ -91,8 +97,10 @@ class LocalStack:
         import app
         from local.pump import EventPump
 
-        self.pump = EventPump(app.app, aws.client("sqs"), aws.client("s3"), self.options.clock,
-                              report=self.options.report, stage=STAGE).wire()
+        sqs = aws.client("sqs")
+        self.pump = EventPump(app.app, sqs, aws.client("s3"), self.options.clock, report=self.options.report,
+                              stage=STAGE,
+                              peek=functools.partial(self.emulator.peek_queue, region=sqs.meta.region_name)).wire()
         if self.options.api_port is not None:
             self._start_api(app.app)
             self.sandbox.deliver_webhooks_to(f"{self.api_url}/webhooks/whatsapp")
@@ -166,11 +174,19 @@ class LocalStack:
 
     # ---- running --------------------------------------------------------------------------------
     def step(self) -> int:
-        record = self.container.store.active_campaign()
+        record = self.active_campaign_record()
         if record is not None:
             self.sync_accounts(record)
             self.team_checks_in(record)
         return self.pump.pump_once()
+
+    def active_campaign_record(self) -> Any:
+        """The active campaign's record, read again only after a config upload was handled (nothing else activates
+        one): a read on every step was one emulator request per look."""
+        handled = self.pump.invocations.get("on_config_upload", 0)
+        if self._active is None or self._active[0] != handled:
+            self._active = (handled, self.container.store.active_campaign())
+        return self._active[1]
 
     def team_checks_in(self, record: Any) -> None:
         """Each day every team member writes to the campaign's WhatsApp number (as volunteers are asked
@@ -185,19 +201,35 @@ class LocalStack:
         self._windows_opened = today
 
     def settle(self, timeout: float = 300.0) -> None:
-        """Pump until every queue is empty and nothing is in flight (real time; the clock does not move). The
-        timeout only catches a handler that keeps failing: a heavy day on a busy 2-core machine takes a minute."""
+        """Pump until every queue is empty and nothing is in flight (real time). The timeout only catches a handler
+        that keeps failing: a heavy day on a busy 2-core machine takes a minute.
+
+        A stepped clock stands still, except while a retry waits on a queue for a platform's limit (WhatsApp's pair
+        rate: 6 s) to pass: the platforms judge it on this clock, so it runs WAITING_SPEED times real time until the
+        message is handed out again. Waiting for the sandbox's webhooks alone does not move it."""
         deadline = time.monotonic() + timeout
         stepped = getattr(self.options.clock, "advance_to", None)
+        waiting_since: float | None = None
         while time.monotonic() < deadline:
-            handled = self.step()
-            if handled == 0 and self.pump.queues_idle() and not self.sandbox.webhooks_pending():
+            if self.step():
+                waiting_since = None
+                continue
+            webhooks = self.sandbox.webhooks_pending()
+            if not webhooks and self.pump.queues_idle():
                 return
-            if not handled and stepped is not None:
-                # A retry waits on the queue for a platform's limit (WhatsApp's pair rate: 6 s) to pass; the
-                # platforms judge it on this clock, so a stepped clock must not stand still meanwhile.
+            wait = self.pump.retry_wait()
+            if wait is None and not webhooks and stepped is not None:
+                # The pump cannot look at the queues (or nothing it can see waits): a second per idle look.
                 stepped(self.options.clock.now() + WAITING_STEP)
-            time.sleep(0.02)
+            if wait is None or stepped is None:
+                waiting_since = None
+                time.sleep(IDLE_LOOK)
+                continue
+            waiting_since = waiting_since or time.monotonic()
+            time.sleep(IDLE_LOOK if webhooks else min(max(wait, IDLE_LOOK), 0.25))
+            looked = time.monotonic()  # the real time since the last look (its step included) passes WAITING_SPEED×
+            stepped(self.options.clock.now() + timedelta(seconds=(looked - waiting_since) * WAITING_SPEED))
+            waiting_since = looked
         raise TimeoutError("the local stack did not settle: a handler keeps failing (see the output above)")
 
     def sync_accounts(self, record: Any) -> None:
