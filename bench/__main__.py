@@ -81,3 +81,11 @@ if __name__ == "__main__":
 
     bench_broadcast()
     bench_audience_import()
+
+    from bench.cost import bench_cost
+    from bench.latency import bench_latency
+    from bench.package_size import bench_package_size
+
+    bench_latency()
+    bench_cost()
+    bench_package_size()

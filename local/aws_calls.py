@@ -122,6 +122,8 @@ class CallLog:
         kept = {name: params[name] for name in KEPT if name in params}
         if "RequestItems" in params:  # BatchGetItem, BatchWriteItem: the tables named
             kept["TableNames"] = tuple(sorted(params["RequestItems"]))
+            kept["ItemCount"] = sum(len(v.get("Keys", ())) if isinstance(v, dict) else len(v)
+                                    for v in params["RequestItems"].values())  # each item bills its own units
         if "TransactItems" in params:  # each item is an action of its own on its table
             kept["TransactItems"] = tuple((kind, body["TableName"]) for item in params["TransactItems"]
                                           for kind, body in item.items())
