@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters import aws
-from chalicelib.adapters.bucket import ContentBucket
 from chalicelib.adapters.clock import Clock, ScaledClock, SystemClock
-from chalicelib.adapters.platforms.base import PlatformClient
-from chalicelib.adapters.publish_queue import PublishQueue
-from chalicelib.adapters.secrets import SecretStore
-from chalicelib.adapters.store import Store
-from chalicelib.services.activity import ActivityLog
 from chalicelib.settings import Settings, load_settings
 
+# Each adapter and service is imported where it is first built: every Lambda imports this module (through app.py),
+# and each pays only for what its own code path uses (bench/cold_start.py).
 if TYPE_CHECKING:
+    from chalicelib.adapters.bucket import ContentBucket
+    from chalicelib.adapters.platforms.base import PlatformClient
+    from chalicelib.adapters.publish_queue import PublishQueue
+    from chalicelib.adapters.secrets import SecretStore
+    from chalicelib.adapters.store import Store
     from chalicelib.ports import BucketPort, PublishQueuePort, SecretsPort, StorePort
+    from chalicelib.services.activity import ActivityLog
 
 
 @dataclass(frozen=True)
@@ -51,18 +54,24 @@ class Container:
 
     @cached_property
     def store(self) -> Store:
+        from chalicelib.adapters.store import Store
+
         return Store(aws.client("dynamodb"), self.settings.table_name)
 
     @cached_property
     def bucket(self) -> ContentBucket:
+        from chalicelib.adapters.bucket import ContentBucket
+
         return ContentBucket(aws.client("s3"), self.settings.content_bucket)
 
     @cached_property
     def activity(self) -> ActivityLog:
+        from chalicelib.services.activity import ActivityLog
+
         return ActivityLog(self.store, self.clock)
 
     @cached_property
-    def campaigns(self):  # deferred: the campaign models cost ~50 ms of import; the clock never needs them
+    def campaigns(self):  # the clock never needs the campaign
         from chalicelib.services.campaigns import CampaignSource
 
         return CampaignSource(self.store)
@@ -71,14 +80,21 @@ class Container:
         from chalicelib.services.ingest import Ingest
 
         return Ingest(self.store, self.bucket, self.campaigns, self.activity, self.clock,
-                      self.settings.max_upload_bytes, self.settings.config_writers)
+                      self.settings.max_upload_bytes, self.settings.config_writers, self._queue_now)
+
+    def _queue_now(self, posts: list) -> list[str]:
+        return self.dispatcher().queue_now(posts)
 
     @cached_property
     def publish_queue(self) -> PublishQueue:
+        from chalicelib.adapters.publish_queue import PublishQueue
+
         return PublishQueue(aws.client("sqs"), self.settings.publish_queue)
 
     @cached_property
     def secrets(self) -> SecretStore:
+        from chalicelib.adapters.secrets import SecretStore
+
         return SecretStore()
 
     def dispatcher(self):
@@ -103,7 +119,7 @@ class Container:
     def approvals(self):
         from chalicelib.services.approvals import Approvals
 
-        return Approvals(self.store, self.activity, self.clock)
+        return Approvals(self.store, self.activity, self.clock, self._queue_now)
 
     def settlement(self):
         from chalicelib.services.settlement import Settlement
@@ -185,6 +201,8 @@ class Container:
 
     @cached_property
     def import_queue(self) -> PublishQueue:
+        from chalicelib.adapters.publish_queue import PublishQueue
+
         return PublishQueue(aws.client("sqs"), self.settings.import_queue)
 
     def audience_import(self):
@@ -200,6 +218,8 @@ class Container:
 
     @cached_property
     def broadcast_queue(self) -> PublishQueue:
+        from chalicelib.adapters.publish_queue import PublishQueue
+
         return PublishQueue(aws.client("sqs"), self.settings.broadcast_queue)
 
     @cached_property
@@ -207,8 +227,11 @@ class Container:
         from chalicelib.adapters.broadcast_store import BroadcastStore
         from chalicelib.services.broadcasts import Broadcaster
 
-        return Broadcaster(BroadcastStore(aws.client("dynamodb"), self.settings.table_name), self.audience, self.vault,
-                           self.store, self.broadcast_queue, self.campaigns, self.platform("whatsapp"),
+        # The contacts' store and vault and the WhatsApp client are built when first used: counting broadcasts (every
+        # minute, and in the daily report) reads only the broadcasts' records, and never loads them.
+        return Broadcaster(BroadcastStore(aws.client("dynamodb"), self.settings.table_name),
+                           OnFirstUse(lambda: self.audience), OnFirstUse(lambda: self.vault), self.store,
+                           self.broadcast_queue, self.campaigns, OnFirstUse(lambda: self.platform("whatsapp")),
                            lambda account: self.secrets.token(self.settings.secret_name(account.secret)),
                            self.activity, self.clock)
 
@@ -268,6 +291,22 @@ class Container:
         from chalicelib.adapters.platforms.whatsapp import WhatsAppClient
 
         return WhatsAppClient(s.whatsapp_api_base, s.graph_api_version, s.platform_timeout_seconds)
+
+
+class OnFirstUse:
+    """An adapter made on its first use (an attribute looked up), then used as itself."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._made: Any = None
+        self._lock = threading.Lock()  # a broadcast chunk calls from 16 threads at once
+
+    def __getattr__(self, name: str) -> Any:
+        if self._made is None:
+            with self._lock:
+                if self._made is None:
+                    self._made = self._make()
+        return getattr(self._made, name)
 
 
 _container: Container | None = None

@@ -8,14 +8,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from chalicelib.bootstrap import container
-from chalicelib.domain.scope import Scope, ScopeError, decode_s3_key
-from chalicelib.domain.times import to_iso
 from chalicelib.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from chalicelib.observability import correlated, logger
 
 
 def uploaded_objects(event: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
     """(decoded key, uploader principal, the upload's ETag) for each record of an S3 notification."""
+    from chalicelib.domain.scope import decode_s3_key  # deferred, as every import here: each Lambda loads its own
+
     found = []
     for record in event.get("Records", []):
         uploaded = record.get("s3", {}).get("object", {})
@@ -144,7 +144,7 @@ def accounts(context: dict[str, Any]) -> dict[str, Any]:
 def whatsapp_verify(params: dict[str, str]) -> str:
     """Meta's subscription check: echo hub.challenge when hub.verify_token is ours, else Forbidden (403).
     A blank configured token raises ConfigError (see domain/whatsapp_webhook for every answer)."""
-    from chalicelib.domain.whatsapp_webhook import valid_verify_token
+    from chalicelib.domain.whatsapp_envelope import valid_verify_token
 
     _, verify_token = container().whatsapp_webhook_secrets()
     if params.get("hub.mode") != "subscribe" or not valid_verify_token(verify_token, params.get("hub.verify_token")):
@@ -156,7 +156,7 @@ def whatsapp_verify(params: dict[str, str]) -> str:
 def whatsapp_webhook(raw_body: bytes, signature: str | None) -> dict[str, int]:
     """Meta's events: Unauthorized (401) unless signed with our app secret, BadRequest (400) if the signed body
     is not JSON, else what was understood of it (see domain/whatsapp_webhook for why an odd shape is a 200)."""
-    from chalicelib.domain.whatsapp_webhook import parse, valid_signature
+    from chalicelib.domain.whatsapp_envelope import parse, valid_signature
 
     c = container()
     app_secret, _ = c.whatsapp_webhook_secrets()
@@ -227,6 +227,8 @@ def request_body(body: Any) -> dict[str, Any]:
 
 
 def control(action: str, body: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.domain.scope import Scope, ScopeError
+
     campaign, seen_by = viewer_of(context)
     member = seen_by.member
     scope = body.get("scope") or ("state" if seen_by.sees_everything else seen_by.team_scope)
@@ -380,6 +382,8 @@ def list_posts(params: dict[str, str], context: dict[str, Any]) -> dict[str, Any
 
 def _visible_scope(asked: str | None, seen_by: Any) -> str:
     """The scope a list is for: the one asked for, if the caller may see it; else the caller's team's."""
+    from chalicelib.domain.scope import Scope, ScopeError
+
     if not asked:
         return "state" if seen_by.sees_everything else seen_by.team_scope
     try:
@@ -392,6 +396,8 @@ def _visible_scope(asked: str | None, seen_by: Any) -> str:
 
 
 def health() -> dict[str, Any]:
+    from chalicelib.domain.times import to_iso
+
     c = container()
     campaign = c.campaigns.active()
     return {"status": "ok", "service": "prachar", "stage": c.settings.stage, "now": to_iso(c.clock.now()),

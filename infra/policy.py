@@ -44,6 +44,11 @@ CALLED_ON_RARE_PATHS = {
     ("api_handler", "sqs:GetQueueUrl"): "a `failed` status webhook for a broadcast message that Meta marks "
         "retryable: the retry is queued for that contact alone (services/broadcasts.py, on_status)",
     ("api_handler", "sqs:SendMessage"): "the same",
+    **{(function, action): "a post due already whose scope needs no sign-off is queued at once "
+       "(services/dispatch.py, queue_now); the example campaign needs sign-off everywhere "
+       "(tests/functional/test_publish_now.py drives it)"
+       for function in ("on_content_upload", "on_calendar_upload")
+       for action in ("sqs:GetQueueUrl", "sqs:SendMessage")},
 }
 
 
@@ -147,14 +152,19 @@ def _code_statements(function: str, r: StageResources) -> list[dict[str, Any]]:
                     indexes=("by_done", "by_scope")),
             # A retryable `failed` status of a broadcast message queues that contact's retry.
             _sends_to(r, "BroadcastChunks", broadcasts),
+            # A post approved after its time (or "as soon as approved") is queued at once.
+            _sends_to(r, "PublishNow", r.publish_queue),
             # An export's CSV, and the link to it (fetched with this function's credentials).
             _statement("Exports", ["s3:PutObject", "s3:GetObject"], r.objects("exports/*")),
             _audience_key(r, "Decrypt"), _digest_key(r),
             # The webhook's app secret and verify token; the WhatsApp number's token for a reply to a STOP.
             *_tokens(r, "whatsapp/*", "accounts/*")],
         "on_config_upload": [*_table(r, "GetItem", "PutItem"), *_reads(r, "config/*"), _error_reports(r, "config")],
-        "on_content_upload": [*_table(r, *ingest), *_reads(r, "content/*"), _error_reports(r, "content")],
-        "on_calendar_upload": [*_table(r, *ingest), *_reads(r, "calendar/*"), _error_reports(r, "calendar")],
+        # A post due already (no time given, or a time past) that needs no sign-off is queued at once.
+        "on_content_upload": [*_table(r, *ingest), *_reads(r, "content/*"), _error_reports(r, "content"),
+                              _sends_to(r, "PublishNow", r.publish_queue)],
+        "on_calendar_upload": [*_table(r, *ingest), *_reads(r, "calendar/*"), _error_reports(r, "calendar"),
+                               _sends_to(r, "PublishNow", r.publish_queue)],
         "on_audience_upload": importing,
         "on_import_continuation": importing,
         "on_broadcast_chunk": [
@@ -174,7 +184,8 @@ def _code_statements(function: str, r: StageResources) -> list[dict[str, Any]]:
         "campaign_closer": _table(r, "GetItem", "PutItem", "UpdateItem", indexes=("by_scope",)),
         "on_publish_message": [
             # DeleteItem: a WhatsApp pair-rate slot nothing was sent in is given back.
-            *_table(r, "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"),
+            # BatchGetItem: a post and its account's state in one read.
+            *_table(r, "BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"),
             # The media's link for the platform to fetch: a manifest's, or a calendar row's.
             _statement("MediaLinks", ["s3:GetObject"], r.objects("content/*", "calendar/*")),
             *_tokens(r, "accounts/*"),

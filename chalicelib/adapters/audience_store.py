@@ -19,7 +19,7 @@ from typing import Any
 from chalicelib.adapters.dynamo_codec import from_item, to_item, to_value
 from chalicelib.adapters.table_calls import ConditionFailed as _ConditionFailed
 from chalicelib.adapters.table_calls import TableCalls
-from chalicelib.domain.audience import ERASED, Sealed, StoredContact, Suppression
+from chalicelib.domain.contacts import ERASED, Sealed, StoredContact, Suppression
 from chalicelib.domain.times import from_iso, to_iso, to_precise_iso
 from chalicelib.threads import map_in_threads
 

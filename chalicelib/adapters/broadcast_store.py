@@ -20,8 +20,8 @@ from typing import Any
 
 from chalicelib.adapters.dynamo_codec import from_item, to_item, to_values
 from chalicelib.adapters.table_calls import ConditionFailed, TableCalls
-from chalicelib.domain.audience import SHARDS
 from chalicelib.domain.broadcast import hour_key, last_day_hours, rank
+from chalicelib.domain.contact_keys import SHARDS
 from chalicelib.domain.times import epoch_milliseconds, to_iso
 
 KEEP_FOR = timedelta(days=60)   # a broadcast's per-contact records (digests only) outlive the campaign a little

@@ -19,7 +19,7 @@ import os
 import threading
 from typing import Any
 
-from chalicelib.domain.audience import Sealed
+from chalicelib.domain.contacts import Sealed
 from chalicelib.errors import ConfigError
 
 NONCE_BYTES = 12

@@ -163,6 +163,13 @@ class InMemoryStore:
         item = self._get(f"CONTENT#{content_id}", f"POST#{account_id}")
         return post_from(item) if item else None
 
+    def post_with_gates(self, content_id: str, account_id: str, pause_scopes: Iterable[str] = ()
+                        ) -> tuple[Post | None, AccountState, dict[str, dict[str, Any]]]:
+        with self._lock:
+            pauses = self.pauses()
+            return (self.post(content_id, account_id), self.account_state(account_id),
+                    {s: pauses[s] for s in pause_scopes if s in pauses})
+
     def place_post(self, post: Post, replaceable: Iterable[PostStatus]) -> Placement:
         statuses = list(replaceable)
         move_for([None, *statuses], post.status, claimed=False)
@@ -198,7 +205,7 @@ class InMemoryStore:
                   status: PostStatus, now: datetime, wake_at: datetime | None = None,
                   fields: dict[str, Any] | None = None, claim: str | None = None,
                   increment_attempts: bool = False, expected_wake_at: str | None = None,
-                  expected_revision: int | None = None) -> bool:
+                  expected_revision: int | None = None, delivery: tuple[str, str, int] | None = None) -> bool:
         expected = list(expected)
         move_for(expected, status, claimed=claim is not None, fields=(fields or {}).keys())
         _refuse_empty_in(expected)
@@ -221,6 +228,9 @@ class InMemoryStore:
         def change(new: Item) -> None:
             if increment_attempts:
                 new["attempts"] = new.get("attempts", 0) + 1
+            if delivery is not None:
+                _set_in_map(new, "deliveries", delivery[0], delivery[1])
+                _set_in_map(new, "delivery_revisions", delivery[0], delivery[2])
             new.update(sets)
             if status in DONE and "scope_pk" in new:
                 new["done_pk"] = new["scope_pk"]

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.audience import ERASED, StoredContact, Suppression, replaces
+from chalicelib.domain.contacts import ERASED, StoredContact, Suppression, replaces
 
 
 class InMemoryAudience:

@@ -115,6 +115,19 @@ class Store:
         item = self._get(f"CONTENT#{content_id}", f"POST#{account_id}")
         return post_from(item) if item else None
 
+    def post_with_gates(self, content_id: str, account_id: str, pause_scopes: Iterable[str] = ()
+                        ) -> tuple[Post | None, AccountState, dict[str, dict[str, Any]]]:
+        """The post, its account's state and the pauses of `pause_scopes` (those that exist) in one strongly
+        consistent read: what the publisher checks before it claims a post."""
+        scopes = list(dict.fromkeys(pause_scopes))
+        keys = [{"pk": f"CONTENT#{content_id}", "sk": f"POST#{account_id}"},
+                {"pk": f"ACCOUNT#{account_id}", "sk": "STATE"}, *({"pk": "PAUSE", "sk": s} for s in scopes)]
+        found = {(item["pk"], item["sk"]): item for item in self._batch_get(keys)}
+        post = found.get((keys[0]["pk"], keys[0]["sk"]))
+        return (post_from(post) if post else None,
+                account_state_from(account_id, found.get((keys[1]["pk"], keys[1]["sk"]))),
+                {s: found[("PAUSE", s)] for s in scopes if ("PAUSE", s) in found})
+
     def place_post(self, post: Post, replaceable: Iterable[PostStatus]) -> Placement:
         """Create the post, or give it a new revision if it has not gone out yet.
 
@@ -169,16 +182,19 @@ class Store:
                   status: PostStatus, now: datetime, wake_at: datetime | None = None,
                   fields: dict[str, Any] | None = None, claim: str | None = None,
                   increment_attempts: bool = False, expected_wake_at: str | None = None,
-                  expected_revision: int | None = None) -> bool:
+                  expected_revision: int | None = None, delivery: tuple[str, str, int] | None = None) -> bool:
         """The one way a post changes state: a conditional write from an expected state (and claim, and the
-        wake time or revision the caller read, where acting on a stale read would send or approve twice)."""
+        wake time or revision the caller read, where acting on a stale read would send or approve twice).
+        `delivery` (key, platform id, revision) records the last call's delivery in the same write."""
         return self._move(content_id, account_id, expected=expected, status=status, now=now, wake_at=wake_at,
                           fields=fields, claim=claim, increment_attempts=increment_attempts,
-                          expected_wake_at=expected_wake_at, expected_revision=expected_revision) is not None
+                          expected_wake_at=expected_wake_at, expected_revision=expected_revision,
+                          delivery=delivery) is not None
 
     def _move(self, content_id: str, account_id: str, *, expected: Iterable[PostStatus], status: PostStatus,
               now: datetime, wake_at: datetime | None, fields: dict[str, Any] | None, claim: str | None,
-              increment_attempts: bool, expected_wake_at: str | None, expected_revision: int | None) -> Post | None:
+              increment_attempts: bool, expected_wake_at: str | None, expected_revision: int | None,
+              delivery: tuple[str, str, int] | None = None) -> Post | None:
         """move_post, returning the post as the write left it (None when its condition failed)."""
         expected = list(expected)
         move_for(expected, status, claimed=claim is not None, fields=(fields or {}).keys())
@@ -207,6 +223,11 @@ class Store:
             values[f":s{index}"] = value
             assignments.append(f"#s{index} = :s{index}")
         expression = "SET " + ", ".join(assignments)
+        if delivery is not None:
+            names["#delivery"] = delivery[0]
+            values.update({":delivery_id": delivery[1], ":delivery_revision": delivery[2]})
+            expression += (", deliveries.#delivery = :delivery_id, "
+                           "delivery_revisions.#delivery = :delivery_revision")
         if status in DONE:  # into the by_done index, in the scope's partition (copied from the by_scope key)
             expression += ", done_pk = scope_pk, done_at = :done_at"
             values[":done_at"] = to_iso(now)
@@ -562,6 +583,23 @@ class Store:
         item = self._call("get_item", Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=True).get("Item")
         return from_item(item) if item else None
 
+    def _batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
+        """Strongly consistent, whatever DynamoDB leaves unprocessed read again (after a short pause)."""
+        found: list[dict[str, Any]] = []
+        request = {self._table: {"Keys": [to_item(key) for key in keys], "ConsistentRead": True}}
+        for attempt in range(8):
+            try:
+                response = self._db.batch_get_item(RequestItems=request)
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                raise PersistenceError(f"DynamoDB BatchGetItem failed: {code}") from exc
+            found += [from_item(item) for item in response.get("Responses", {}).get(self._table, [])]
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            time.sleep(0.05 * 2 ** attempt)
+        raise PersistenceError("DynamoDB BatchGetItem left keys unprocessed after 8 tries")
+
     def _put(self, item: dict[str, Any], *, condition: str | None = None,
              values: dict[str, Any] | None = None, names: dict[str, str] | None = None) -> bool:
         request: dict[str, Any] = {"Item": to_item(item)}
@@ -588,13 +626,13 @@ class Store:
 
     def _update(self, pk: str, sk: str, expression: str, condition: str, names: dict[str, str],
                 values: dict[str, Any]) -> bool:
-        return self._update_returning(pk, sk, expression, condition, names, values) is not None
+        return self._update_returning(pk, sk, expression, condition, names, values, returning="NONE") is not None
 
     def _update_returning(self, pk: str, sk: str, expression: str, condition: str, names: dict[str, str],
-                          values: dict[str, Any]) -> dict[str, Any] | None:
-        """The item as the update left it, or None when the condition failed."""
+                          values: dict[str, Any], returning: str = "ALL_NEW") -> dict[str, Any] | None:
+        """The item as the update left it (with `returning="NONE"`: {}), or None when the condition failed."""
         request = {"Key": to_item({"pk": pk, "sk": sk}), "UpdateExpression": expression,
-                   "ConditionExpression": condition, "ExpressionAttributeValues": values, "ReturnValues": "ALL_NEW"}
+                   "ConditionExpression": condition, "ExpressionAttributeValues": values, "ReturnValues": returning}
         if names:
             request["ExpressionAttributeNames"] = names
         try:

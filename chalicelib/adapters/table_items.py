@@ -55,7 +55,8 @@ def post_from(item: Item) -> Post:
         check_first=bool(item.get("check_first", False)), pending_delivery=item.get("pending_delivery"),
         ambiguous_since=moment("ambiguous_since"), ambiguous_until=moment("ambiguous_until"),
         silence_cleared=bool(item.get("silence_cleared", False)),
-        held_by_silence=bool(item.get("held_by_silence", False)), claimed_at=moment("claimed_at"),
+        held_by_silence=bool(item.get("held_by_silence", False)), held=item.get("held"),
+        claimed_at=moment("claimed_at"),
         doubts=json.loads(item["doubts"]) if item.get("doubts") else [],
         metrics={k: int(v) for k, v in (item.get("metrics") or {}).items()}, metrics_at=moment("metrics_at"),
         gone_at=moment("gone_at"), done_at=moment("done_at"))

@@ -7,8 +7,12 @@ reads their own team's content (and uploads under its prefix, which the bucket p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from chalicelib.domain.campaign import Campaign, Member
+# Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Campaign, Member
+
 
 
 @dataclass(frozen=True)

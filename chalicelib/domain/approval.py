@@ -9,8 +9,13 @@ Paid promotion and broadcasts to subscribers need an MCMC certificate before any
 
 from __future__ import annotations
 
-from chalicelib.domain.campaign import Campaign, Member
+from typing import TYPE_CHECKING
+
 from chalicelib.domain.scope import Scope
+
+# Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Campaign, Member
 
 
 def rule_for(scope: str, campaign: Campaign) -> str:

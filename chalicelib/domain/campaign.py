@@ -1,18 +1,27 @@
-"""The campaign config (config/campaign.yaml): who campaigns where, when each poll closes, which accounts."""
+"""The campaign config (config/campaign.yaml): who campaigns where, when each poll closes, which accounts.
+
+These pydantic models validate an upload (and build the deploy's policies); the Lambdas read the active campaign
+back as domain/stored_campaign.py's plain classes, which answer the same questions through the same *Rules mixins.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date, datetime, timedelta
-from fnmatch import fnmatchcase
-from functools import cached_property
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chalicelib.domain.problems import fixable, problems_from_validation, shown
 from chalicelib.domain.scope import Scope, ScopeError
+from chalicelib.domain.stored_campaign import (  # noqa: F401 — principal_matches: this module's name for it too
+    TARGET_FIELD,
+    AccountRules,
+    CampaignRules,
+    ConstituencyRules,
+    principal_matches,
+)
 from chalicelib.domain.times import EXAMPLE_TIME, as_aware, out_of_range, unsure_time
 from chalicelib.errors import InvalidContentError
 
@@ -21,7 +30,6 @@ Role = Literal["coordinator", "lead", "member"]
 ApprovalRule = Literal["none", "lead", "coordinator"]
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 PLATFORM_ALIASES = {"twitter": "x"}
-TARGET_FIELD = {"facebook": "page_id", "x": "user_id", "whatsapp": "phone_number_id"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[1-9][0-9]{7,14}$")
 
@@ -58,7 +66,7 @@ class District(_Strict):
     name: str = Field(min_length=1)
 
 
-class Constituency(_Strict):
+class Constituency(ConstituencyRules, _Strict):
     id: Id
     name: str = Field(min_length=1)
     district: Id
@@ -82,10 +90,6 @@ class Constituency(_Strict):
     @classmethod
     def _counting_year(cls, value: date | None) -> date | None:
         return _plausible(value) if value is not None else None
-
-    @property
-    def silence_starts(self) -> datetime:
-        return self.poll_closes - timedelta(hours=self.silence_hours)
 
 
 class Member(_Strict):
@@ -133,7 +137,7 @@ class Approval(_Strict):
     state: ApprovalRule = "coordinator"
 
 
-class Account(_Strict):
+class Account(AccountRules, _Strict):
     id: Id
     scope: str
     platform: Platform
@@ -161,10 +165,6 @@ class Account(_Strict):
                           f"add {needed}: \"…\" from the platform's settings")
         return self
 
-    @property
-    def target_id(self) -> str:
-        return getattr(self, TARGET_FIELD[self.platform])
-
 
 class WhatsAppTemplate(_Strict):
     name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
@@ -189,7 +189,7 @@ class Operations(_Strict):
     alarm_topic: Annotated[str, Field(pattern=r"^arn:aws:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")] | None = None
 
 
-class Campaign(_Strict):
+class Campaign(CampaignRules, _Strict):
     campaign: Id
     timezone: str = "Asia/Kolkata"
     districts: list[District] = Field(min_length=1)
@@ -246,62 +246,6 @@ class Campaign(_Strict):
             listed = problems[:10] + ([f"and {len(problems) - 10} more"] if len(problems) > 10 else [])
             raise fixable("; ".join(listed), "make every id unique and every reference name an existing entry")
         return self
-
-    @cached_property
-    def scopes(self) -> set[str]:
-        return ({"state"} | {f"district/{d.id}" for d in self.districts}
-                | {f"constituency/{c.id}" for c in self.constituencies})
-
-    def accounts_in(self, scope: str) -> list[Account]:
-        return [a for a in self.accounts if a.scope == scope]
-
-    def account(self, account_id: str) -> Account | None:
-        return next((a for a in self.accounts if a.id == account_id), None)
-
-    def team_members(self, scope: str) -> list[Member]:
-        """The members of the teams that work at exactly this scope: the WhatsApp 'team' audience."""
-        return [m for t in self.teams if t.scope == scope for m in t.members]
-
-    def member(self, member_id: str) -> Member | None:
-        return next((m for t in self.teams for m in t.members if m.id == member_id), None)
-
-    def member_by_principal(self, principal: str) -> Member | None:
-        """S3 events name the uploader as `AWS:<principal id>`; the config may write it with or without `AWS:`, and
-        as the bucket policy reads it (`AROA…:*`: any session of a role)."""
-        return next((m for t in self.teams for m in t.members
-                     if m.principal and principal_matches(m.principal, principal)), None)
-
-    @property
-    def maps_principals(self) -> bool:
-        return any(m.principal for t in self.teams for m in t.members)
-
-    def config_uploaders(self) -> list[Member]:
-        """Who may replace this config once it is active: its coordinators with a principal."""
-        return [m for t in self.teams for m in t.members if m.role == "coordinator" and m.principal]
-
-    def team_of(self, member_id: str) -> Team | None:
-        return next((t for t in self.teams if any(m.id == member_id for m in t.members)), None)
-
-    def enclosing(self, scope: str) -> list[str]:
-        """The scope and every scope above it: state ⊃ district ⊃ constituency."""
-        chain = ["state"]
-        if scope.startswith("district/"):
-            chain.append(scope)
-        elif scope.startswith("constituency/"):
-            constituency = next((c for c in self.constituencies if f"constituency/{c.id}" == scope), None)
-            if constituency:
-                chain.append(f"district/{constituency.district}")
-            chain.append(scope)
-        return chain
-
-    def team_for(self, scope: str) -> str:
-        return next((t.id for t in self.teams if t.scope == scope), scope)
-
-
-def principal_matches(pattern: str, principal: str) -> bool:
-    """The bucket policy's `aws:userid` StringLike, so that S3 and the app agree on who someone is: `*` and `?`
-    are wildcards, case matters, an `AWS:` prefix on either side is ignored."""
-    return fnmatchcase(principal.removeprefix("AWS:"), pattern.removeprefix("AWS:").replace("[", "[[]"))
 
 
 def _plausible(moment: Any) -> Any:

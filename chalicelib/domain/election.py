@@ -13,10 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from chalicelib.domain.campaign import Campaign, Constituency
 from chalicelib.domain.scope import Scope
 from chalicelib.domain.times import IST, ist_text
+
+# Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Campaign, Constituency
 
 
 class Action(StrEnum):

@@ -9,12 +9,15 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain import election
-from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.post import Post, PostStatus
 from chalicelib.domain.times import local_date, to_iso
+
+# Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Campaign
 
 # A post in one of these will not go out: it covers no day.
 DEAD = frozenset({PostStatus.REJECTED, PostStatus.EXPIRED, PostStatus.WITHDRAWN, PostStatus.FAILED,

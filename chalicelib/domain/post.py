@@ -88,6 +88,7 @@ class Post:
     doubts: list[dict[str, Any]] = field(default_factory=list)
     silence_cleared: bool = False  # a coordinator cleared this state post to go out during a silence
     held_by_silence: bool = False  # it waited out an election silence at least once (for reports)
+    held: str | None = None  # the kind of wait it was last held in (counted once per kind, not per re-check)
     metrics: dict[str, int] = field(default_factory=dict)  # engagement, as last collected (services/engagement)
     metrics_at: datetime | None = None
     gone_at: datetime | None = None  # when the platform said the post no longer exists (deleted there)

@@ -45,7 +45,7 @@ MOVES = (
     _move("requeue", (S.QUEUED,), (S.QUEUED,), "the clock, when the message seems lost (on the wake time read)"),
     _move("wake", (S.PAUSED,), (S.PAUSED,), "a resume (at once)"),
     _move("stop at a gate", (S.QUEUED,), (*GATES, S.FAILED), "the publisher, before any call",
-          sets=("reason", "claim", "pending_delivery", "held_by_silence")),
+          sets=("reason", "claim", "pending_delivery", "held_by_silence", "held")),
     _move("claim", (S.QUEUED,), (S.PUBLISHING,), "the publisher, for the revision it read",
           sets=("claim", "claimed_at")),
     _move("publish", (S.PUBLISHING,), (S.PUBLISHED,), "the worker holding the claim", needs_claim=True,
@@ -59,8 +59,9 @@ MOVES = (
     _move("pace", (S.PUBLISHING,), (S.QUEUED,), "the worker, when a WhatsApp recipient had a message from the account "
           "seconds ago (the pair rate): not an attempt", needs_claim=True,
           sets=("reason", "claim", "pending_delivery", "attempts")),
-    _move("hold", (S.PUBLISHING,), GATES, "the worker holding the claim (a gate between calls, a throttle, "
-          "a refused token)", needs_claim=True, sets=("reason", "claim", "pending_delivery", "held_by_silence")),
+    _move("hold", (S.PUBLISHING,), GATES, "the worker holding the claim (a pause seen once the post is claimed, a "
+          "gate between calls, a throttle, a refused token); a pause gives the claim's attempt back",
+          needs_claim=True, sets=("reason", "claim", "pending_delivery", "held_by_silence", "held", "attempts")),
     _move("in doubt", (S.PUBLISHING,), (S.AMBIGUOUS,), "the worker (a call that may have landed) or the clock "
           "(a claim past its timeout)", needs_claim=True,
           sets=("reason", "claim", "check_first", "pending_delivery", "ambiguous_since", "ambiguous_until")),

@@ -5,11 +5,12 @@ from __future__ import annotations
 import codecs
 import unicodedata
 from collections.abc import Iterable
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import InvalidContentError, Problem
+
+if TYPE_CHECKING:  # only a type here: importing pydantic costs every Lambda ~40 ms, and only parsers need it
+    from pydantic import ValidationError
 
 # Between a validator's message and its fix. A control character: user text only ever reaches a message
 # through repr() or printable(), which escape it, so it cannot fake a split.

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote_plus
 
-from chalicelib.domain.problems import hidden_characters
-
 Level = Literal["state", "district", "constituency"]
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -79,6 +77,8 @@ def split_scoped_key(key: str) -> ScopedKey:
 
 def resolve_media_path(scoped: ScopedKey, reference: str) -> str:
     """A media reference, relative to the manifest's folder, as a key that stays inside the scope."""
+    from chalicelib.domain.problems import hidden_characters  # deferred: only a manifest's media need it
+
     shown = repr(reference[:80] + ("…" if len(reference) > 80 else ""))
     if len(reference) > 255:
         raise ScopeError(f"{shown} is {len(reference):,} characters long; a media name has at most 255")

@@ -8,10 +8,14 @@ scope's campaign is over (its constituency's poll has closed) the series has no 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.domain import election
-from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.times import IST
+
+# Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Campaign
 
 DEFAULT_SLOTS = ("09:00",)
 HORIZON_DAYS = 400

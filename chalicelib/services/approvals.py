@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import Store
 from chalicelib.domain.approval import refusal
-from chalicelib.domain.campaign import Campaign, Member
-from chalicelib.domain.post import REPLACEABLE, PostStatus
+from chalicelib.domain.post import REPLACEABLE, Post, PostStatus
 from chalicelib.domain.times import to_iso
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.services.activity import ActivityLog
+
+# Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Campaign, Member
 
 
 @dataclass
@@ -20,6 +24,8 @@ class Approvals:
     store: Store
     activity: ActivityLog
     clock: Clock
+    # services/dispatch.Dispatcher.queue_now: an approved post that is due goes to the queue at once
+    queue_now: Callable[[list[Post]], list[str]] | None = None
 
     def approve(self, content_id: str, member: Member, campaign: Campaign, revision: int,
                 note: str = "") -> dict[str, Any]:
@@ -50,6 +56,9 @@ class Approvals:
             expected_revision=revision)]
         if not approved:
             raise Conflict(f"{content.key} was uploaded again while you approved revision {revision}; look again")
+        if self.queue_now is not None:  # "as soon as approved", or approved after its time: it goes now
+            self.queue_now([replace(p, status=PostStatus.SCHEDULED, wake_at=max(p.due_at, now))
+                            for p in waiting if p.account_id in approved])
         self.activity.record("post.approved", content.scope, f"{content.title}: revision {revision} approved by "
                              f"{member.name} ({member.id}) for {', '.join(approved)}" + (f" — {note}" if note else ""),
                              content_id=content_id, key=content.key,

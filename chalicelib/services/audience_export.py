@@ -12,16 +12,19 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.domain.audience import COLUMNS, SHARDS
-from chalicelib.domain.campaign import Campaign, Member
 from chalicelib.domain.daily_report import safe_cell
 from chalicelib.domain.times import to_iso
 from chalicelib.errors import Forbidden, NotFound
-from chalicelib.ports import AudienceRecords, ContactVaultPort
 from chalicelib.services.activity import ActivityLog
+
+# Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Campaign, Member
+    from chalicelib.ports import AudienceRecords, ContactVaultPort
 
 LINK_SECONDS = 900
 

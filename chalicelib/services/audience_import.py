@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.domain.audience import (
@@ -29,12 +29,15 @@ from chalicelib.domain.audience import (
     masked_digits,
 )
 from chalicelib.domain.audience_file import NotText, rows
-from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.phone import mask
 from chalicelib.domain.times import IST, local_date, to_iso
 from chalicelib.errors import Problem
-from chalicelib.ports import AudienceRecords, AudienceUploads, ContactVaultPort
 from chalicelib.services.activity import ActivityLog
+
+# Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Campaign
+    from chalicelib.ports import AudienceRecords, AudienceUploads, ContactVaultPort
 
 BATCH = 500               # rows between two looks at the clock (and two checkpoints at most)
 TIME_TO_STOP = 60.0       # seconds of Lambda time left at which an import saves its place and continues later

@@ -20,13 +20,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.clock import Clock
-from chalicelib.adapters.platforms.base import PlatformClient, PublishRequest
-from chalicelib.adapters.platforms.graph_errors import whatsapp_status_error_class
-from chalicelib.domain import election
-from chalicelib.domain.audience import ERASED, SHARDS, StoredContact
 from chalicelib.domain.broadcast import (
     CHUNK,
     DEFAULT_THROUGHPUT,
@@ -47,11 +43,10 @@ from chalicelib.domain.broadcast import (
     send_interval,
     wait_for_room,
 )
-from chalicelib.domain.campaign import Account, Campaign
+from chalicelib.domain.contact_keys import ERASED, SHARDS
 from chalicelib.domain.pair_rate import PAIR_SPACING
 from chalicelib.domain.post import PAUSE_RECHECK, Post
 from chalicelib.domain.times import to_iso
-from chalicelib.domain.whatsapp_webhook import MessageStatus
 from chalicelib.errors import (
     PersistenceError,
     PlatformAmbiguousError,
@@ -60,10 +55,17 @@ from chalicelib.errors import (
     PlatformRateLimitedError,
 )
 from chalicelib.observability import logger
-from chalicelib.ports import AudienceRecords, BroadcastRecords, ContactVaultPort, StorePort
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.campaigns import CampaignSource
 from chalicelib.threads import map_in_threads
+
+# Only types here (the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic).
+if TYPE_CHECKING:
+    from chalicelib.adapters.platforms.base import PlatformClient
+    from chalicelib.domain.campaign import Account, Campaign
+    from chalicelib.domain.contacts import StoredContact
+    from chalicelib.domain.whatsapp_envelope import MessageStatus
+    from chalicelib.ports import AudienceRecords, BroadcastRecords, ContactVaultPort, StorePort
 
 ROLLUP_EVERY = timedelta(seconds=60)
 ROLLUP_LATER = timedelta(minutes=15)  # after the first hour, only late statuses change the counts
@@ -198,6 +200,8 @@ class Broadcaster:
         covering = [s for s in campaign.enclosing(scope) if s in pauses]
         if covering:
             return now + PAUSE_RECHECK, f"publishing is paused for {covering[0]}"
+        from chalicelib.domain import election  # deferred, as the platform's imports below: counting needs none
+
         ruling = election.verdict(scope, campaign, now, cleared=False)
         if ruling.action is election.Action.CANCEL:
             return None, ruling.reason
@@ -284,6 +288,8 @@ class Broadcaster:
 
     def _call(self, meta: dict[str, Any], campaign: Campaign, account: Account, token: str, contact: StoredContact,
               phone: str, now: datetime) -> str:
+        from chalicelib.adapters.platforms.base import PublishRequest
+
         request = PublishRequest(target_id=account.target_id, token=token, text=None, template=meta["template"],
                                  recipient=phone, reference=reference(meta["content_id"], meta["account_id"],
                                                                       contact.digest))
@@ -361,6 +367,8 @@ class Broadcaster:
             moved = self.broadcasts.advance(ident, digest, status.status, rank(status.status), now,
                                             wamid=status.message_id)
             return "advanced" if moved else "repeated"
+        from chalicelib.adapters.platforms.graph_errors import whatsapp_status_error_class
+
         kind = whatsapp_status_error_class(status.error_code)
         if status.error_code == MARKETING_STOPPED:
             self._stopped_marketing(digest, "state", now)

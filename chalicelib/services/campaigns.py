@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from chalicelib.adapters.store import ActiveCampaign, Store
-from chalicelib.domain.campaign import Campaign
+from chalicelib.domain.stored_campaign import read_campaign
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.store import ActiveCampaign, Store
+    from chalicelib.domain.campaign import Campaign
 
 CACHE_SECONDS = 30.0
 
@@ -23,7 +27,8 @@ class CampaignSource:
         if self._cached and self._monotonic() - self._cached[0] < self._cache_seconds:
             return self._cached[1]
         record = self._store.active_campaign()
-        campaign = Campaign.model_validate(record.document) if record else None
+        # Validated when it was uploaded: read as stored, without loading pydantic (domain/stored_campaign.py).
+        campaign = read_campaign(record.document) if record else None
         self._cached = (self._monotonic(), campaign, record.version if record else None)
         return campaign
 

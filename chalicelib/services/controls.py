@@ -4,16 +4,19 @@ polls."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import Store
 from chalicelib.domain.access import control_refusal
-from chalicelib.domain.campaign import Campaign, Member
 from chalicelib.domain.post import UNFINISHED, PostStatus
 from chalicelib.domain.times import ist_text
 from chalicelib.errors import Conflict, Forbidden
 from chalicelib.services.activity import ActivityLog
+
+# Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Campaign, Member
 
 
 @dataclass

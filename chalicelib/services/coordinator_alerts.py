@@ -12,17 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import Store
 from chalicelib.domain import overview
-from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.post import Post, PostStatus, content_id_for
 from chalicelib.domain.records import ContentRecord
 from chalicelib.domain.times import IST, local_date
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.engagement import WINDOW as ENGAGEMENT_WINDOW
+
+# Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Campaign
 
 COVERAGE_TEMPLATE = "prachar_coverage_gaps"   # params: the day, the teams with nothing scheduled
 REPORT_TEMPLATE = "prachar_daily_report"      # params: the day, published, failed, teams with gaps ahead

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.publish_queue import PublishQueue
 from chalicelib.adapters.store import Store
-from chalicelib.domain.post import REQUEUE_AFTER, PostStatus, WakeAction, claim_expired, on_wake
+from chalicelib.domain.post import REQUEUE_AFTER, Post, PostStatus, WakeAction, claim_expired, on_wake
 from chalicelib.domain.times import from_iso, to_iso
 from chalicelib.observability import MetricUnit, emit, logger
 from chalicelib.services.activity import ActivityLog
@@ -49,9 +50,7 @@ class Dispatcher:
                 continue
             # Every move is conditional on the wake time read: two clock runs (EventBridge may fire twice) or a
             # re-upload in between then cannot both act, so a post is never queued twice nor expired when new.
-            if action is WakeAction.QUEUE and self.store.move_post(
-                    content_id, account_id, expected=[status], status=PostStatus.QUEUED, now=now,
-                    wake_at=now + REQUEUE_AFTER, fields={"queued_at": to_iso(now)}, expected_wake_at=wake_at):
+            if action is WakeAction.QUEUE and self._queue(content_id, account_id, status, wake_at, now):
                 result.queued.append(post_id)
                 messages.append({"content_id": content_id, "account_id": account_id})
             elif action is WakeAction.REQUEUE and self.store.move_post(
@@ -78,6 +77,49 @@ class Dispatcher:
                 logger.warning("some publish messages were not sent; the clock will resend them",
                                extra={"count": len(failed)})
         return result
+
+    def queue_now(self, posts: Iterable[Post]) -> list[str]:
+        """Posts placed or approved a moment ago that are due already ("publish now"): queued at once, as the next
+        minute's clock run would — by the same move, conditional on the wake time they were written with, so the
+        clock and this never both queue one. Never raises: the upload or the approval stands whatever happens here,
+        and a post whose message SQS did not take is handed back to the clock's next run."""
+        now = self.clock.now()
+        moved: list[Post] = []
+        try:
+            for p in posts:
+                if (p.status is PostStatus.SCHEDULED and p.wake_at is not None and p.wake_at <= now
+                        and self._queue(p.content_id, p.account_id, p.status, to_iso(p.wake_at), now)):
+                    moved.append(p)
+        except Exception as exc:  # the ones not moved are still due: the clock's next run queues them
+            logger.warning("could not queue due posts at once; the publishing clock will",
+                           extra={"error": type(exc).__name__})
+        return self._send_now(moved, now)
+
+    def _send_now(self, moved: list[Post], now: datetime) -> list[str]:
+        messages = [{"content_id": p.content_id, "account_id": p.account_id} for p in moved]
+        try:
+            unsent = self.queue.send(messages) if messages else []
+        except Exception as exc:
+            logger.warning("could not send the publish messages; the publishing clock will",
+                           extra={"error": type(exc).__name__})
+            unsent = messages
+        for message in unsent:
+            # Queued, but with no message: due for the clock's next run rather than its re-send REQUEUE_AFTER later
+            # (the "requeue" move, conditional on the wake time just written, so a run in between is not undone).
+            try:
+                self.store.move_post(message["content_id"], message["account_id"], expected=[PostStatus.QUEUED],
+                                     status=PostStatus.QUEUED, now=now, wake_at=now,
+                                     expected_wake_at=to_iso(now + REQUEUE_AFTER))
+            except Exception:  # then the clock re-sends it REQUEUE_AFTER later, as for any lost message
+                logger.warning("a queued post without its message waits for the clock's re-send",
+                               extra={"content_id": message["content_id"], "account_id": message["account_id"]})
+        sent = [m for m in messages if m not in unsent]
+        return [f"{m['content_id']}.{m['account_id']}" for m in sent]
+
+    def _queue(self, content_id: str, account_id: str, status: PostStatus, wake_at: str, now: datetime) -> bool:
+        return self.store.move_post(content_id, account_id, expected=[status], status=PostStatus.QUEUED, now=now,
+                                    wake_at=now + REQUEUE_AFTER, fields={"queued_at": to_iso(now)},
+                                    expected_wake_at=wake_at)
 
     def _escalated(self, content_id: str, account_id: str, now: datetime, wake_at: str) -> bool:
         """An ambiguous post that cannot be looked up (WhatsApp) wakes only to alert a person, never to be re-sent."""

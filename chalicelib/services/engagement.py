@@ -13,15 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.secrets import SecretStore
 from chalicelib.adapters.store import Store
-from chalicelib.domain.campaign import Account, Campaign
 from chalicelib.domain.post import Post, PostStatus
 from chalicelib.errors import PlatformError, PlatformObjectsGoneError, PlatformRateLimitedError
 from chalicelib.services.activity import ActivityLog
+
+# Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Account, Campaign
 
 WINDOW = timedelta(days=7)
 MAX_READS_PER_ACCOUNT = 3

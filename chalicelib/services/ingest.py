@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -58,6 +59,8 @@ class Ingest:
     clock: Clock
     max_upload_bytes: int
     config_writers: tuple[str, ...] = ()   # what the bucket policy lets write config/ besides coordinators
+    # services/dispatch.Dispatcher.queue_now: posts due already go to the queue at once, not at the next minute
+    queue_now: Callable[[list[Post]], list[str]] | None = None
 
     # ---- config/campaign.yaml -------------------------------------------------------------------
     def config(self, key: str, uploaded_by: str | None = None, etag: str | None = None) -> IngestResult:
@@ -310,6 +313,7 @@ class Ingest:
             raise PersistenceError(f"{key}: {', '.join(busy)} being published right now; the upload is retried")
         # Changed content needs a new sign-off: its posts wait for approval again.
         first = PostStatus.PENDING_APPROVAL if approval else PostStatus.SCHEDULED
+        placed: list[Post] = []
         for plan in plans:
             # Waiting for sign-off, a post wakes at its deadline: its time, or a day for "as soon as approved".
             timed = manifest.get("publish_at") or manifest.get("series")
@@ -336,6 +340,7 @@ class Ingest:
                 result.kept.append(f"{plan.account.id} ({_why_kept(previous)})")
                 continue
             result.scheduled.append(plan.account.id)
+            placed.append(post)
             reached = sorted(k for k, v in (previous.deliveries if previous else {}).items()
                              if not v.startswith(FAILED_MARK))
             if reached:
@@ -372,6 +377,8 @@ class Ingest:
             "kept": result.kept, "withdrawn": result.withdrawn, "uploaded_by": uploaded_by,
             "already_reached": result.partly_reached or None,
             "will_send": {plan.account.id: _preview(plan.payload) for plan in plans}})
+        if self.queue_now is not None and placed:
+            self.queue_now(placed)
         return result
 
     def _reject(self, key: str, scope: str, problems: list[Problem], content_id: str | None = None) -> IngestResult:
@@ -506,3 +513,4 @@ def _preview(payload: dict[str, Any]) -> dict[str, Any]:
     if payload.get("media"):
         preview["media"] = [m["key"].rsplit("/", 1)[-1] for m in payload["media"]]
     return preview
+

@@ -12,18 +12,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.clock import Clock
-from chalicelib.domain.audience import ERASED
-from chalicelib.domain.campaign import Campaign
+from chalicelib.domain.contacts import ERASED
 from chalicelib.domain.opt_out import Request, request_in
 from chalicelib.domain.phone import BadNumber, mask, normalise
-from chalicelib.domain.whatsapp_webhook import WebhookBatch
 from chalicelib.errors import BadRequest
 from chalicelib.observability import logger
-from chalicelib.ports import AudienceRecords, ContactVaultPort
 from chalicelib.services.activity import ActivityLog
+
+# Only types here (the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic).
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Campaign
+    from chalicelib.domain.whatsapp_envelope import WebhookBatch
+    from chalicelib.ports import AudienceRecords, ContactVaultPort
 
 SELF_STOPS = ("stop", "marketing_stop")   # what a START may lift; an erasure is for good
 START_SOURCE = "whatsapp START reply"

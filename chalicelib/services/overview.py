@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import Store
 from chalicelib.domain import overview
 from chalicelib.domain.access import Viewer
 from chalicelib.domain.approval import refusal
-from chalicelib.domain.campaign import Campaign
 from chalicelib.domain.post import Post, PostStatus
 from chalicelib.domain.times import IST, local_date, to_iso
 from chalicelib.services.engagement import WINDOW as ENGAGEMENT
 from chalicelib.services.engagement import rolled_up
 from chalicelib.services.queries import account_rows, pauses_reaching
+
+# Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Campaign
 
 DAYS_AHEAD = 8          # today and the next 7
 CHART_DAYS_BACK = 7

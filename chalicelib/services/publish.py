@@ -29,7 +29,7 @@ from chalicelib.adapters.publish_queue import backoff_seconds
 from chalicelib.adapters.secrets import SecretStore
 from chalicelib.adapters.store import Store
 from chalicelib.domain import election
-from chalicelib.domain.account_state import RECHECK_UNHEALTHY
+from chalicelib.domain.account_state import RECHECK_UNHEALTHY, AccountState
 from chalicelib.domain.broadcast import broadcast_id
 from chalicelib.domain.campaign import Account, Campaign
 from chalicelib.domain.pair_rate import PAIR_SPACING, recipient_key, spacing_seconds
@@ -92,7 +92,12 @@ class Publisher:
 
     def publish(self, message: dict[str, Any]) -> str:
         content_id, account_id = message["content_id"], message["account_id"]
-        post = self.store.post(content_id, account_id)
+        campaign = self.campaigns.active()
+        account = campaign.account(account_id) if campaign else None
+        # The post, its account's state and the pauses over the account's scope (a post's scope is its account's)
+        # in one read: a paused post is held from `queued`, never claimed just to be held again.
+        post, state, pauses = self.store.post_with_gates(
+            content_id, account_id, campaign.enclosing(account.scope) if account and campaign else ())
         if post is None:
             return "missing"
         now = self.clock.now()
@@ -103,14 +108,12 @@ class Publisher:
             return "abandoned" if abandoned(self.store, self.activity, post, now) else "lost-race"
         if post.status is not PostStatus.QUEUED:
             return f"skipped:{post.status}"  # a duplicate or stale message: the post has moved on
-        campaign = self.campaigns.active()
-        account = campaign.account(account_id) if campaign else None
         if account is None or campaign is None:
             # A config edit may have dropped the account for a while: wait for it to come back, never fail for good.
             held = _Held(PostStatus.HELD_ACCOUNT, now + RECHECK_UNHEALTHY, f"account {account_id} is not in the "
                          "active campaign config; restore it there, or re-upload the content without it")
             return "held" if self._hold(post, None, held, now, expected=PostStatus.QUEUED) else "lost-race"
-        gate = self._gate(post, campaign, now)
+        gate = self._gate(post, campaign, state, pauses if post.scope == account.scope else None, now)
         if gate is not None:
             return self._stop_at_gate(post, gate, now)
         claim = uuid.uuid4().hex
@@ -121,11 +124,12 @@ class Publisher:
         # From here on, the post as the claim found it: since our read another worker may have claimed it, sent to
         # some members and released it (same status, same revision), or a webhook reopened a member.
         post = claimed
-        # Look at the kill switch again once the claim is ours: a pause committed before the claim is always
-        # seen here, so no post claimed after a pause goes out; one paused later was already on its way.
+        # The kill switch again once the claim is ours: a pause committed before the claim is always seen here,
+        # so no post claimed after a pause goes out; one paused later was already on its way. Waiting out a pause
+        # is not an attempt: the claim's is given back.
         pause = self._pause_gate(post, campaign, now)
         if pause is not None:
-            return "held" if self._hold(post, claim, pause, now) else "lost-claim"
+            return "held" if self._hold(post, claim, pause, now, give_back_attempt=True) else "lost-claim"
         try:
             if post.platform == "whatsapp" and post.payload.get("audience") == "subscribers":
                 return self._broadcast(post, campaign, claim, now)
@@ -134,13 +138,17 @@ class Publisher:
             logger.warning("lost the claim mid-post; stopped", extra={"post_id": post.post_id})
             return "lost-claim"
 
-    def _gate(self, post: Post, campaign: Campaign, now: datetime) -> _Held | None:
-        """What stops a queued post before any platform call: the kill switch, the election calendar, and
-        the account's state — checked again here, however long the message waited in the queue."""
-        calendar = self._calendar_gate(post, campaign, now)
-        if calendar is not None:
-            return calendar
-        state = self.store.account_state(post.account_id)
+    def _gate(self, post: Post, campaign: Campaign, state: AccountState, pauses: dict[str, dict[str, Any]] | None,
+              now: datetime) -> _Held | None:
+        """What stops a queued post before it is claimed: the kill switch, the election calendar and the account's
+        state (read with the post) — checked again here, however long the message waited in the queue. The kill
+        switch is read again once the post is claimed."""
+        pause = self._pause_gate(post, campaign, now, pauses)
+        if pause is not None:
+            return pause
+        ruling = self._election_gate(post, campaign, now)
+        if ruling is not None:
+            return ruling
         if state.blocks(now):
             status = PostStatus.HELD_THROTTLED if state.until and state.until > now else PostStatus.HELD_ACCOUNT
             return _Held(status, state.wait_until(now), _state_reason(state))
@@ -149,8 +157,10 @@ class Publisher:
     def _calendar_gate(self, post: Post, campaign: Campaign, now: datetime) -> _Held | None:
         """The kill switch and the election calendar: checked before a post and between the calls of one."""
         pause = self._pause_gate(post, campaign, now)
-        if pause is not None:
-            return pause
+        return pause if pause is not None else self._election_gate(post, campaign, now)
+
+    @staticmethod
+    def _election_gate(post: Post, campaign: Campaign, now: datetime) -> _Held | None:
         ruling = election.verdict(post.scope, campaign, now, cleared=post.silence_cleared)
         if ruling.action is election.Action.CANCEL:
             return _Held(PostStatus.CANCELLED_CAMPAIGN_OVER, now, ruling.reason)
@@ -158,8 +168,9 @@ class Publisher:
             return _Held(PostStatus.HELD_SILENCE, ruling.until, ruling.reason)
         return None
 
-    def _pause_gate(self, post: Post, campaign: Campaign, now: datetime) -> _Held | None:
-        pauses = self.store.pauses()
+    def _pause_gate(self, post: Post, campaign: Campaign, now: datetime,
+                    pauses: dict[str, dict[str, Any]] | None = None) -> _Held | None:
+        pauses = self.store.pauses() if pauses is None else pauses
         covering = [scope for scope in campaign.enclosing(post.scope) if scope in pauses]
         if not covering:
             return None
@@ -201,8 +212,10 @@ class Publisher:
         # Calls go out in order, so only the first delivery not yet recorded can be the one in doubt: it alone is
         # looked up; the ones after it were never sent.
         looking = post.check_first
+        plan = deliveries_for(post, campaign, media)
+        final: tuple[str, str, int] | None = None  # the last call's delivery, recorded with the post's publishing
         try:
-            for delivery in deliveries_for(post, campaign, media):
+            for delivery in plan:
                 if delivery.key in delivered or delivery.key in failures:
                     continue
                 if calls:
@@ -251,8 +264,12 @@ class Publisher:
                         # One unreachable member does not stop the team kit; no retry will try them again.
                         platform_id = f"{FAILED_MARK}{exc.message}"
                         failures[delivery.key] = exc.message
-                if not self.store.record_delivery(post.content_id, post.account_id, delivery.key, platform_id,
-                                                  claim, revision):
+                if delivery is plan[-1] and delivery.recipient is None:
+                    # A page post or a thread's last part: one write records it and publishes the post (conditional
+                    # on the claim, as record_delivery is: a lost claim records nothing either way).
+                    final = (delivery.key, platform_id, revision)
+                elif not self.store.record_delivery(post.content_id, post.account_id, delivery.key, platform_id,
+                                                    claim, revision):
                     raise _LostClaim()
                 post.delivery_revisions[delivery.key] = revision
                 if not platform_id.startswith(FAILED_MARK):
@@ -268,7 +285,7 @@ class Publisher:
             if not self._settle(post, claim, PostStatus.FAILED, now, reason):
                 raise _LostClaim()
             return "failed"
-        return self._published(post, claim, now, delivered, failures)
+        return self._published(post, claim, now, delivered, failures, final)
 
     def _broadcast(self, post: Post, campaign: Campaign, claim: str, now: datetime) -> str:
         """The post's part is to begin its broadcast (idempotent); the chunks do the sending."""
@@ -380,7 +397,7 @@ class Publisher:
         return "failed"
 
     def _published(self, post: Post, claim: str, now: datetime, delivered: dict[str, str],
-                   failures: dict[str, str]) -> str:
+                   failures: dict[str, str], final: tuple[str, str, int] | None = None) -> str:
         platform_post_id = delivered.get("page") or delivered.get("part-1") or f"{len(delivered)} message(s)"
         fields = {"platform_post_id": platform_post_id, "published_at": to_iso(now), "claim": None,
                   "check_first": None, "pending_delivery": None, "ambiguous_since": None, "ambiguous_until": None,
@@ -388,7 +405,7 @@ class Publisher:
                   "reason": f"{len(failures)} recipient(s) unreachable: " + "; ".join(sorted(set(failures.values())))
                   if failures else None}
         if not self.store.move_post(post.content_id, post.account_id, expected=[PostStatus.PUBLISHING], claim=claim,
-                                    status=PostStatus.PUBLISHED, now=now, fields=fields):
+                                    status=PostStatus.PUBLISHED, now=now, fields=fields, delivery=final):
             raise _LostClaim()
         summary = (f"to {len(delivered)} team member(s)" if post.platform == "whatsapp"
                    else f"as {platform_post_id}" + (f" (thread of {len(delivered)})" if len(delivered) > 1 else ""))
@@ -400,7 +417,8 @@ class Publisher:
             had = ", ".join(f"{key} had revision {revision}" for key, revision in sorted(earlier.items()))
             summary += (f"; revision {post.revision} went to the rest — {had}" if len(earlier) < len(delivered)
                         else f"; nothing of revision {post.revision} was sent — all of it had gone out before: {had}")
-        self._count_published(post, now)
+        if post.published_at is None:  # a kit re-sent to one member after a failed status was counted then
+            self._count_published(post, now)
         late = lateness(post.due_at, now)
         self.activity.record("post.published", post.scope, f"{post.account_id}: published {summary} — "
                              f"{post.payload.get('title')}" + (f" ({late} after its time)" if late else ""),
@@ -462,14 +480,18 @@ class Publisher:
         raise RetryLater(reason, delay)
 
     def _hold(self, post: Post, claim: str | None, held: _Held, now: datetime, *,
-              expected: PostStatus = PostStatus.PUBLISHING) -> bool:
-        fields: dict[str, Any] = {"claim": None, "pending_delivery": None, "reason": held.reason}
+              expected: PostStatus = PostStatus.PUBLISHING, give_back_attempt: bool = False) -> bool:
+        fields: dict[str, Any] = {"claim": None, "pending_delivery": None, "reason": held.reason,
+                                  "held": str(held.status)}
+        if give_back_attempt:
+            fields["attempts"] = max(post.attempts - 1, 0)
         if held.status is PostStatus.HELD_SILENCE:
             fields["held_by_silence"] = True
         if not self.store.move_post(post.content_id, post.account_id, expected=[expected], claim=claim,
                                     status=held.status, now=now, wake_at=held.until, fields=fields):
             return False
-        count("Held", platform=post.platform, scope=post.scope, reason=str(held.status))
+        if post.held != str(held.status):  # a post that waits on after a re-check is not counted again
+            count("Held", platform=post.platform, scope=post.scope, reason=str(held.status))
         self.activity.record(f"post.{held.status}", post.scope, f"{post.account_id}: waits until "
                              f"{ist_text(held.until)} — {held.reason}", level="warning",
                              content_id=post.content_id, account_id=post.account_id)

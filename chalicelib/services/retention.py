@@ -8,13 +8,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.adapters.clock import Clock
-from chalicelib.domain.audience import SHARDS
-from chalicelib.domain.campaign import Campaign
+from chalicelib.domain.contacts import SHARDS
 from chalicelib.domain.times import IST, local_date, to_iso
-from chalicelib.ports import AudienceRecords, AudienceUploads
 from chalicelib.services.activity import ActivityLog
+
+# Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Campaign
+    from chalicelib.ports import AudienceRecords, AudienceUploads
 
 
 @dataclass

@@ -8,16 +8,19 @@ Facebook or X post whose look-ups failed. The coordinator checks the phone or th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import Store
-from chalicelib.domain.campaign import Member
 from chalicelib.domain.post import PostStatus
 from chalicelib.domain.times import ist_text
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.ambiguity import LOOKUP_PLATFORMS
+
+# Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Member
 
 CONFIRMED_MARK = "confirmed-by:"  # a delivery a person confirmed, with no platform id to show for it
 

@@ -15,17 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.platforms.graph_errors import whatsapp_status_error_class
 from chalicelib.adapters.store import Store
 from chalicelib.domain import broadcast
 from chalicelib.domain.post import REPLACEABLE, PostStatus
-from chalicelib.domain.whatsapp_webhook import STATUS_ORDER, MessageStatus, WebhookBatch, parse_reference
+from chalicelib.domain.whatsapp_webhook import STATUS_ORDER, parse_reference
 from chalicelib.errors import Unavailable
 from chalicelib.observability import count
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.publish import FAILED_MARK
+
+if TYPE_CHECKING:
+    from chalicelib.domain.whatsapp_envelope import MessageStatus, WebhookBatch
 
 # Where a post's recorded message can simply be forgotten so it goes again: waiting (or waiting on another
 # member's message), not mid-call.

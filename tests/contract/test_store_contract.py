@@ -831,3 +831,30 @@ def test_a_post_gone_from_the_platform_is_marked_once(store):
     assert store.post(post.content_id, post.account_id).gone_at == LATER
     waiting = placed(store, content_id="c-waiting")
     assert not store.mark_gone(waiting.content_id, waiting.account_id, LATER), "only a published post"
+
+
+# ---- the publisher's first read and last write ---------------------------------------------------------
+def test_a_post_its_accounts_state_and_the_pauses_over_it_are_read_together(store):
+    assert store.post_with_gates("nothing", "fb-sahada")[0] is None
+    post = queued(store, content_id="c-fb", account_id="fb-sahada", platform="facebook")
+    read, state, pauses = store.post_with_gates("c-fb", "fb-sahada", ["state", "district/bhilwara", SCOPE])
+    assert read == post and state.health is Health.HEALTHY and pauses == {}
+    assert store.throttle_account("fb-sahada", LATER, "rate limit", NOW)
+    assert store.pause("district/bhilwara", "state-01", "review", NOW)
+    assert store.pause("district/udaipur", "state-01", "elsewhere", NOW)
+    read, state, pauses = store.post_with_gates("c-fb", "fb-sahada", ["state", "district/bhilwara", SCOPE])
+    assert state.health is Health.THROTTLED and state.until == LATER and read == post
+    assert list(pauses) == ["district/bhilwara"] and pauses["district/bhilwara"]["reason"] == "review"
+
+
+def test_the_last_delivery_is_recorded_in_the_publishing_write_and_only_under_the_claim(store):
+    post = claimed(store, content_id="c-fb", account_id="fb-sahada", platform="facebook")
+    assert not store.move_post("c-fb", "fb-sahada", expected=[S.PUBLISHING], status=S.PUBLISHED, now=NOW,
+                               claim="someone-else", fields={"claim": None}, delivery=("page", "fb-1", 1))
+    assert store.post("c-fb", "fb-sahada").deliveries == {}, "a lost claim records nothing"
+    assert store.move_post("c-fb", "fb-sahada", expected=[S.PUBLISHING], status=S.PUBLISHED, now=NOW,
+                           claim="claim-1", fields={"claim": None, "platform_post_id": "fb-1"},
+                           delivery=("page", "fb-1", post.revision))
+    after = store.post("c-fb", "fb-sahada")
+    assert after.status is S.PUBLISHED
+    assert after.deliveries == {"page": "fb-1"} and after.delivery_revisions == {"page": post.revision}

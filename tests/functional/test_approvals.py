@@ -234,3 +234,17 @@ def test_a_silence_clearance_racing_a_re_upload_clears_nothing(signing, client, 
     with pytest.raises(Conflict, match="uploaded again while you cleared revision 1"):
         signing.container.approvals().clear_silence(content_id_for(key), coordinator, 1)
     assert not store.post(content_id_for(key), "fb-state").silence_cleared
+
+
+def test_content_approved_after_its_time_goes_to_the_queue_with_the_approval(signing, client):
+    signing.at("2021-03-05T09:00:00+05:30")
+    upload(signing, client)
+    assert signing.receive() == [], "waiting for sign-off"
+    signing.at("2021-03-05T09:03:00+05:30")
+    assert act(client, "approve", "bhilwara-01").status_code == 200
+    messages = signing.receive()
+    assert [json.loads(m["Body"])["account_id"] for m in messages] == ["fb-sahada"], "queued by the approval"
+    signing.at("2021-03-05T09:04:00+05:30")
+    ran = client.lambda_.invoke("publishing_clock", client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])).payload
+    assert ran["queued"] == 0 and signing.receive() == [], "and not by the clock as well"

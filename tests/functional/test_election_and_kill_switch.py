@@ -98,25 +98,23 @@ def test_a_pause_stops_a_message_already_on_the_queue_and_a_resume_releases_it(a
     assert status(active, SAHADA, "fb-sahada") is PostStatus.PUBLISHED
 
 
-def test_a_pause_that_lands_between_the_check_and_the_claim_still_wins(active, client, monkeypatch):
+def test_a_pause_that_lands_just_before_the_claim_still_wins_and_costs_no_attempt(active, client, monkeypatch):
     upload(active, client, SAHADA, "facebook", "2021-03-05T09:00:00+05:30")
     active.at("2021-03-05T09:00:00+05:30")
     client.lambda_.invoke("publishing_clock", event(client))
     store = active.container.store
-    real_pauses = store.pauses
-    looks = []
+    real_claim = store.claim_post
 
-    def pause_arrives_after_the_first_look():
-        looks.append(1)
-        if len(looks) == 1:
-            store.pause("state", "state-01", "everything stops", active.clock.now())
-            return {}
-        return real_pauses()
+    def pause_arrives_first(*args, **kwargs):
+        store.pause("state", "state-01", "everything stops", active.clock.now())
+        return real_claim(*args, **kwargs)
 
-    monkeypatch.setattr(store, "pauses", pause_arrives_after_the_first_look)
+    monkeypatch.setattr(store, "claim_post", pause_arrives_first)
     client.lambda_.invoke("on_publish_message", active.sqs_event(active.receive()))
     assert status(active, SAHADA, "fb-sahada") is PostStatus.PAUSED, "the look after the claim saw the pause"
     assert active.sandbox.received() == []
+    post = store.post(content_id_for(SAHADA), "fb-sahada")
+    assert post.attempts == 0, "waiting out a pause is not an attempt"
 
 
 def test_a_pause_elsewhere_does_not_stop_this_scope(active, client):

@@ -87,7 +87,7 @@ def test_media_is_accepted_once_uploaded_and_the_error_report_is_cleared(active,
     active.put("content/constituency/sahada/poster.png", b"\x89PNG fake")
     upload(active, client, key, body + "series: budget-2021\n")
     assert active.error_report(key) is None
-    assert {a["status"] for a in post_view(active, key)["accounts"]} == {"scheduled"}
+    assert {a["status"] for a in post_view(active, key)["accounts"]} == {"queued"}, "due now: queued by the upload"
 
 
 def test_media_uploads_do_not_trigger_ingest(active, client):

@@ -122,8 +122,6 @@ def test_a_status_webhook_delivered_again_is_not_counted_again(active, client, e
 
 
 # ---- 5. a paused post is "held" again at every re-check ---------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="open: Held counts each hold, re-checks included; counting posts entering a "
-                   "hold needs the move's old status (issue 10)")
 def test_one_paused_post_is_counted_held_once(active, client, emf, capfd):
     """A paused post wakes every PAUSE_RECHECK (5 minutes), is queued, and the publisher holds it again —
     `_hold` counts Held(reason=paused) each time. A state-wide pause of a day counts each post ~288 times, so Held
@@ -168,8 +166,6 @@ def test_a_late_post_s_activity_entry_says_how_late_it_went_out(active, client):
 
 
 # ---- 7. a kit re-sent to one member is published (and counted) twice -------------------------------------------
-@pytest.mark.xfail(strict=True, reason="open: a kit reopened for one member is published, and counted, again "
-                   "(issue 10)")
 def test_a_kit_re_sent_to_one_member_counts_one_published_post(active, client, emf, capfd):
     """A WhatsApp `failed` status for a passing reason (131000) reopens a published team kit for that member
     (store.reopen_delivery: published → queued); the re-send ends in `_published` again, which counts Published and

@@ -18,7 +18,7 @@ def test_a_post_shows_its_content_and_each_account(active, client):
     client.lambda_.invoke("on_content_upload", active.s3_event(key))
     body = client.http.get(f"/api/posts/{content_id_for(key)}").json_body
     assert (body["title"], body["key"], body["scope"]) == ("बजट", key, "constituency/sahada")
-    assert [(a["account_id"], a["status"]) for a in body["accounts"]] == [("fb-sahada", "scheduled")]
+    assert [(a["account_id"], a["status"]) for a in body["accounts"]] == [("fb-sahada", "queued")], "due now"
 
 
 def test_an_unknown_post_is_404(active, client):
