@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.bucket import ContentBucket
 from chalicelib.adapters.clock import Clock
@@ -31,7 +31,6 @@ from chalicelib.adapters.store import Store
 from chalicelib.domain import election
 from chalicelib.domain.account_state import RECHECK_UNHEALTHY, AccountState
 from chalicelib.domain.broadcast import broadcast_id
-from chalicelib.domain.campaign import Account, Campaign
 from chalicelib.domain.pair_rate import PAIR_SPACING, recipient_key, spacing_seconds
 from chalicelib.domain.post import CLAIM_TIMEOUT, PAUSE_RECHECK, REQUEUE_AFTER, Post, PostStatus, claim_expired
 from chalicelib.domain.rate_limits import hold_until
@@ -49,6 +48,9 @@ from chalicelib.observability import MetricUnit, count, logger
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.ambiguity import LOOKUP_PLATFORMS, abandoned, mark_ambiguous
 from chalicelib.services.campaigns import CampaignSource
+
+if TYPE_CHECKING:  # type hints only: the publisher reads the campaign without pydantic (domain/stored_campaign.py)
+    from chalicelib.domain.campaign import Account, Campaign
 
 MAX_ATTEMPTS = 8  # calls that may send; after them only look-ups on the platform
 MAX_LOOKUPS_AFTER_LAST = 3  # look-ups of an ambiguous last attempt before a person decides
