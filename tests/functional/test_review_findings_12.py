@@ -74,6 +74,19 @@ def during_the_pause_re_check_claim(world, monkeypatch, action):
     return done, then
 
 
+def act_during_the_re_check_then_resume(world, client, monkeypatch, action, messages):
+    """The re-check's messages delivered with `action` in the window (or after, once there is none), then the pause
+    lifted and whatever is due published: what `action` returned."""
+    done, then = during_the_pause_re_check_claim(world, monkeypatch, action)
+    deliver(world, client, messages)
+    then()
+    monkeypatch.undo()
+    resume(client)
+    tick(world, client, "2021-03-05T09:06:00+05:30")
+    deliver(world, client, world.receive())
+    return done
+
+
 # ---- 1. a calendar row taken out during a pause is not withdrawn, and goes out on resume -------------------------
 def test_a_calendar_row_removed_while_its_post_is_paused_is_withdrawn_and_never_sent(active, client, monkeypatch):
     """A coordinator pauses the state, finds a wrong row in the constituency's calendar and uploads the calendar
@@ -101,13 +114,7 @@ def test_a_calendar_row_removed_while_its_post_is_paused_is_withdrawn_and_never_
         active.put(CALENDAR, HEADER + KEEP_ROW)
         return client.lambda_.invoke("on_calendar_upload", active.s3_event(CALENDAR)).payload
 
-    _, then = during_the_pause_re_check_claim(active, monkeypatch, remove_the_row)
-    deliver(active, client, mine)
-    then()
-    monkeypatch.undo()
-    resume(client)
-    tick(active, client, "2021-03-05T09:06:00+05:30")
-    deliver(active, client, active.receive())
+    act_during_the_re_check_then_resume(active, client, monkeypatch, remove_the_row, mine)
     post = store.post(dropped, "fb-sahada")
     assert "गलत आंकड़े" not in texts_sent(active), "the row taken out of the calendar was published after the resume"
     assert post.status is PostStatus.WITHDRAWN, post.status
@@ -137,13 +144,7 @@ def test_a_paused_post_rejected_during_its_re_check_is_rejected_and_never_sent(a
         return client.http.post(f"/api/posts/{content_id_for(KEY)}/reject", member=COORDINATOR,
                                 body=json.dumps({"reason": "तथ्य गलत है"}))
 
-    answers, then = during_the_pause_re_check_claim(active, monkeypatch, reject)
-    deliver(active, client, messages)
-    then()
-    monkeypatch.undo()
-    resume(client)
-    tick(active, client, "2021-03-05T09:06:00+05:30")
-    deliver(active, client, active.receive())
+    answers = act_during_the_re_check_then_resume(active, client, monkeypatch, reject, messages)
     post = store.post(content_id_for(KEY), "fb-sahada")
     said = answers[0].json_body if answers else None
     assert "गलत दावा" not in texts_sent(active), f"rejected ({said}) while paused, yet published after the resume"
