@@ -93,12 +93,6 @@ def _items(call: Any) -> int:
     return call.param("ItemCount") or len(call.param("TransactItems") or ()) or 1
 
 
-def _publishing(stack: Any, clock: Any, end: datetime) -> None:
-    from tests.support.recorded_run import run_until
-
-    run_until(stack, clock, end)
-
-
 def _approve_all(stack: Any, approver: str = APPROVER) -> int:
     token = stack.token(approver)
     pending = _api(stack, "GET", "/api/posts?status=pending_approval&limit=1000", token)["posts"]
@@ -130,6 +124,7 @@ def run_phases() -> tuple[list[Phase], dict[str, float]]:
     from local.aws_calls import CallLog
     from local.emulator import free_port
     from local.stack import LocalStack, StackOptions
+    from tests.support.recorded_run import run_until
 
     log = CallLog().install(aws.session())
     clock = SteppedClock(START)
@@ -167,7 +162,7 @@ def run_phases() -> tuple[list[Phase], dict[str, float]]:
                     stack.upload(f"content/{SCOPE}/bench/{platform}-{n}.yaml", _manifest(n, due[n], [platform]))
                 stack.settle()
                 api_requests = _approve_all(stack)
-                _publishing(stack, clock, due[-1] + timedelta(minutes=5))
+                run_until(stack, clock, due[-1] + timedelta(minutes=5))
                 return _published(stack, first, platform), api_requests
             label = {"whatsapp": "WhatsApp team kit (21 members)"}.get(platform, platform.capitalize())
             phase(f"{label} post", "post", posts)
@@ -187,7 +182,7 @@ def run_phases() -> tuple[list[Phase], dict[str, float]]:
                 "template: budget_update, language: hi, params: [सहाड़ा, कॉलेज]}\n").encode())
             stack.settle()
             api_requests = _approve_all(stack, COORDINATOR)  # a broadcast to voters needs a coordinator
-            _publishing(stack, clock, due + timedelta(minutes=30))
+            run_until(stack, clock, due + timedelta(minutes=30))
             return _broadcast_done(stack, clock), api_requests
 
         phase("WhatsApp broadcast message", "message", broadcast)

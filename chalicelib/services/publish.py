@@ -145,24 +145,21 @@ class Publisher:
         """What stops a queued post before it is claimed: the kill switch, the election calendar and the account's
         state (read with the post) — checked again here, however long the message waited in the queue. The kill
         switch is read again once the post is claimed."""
-        pause = self._pause_gate(post, campaign, now, pauses)
-        if pause is not None:
-            return pause
-        ruling = self._election_gate(post, campaign, now)
-        if ruling is not None:
-            return ruling
+        gate = self._calendar_gate(post, campaign, now, pauses)
+        if gate is not None:
+            return gate
         if state.blocks(now):
             status = PostStatus.HELD_THROTTLED if state.until and state.until > now else PostStatus.HELD_ACCOUNT
             return _Held(status, state.wait_until(now), _state_reason(state))
         return None
 
-    def _calendar_gate(self, post: Post, campaign: Campaign, now: datetime) -> _Held | None:
-        """The kill switch and the election calendar: checked before a post and between the calls of one."""
-        pause = self._pause_gate(post, campaign, now)
-        return pause if pause is not None else self._election_gate(post, campaign, now)
-
-    @staticmethod
-    def _election_gate(post: Post, campaign: Campaign, now: datetime) -> _Held | None:
+    def _calendar_gate(self, post: Post, campaign: Campaign, now: datetime,
+                       pauses: dict[str, dict[str, Any]] | None = None) -> _Held | None:
+        """The kill switch (the pauses given, else read now) and the election calendar: checked before a post and
+        between the calls of one."""
+        pause = self._pause_gate(post, campaign, now, pauses)
+        if pause is not None:
+            return pause
         ruling = election.verdict(post.scope, campaign, now, cleared=post.silence_cleared)
         if ruling.action is election.Action.CANCEL:
             return _Held(PostStatus.CANCELLED_CAMPAIGN_OVER, now, ruling.reason)
