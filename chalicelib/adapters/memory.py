@@ -27,6 +27,7 @@ from chalicelib.adapters.clock import Clock, SystemClock
 from chalicelib.adapters.publish_queue import MAX_DELAY_SECONDS
 from chalicelib.adapters.table_items import (
     KEPT_ON_PLACE,
+    ON_ITS_WAY_PARTITION,
     WAKE_PARTITION,
     Item,
     account_state_from,
@@ -36,12 +37,13 @@ from chalicelib.adapters.table_items import (
     campaign_item,
     content_from,
     content_item,
+    due_from_scope_key,
     post_from,
     post_item,
     post_key,
 )
 from chalicelib.domain.account_state import AccountState, Health
-from chalicelib.domain.post import DONE, Post, PostStatus
+from chalicelib.domain.post import DONE, ON_ITS_WAY, Post, PostStatus
 from chalicelib.domain.post_states import move_for
 from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentRecord, Placement
 from chalicelib.domain.times import epoch_milliseconds, from_iso, to_iso
@@ -109,6 +111,11 @@ class InMemoryStore:
     def content(self, content_id: str) -> ContentRecord | None:
         item = self._get(f"CONTENT#{content_id}", "#CONTENT")
         return content_from(item) if item else None
+
+    def contents(self, content_ids: Iterable[str]) -> dict[str, ContentRecord]:
+        with self._lock:
+            found = {c: self.content(c) for c in dict.fromkeys(content_ids)}
+        return {c: record for c, record in found.items() if record is not None}
 
     def save_content(self, record: ContentRecord, previous_revision: int | None) -> bool:
         item = content_item(record)
@@ -196,6 +203,8 @@ class InMemoryStore:
             removes = ["claim", "claimed_at", "reason", "silence_cleared"] + ([] if post.doubts else ["doubts"])
             if post.wake_at is None:
                 removes += ["wake_pk", "wake_at"]
+            if "way_pk" not in placed:
+                removes.append("way_pk")
             for name in removes:
                 new.pop(name, None)
             self._items[key] = new
@@ -216,6 +225,10 @@ class InMemoryStore:
             removes += ["wake_pk", "wake_at"]
         else:
             sets.update(wake_pk=WAKE_PARTITION, wake_at=to_iso(wake_at))
+        if status in ON_ITS_WAY:
+            sets["way_pk"] = ON_ITS_WAY_PARTITION
+        else:
+            removes.append("way_pk")
         if status in DONE:
             sets["done_at"] = to_iso(now)
 
@@ -297,6 +310,16 @@ class InMemoryStore:
         return self._update(post_key(content_id, account_id), lambda old: _equal(_attr(old, "claim"), claim),
                             change)
 
+    def record_and_begin_delivery(self, content_id: str, account_id: str, recorded: tuple[str, str, int],
+                                  delivery_key: str, claim: str) -> bool:
+        def change(new: Item) -> None:
+            _set_in_map(new, "deliveries", recorded[0], recorded[1])
+            _set_in_map(new, "delivery_revisions", recorded[0], recorded[2])
+            new["pending_delivery"] = delivery_key
+
+        return self._update(post_key(content_id, account_id), lambda old: _equal(_attr(old, "claim"), claim),
+                            change)
+
     def note_message_status(self, message_id: str, status: str, rank: int, reference: str | None,
                             now: datetime) -> bool:
         return self.advance_message_status(message_id, status, rank, reference, now) is not None
@@ -312,7 +335,9 @@ class InMemoryStore:
                 create=True)
             return before if moved else None
 
-    def count_reach(self, content_id: str, account_id: str, member: str, rank: int) -> list[str]:
+    def count_reach(self, content_id: str, account_id: str, member: str, rank: int, *,
+                    read: dict[str, Any] | None = None) -> list[str]:
+        # `read` (the caller's earlier read) is not needed here: the lock makes the read and the write one step.
         with self._lock:
             item = self._items.get((f"REACH#{content_id}", account_id)) or {}
             stages = reach_stages(int((item.get("members") or {}).get(member, 0)), rank)
@@ -326,6 +351,17 @@ class InMemoryStore:
 
             self._update((f"REACH#{content_id}", account_id), lambda old: True, add, create=True)
             return stages
+
+    def message_status_with_post(self, message_id: str, content_id: str, account_id: str
+                                 ) -> tuple[str | None, Post | None, dict[str, Any]]:
+        with self._lock:
+            return (self.message_status(message_id), self.post(content_id, account_id),
+                    self._get(f"REACH#{content_id}", account_id) or {})
+
+    def reaches(self, posts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, int]]:
+        with self._lock:
+            return {post: self.reach(*post) for post in dict.fromkeys(posts)
+                    if self._items.get((f"REACH#{post[0]}", post[1])) is not None}
 
     def reach(self, content_id: str, account_id: str) -> dict[str, int]:
         item = self._get(f"REACH#{content_id}", account_id) or {}
@@ -356,7 +392,7 @@ class InMemoryStore:
                 _set_in_map(new, "deliveries", delivery_key, outcome)
                 _set_in_map(new, "delivery_revisions", delivery_key, _required(new, "revision"))
             new.update(status=str(PostStatus.QUEUED), wake_pk=WAKE_PARTITION, wake_at=to_iso(now),
-                       updated_at=to_iso(now), reason=reason)
+                       way_pk=ON_ITS_WAY_PARTITION, updated_at=to_iso(now), reason=reason)
             for name in ("pending_delivery", "check_first", "claim"):
                 new.pop(name, None)
 
@@ -388,7 +424,7 @@ class InMemoryStore:
         def requeue(new: Item) -> None:
             forget(new)
             new.update(status=str(PostStatus.QUEUED), wake_pk=WAKE_PARTITION, wake_at=to_iso(now),
-                       updated_at=to_iso(now), reason=reason)
+                       way_pk=ON_ITS_WAY_PARTITION, updated_at=to_iso(now), reason=reason)
 
         with self._lock:
             if self._update(key, lambda old: _status_in(old, [PostStatus.PUBLISHED]) and sent(old), requeue):
@@ -415,6 +451,13 @@ class InMemoryStore:
         index = self._wake_index()
         return from_iso(index[0]["wake_at"]) if index else None
 
+    def oldest_due_on_its_way(self, now: datetime) -> datetime | None:
+        with self._lock:
+            keys = [item["scope_sk"] for item in self._items.values()
+                    if item.get("way_pk") == ON_ITS_WAY_PARTITION and isinstance(item.get("scope_sk"), str)
+                    and item["scope_sk"] < to_iso(now)]
+        return due_from_scope_key(min(keys)) if keys else None
+
     def posts_in_scope(self, scope: str, *, due_from: datetime | None = None,
                        due_before: datetime | None = None) -> Iterator[Post]:
         partition = f"SCOPE#{scope}"
@@ -438,6 +481,10 @@ class InMemoryStore:
     # ---- account state --------------------------------------------------------------------------
     def account_state(self, account_id: str) -> AccountState:
         return account_state_from(account_id, self._get(f"ACCOUNT#{account_id}", "STATE"))
+
+    def account_states(self, account_ids: Iterable[str]) -> dict[str, AccountState]:
+        with self._lock:
+            return {account_id: self.account_state(account_id) for account_id in dict.fromkeys(account_ids)}
 
     def throttle_account(self, account_id: str, until: datetime, reason: str, now: datetime) -> bool:
         until_text = to_iso(until)

@@ -8,6 +8,9 @@ Keys (pk / sk):
 Indexes:
   wake      (wake_pk, wake_at)   sparse: only posts the publishing clock must look at, by when
   by_scope  (scope_pk, scope_sk) every post of a scope by due time, for reports and the dashboard
+  by_done   (done_pk, done_at)   a scope's posts by when they reached a final state
+  on_its_way (way_pk, scope_sk)  sparse: posts on their way out (scheduled … in doubt), by due time — the oldest
+                                 one past due is how late publishing is
 Its records live in domain/records.py (re-exported here); adapters/memory.py is its twin, same contract tests.
 """
 
@@ -25,6 +28,7 @@ from botocore.exceptions import ClientError
 from chalicelib.adapters.dynamo_codec import from_item, to_item, to_value, to_values
 from chalicelib.adapters.table_items import (
     KEPT_ON_PLACE,
+    ON_ITS_WAY_PARTITION,
     WAKE_PARTITION,
     account_state_from,
     activity_from,
@@ -33,12 +37,13 @@ from chalicelib.adapters.table_items import (
     campaign_item,
     content_from,
     content_item,
+    due_from_scope_key,
     post_from,
     post_item,
     post_key,
 )
 from chalicelib.domain.account_state import AccountState, Health
-from chalicelib.domain.post import DONE, Post, PostStatus
+from chalicelib.domain.post import DONE, ON_ITS_WAY, Post, PostStatus
 from chalicelib.domain.post_states import move_for
 from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentRecord, Placement
 from chalicelib.domain.times import epoch_milliseconds, from_iso, to_iso
@@ -48,8 +53,10 @@ from chalicelib.errors import PersistenceError
 WAKE_INDEX = "wake"
 SCOPE_INDEX = "by_scope"
 DONE_INDEX = "by_done"
+ON_ITS_WAY_INDEX = "on_its_way"
 
 
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 REACH_RACE_RETRIES = 5  # a member's statuses racing each other settle in a try or two
 
 
@@ -70,6 +77,11 @@ class Store:
     def content(self, content_id: str) -> ContentRecord | None:
         item = self._get(f"CONTENT#{content_id}", "#CONTENT")
         return content_from(item) if item else None
+
+    def contents(self, content_ids: Iterable[str]) -> dict[str, ContentRecord]:
+        """content() of many, in strongly consistent batch reads: those that exist."""
+        keys = [{"pk": f"CONTENT#{c}", "sk": "#CONTENT"} for c in dict.fromkeys(content_ids)]
+        return {item["content_id"]: content_from(item) for item in self._batch_get_all(keys)}
 
     def save_content(self, record: ContentRecord, previous_revision: int | None) -> bool:
         """Write a new revision; False if another writer got there first."""
@@ -166,6 +178,8 @@ class Store:
         removes = ["claim", "claimed_at", "reason", "silence_cleared"] + ([] if post.doubts else ["doubts"])
         if post.wake_at is None:
             removes += ["wake_pk", "wake_at"]
+        if "way_pk" not in item:
+            removes.append("way_pk")
         expression = "SET " + ", ".join(assignments) + " REMOVE " + ", ".join(removes)
         try:
             response = self._call("update_item", raise_conditional=True,
@@ -217,6 +231,10 @@ class Store:
             removes += ["wake_pk", "wake_at"]
         else:
             sets.update(wake_pk=WAKE_PARTITION, wake_at=to_iso(wake_at))
+        if status in ON_ITS_WAY:
+            sets["way_pk"] = ON_ITS_WAY_PARTITION
+        else:
+            removes.append("way_pk")
         assignments = []
         for index, (name, value) in enumerate(sets.items()):
             names[f"#s{index}"] = name
@@ -311,6 +329,18 @@ class Store:
             "SET deliveries.#d = :id, delivery_revisions.#d = :rev REMOVE pending_delivery", "claim = :claim",
             {"#d": delivery_key}, to_values({":id": platform_id, ":claim": claim, ":rev": revision}))
 
+    def record_and_begin_delivery(self, content_id: str, account_id: str, recorded: tuple[str, str, int],
+                                  delivery_key: str, claim: str) -> bool:
+        """record_delivery of the call just made (`recorded`: key, platform id, revision) and begin_delivery of the
+        next one, in one write conditional on the claim: a kit's member after member. Until it is written the last
+        call stays named (`pending_delivery`), so a worker that dies before it leaves a question that call's status
+        webhook answers; False if the claim is lost (the worker must stop)."""
+        return self._update(
+            f"CONTENT#{content_id}", f"POST#{account_id}",
+            "SET deliveries.#r = :id, delivery_revisions.#r = :rev, pending_delivery = :d", "claim = :claim",
+            {"#r": recorded[0]},
+            to_values({":id": recorded[1], ":rev": recorded[2], ":d": delivery_key, ":claim": claim}))
+
     def note_message_status(self, message_id: str, status: str, rank: int, reference: str | None,
                             now: datetime) -> bool:
         """The latest status of one sent message (sent < delivered < read; failed wins); False if older."""
@@ -332,14 +362,19 @@ class Store:
             return None
         return int(from_item(response.get("Attributes") or {}).get("rank", 0))
 
-    def count_reach(self, content_id: str, account_id: str, member: str, rank: int) -> list[str]:
+    def count_reach(self, content_id: str, account_id: str, member: str, rank: int, *,
+                    read: dict[str, Any] | None = None) -> list[str]:
         """`member` reached status rank `rank` for this WhatsApp post: the stages (sent, delivered, read) counted
         now — each member once per stage, however many messages they were sent (a re-send after a failure) and in
         whatever order the webhooks come. The member's rank and the post's counts live on one small item and change
         in one conditional write, so a failure leaves neither and Meta's redelivery counts it then (and a status
-        webhook never rewrites the post and its deliveries)."""
-        for _ in range(REACH_RACE_RETRIES):
-            item = self._get(f"REACH#{content_id}", account_id)
+        webhook never rewrites the post and its deliveries).
+
+        `read`: the REACH item as the caller just read it ({}: there was none), to start from instead of reading it
+        again — the write is conditional on the member's rank it shows, so a stale one only costs another try."""
+        for attempt in range(REACH_RACE_RETRIES):
+            item = (read or None) if attempt == 0 and read is not None else self._get(f"REACH#{content_id}",
+                                                                                         account_id)
             members = (item or {}).get("members") or {}
             before = int(members.get(member, 0))
             stages = reach_stages(before, rank)
@@ -363,8 +398,7 @@ class Store:
 
     def reach(self, content_id: str, account_id: str) -> dict[str, int]:
         """The post's counts per stage."""
-        item = self._get(f"REACH#{content_id}", account_id) or {}
-        return {k: int(v) for k, v in item.items() if k not in ("pk", "sk", "members")}
+        return _reach_counts(self._get(f"REACH#{content_id}", account_id) or {})
 
     def record_metrics(self, content_id: str, account_id: str, metrics: dict[str, int], now: datetime) -> bool:
         """A published post's engagement as the platform counts it now (each collection replaces the last)."""
@@ -386,16 +420,33 @@ class Store:
         item = self._get(f"WAMSG#{message_id}", "STATUS")
         return item.get("status") if item else None
 
+    def message_status_with_post(self, message_id: str, content_id: str, account_id: str
+                                 ) -> tuple[str | None, Post | None, dict[str, Any]]:
+        """What a team message's status webhook acts on, in one strongly consistent read: the status recorded for
+        the message (None: none yet), its post, and the post's REACH item ({} when it has none; for count_reach)."""
+        keys = [{"pk": f"WAMSG#{message_id}", "sk": "STATUS"},
+                {"pk": f"CONTENT#{content_id}", "sk": f"POST#{account_id}"},
+                {"pk": f"REACH#{content_id}", "sk": account_id}]
+        found = {(item["pk"], item["sk"]): item for item in self._batch_get(keys)}
+        status, post, reach = (found.get((key["pk"], key["sk"])) for key in keys)
+        return (status or {}).get("status"), post_from(post) if post else None, reach or {}
+
+    def reaches(self, posts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, int]]:
+        """reach() of many posts ((content id, account id) each) in batch reads: those with counts."""
+        keys = [{"pk": f"REACH#{content_id}", "sk": account_id} for content_id, account_id in dict.fromkeys(posts)]
+        return {(item["pk"].removeprefix("REACH#"), item["sk"]): _reach_counts(item)
+                for item in self._batch_get_all(keys)}
+
     def settle_pending_delivery(self, content_id: str, account_id: str, delivery_key: str, outcome: str | None,
                                 now: datetime, reason: str = "settled by the platform's status webhook") -> bool:
         """An ambiguous post's in-flight delivery is settled by the platform's word — `outcome` is the message id,
         a failure mark, or None for "not delivered: send it again" — and the post is queued so the rest of it goes
         out. False unless the post was waiting on exactly this."""
         move_for([PostStatus.AMBIGUOUS], PostStatus.QUEUED, claimed=False)
-        sets = ("#status = :queued, wake_pk = :wake, wake_at = :now, updated_at = :now, reason = :reason")
+        sets = "#status = :queued, wake_pk = :wake, wake_at = :now, way_pk = :way, updated_at = :now, reason = :reason"
         values: dict[str, Any] = {
             ":queued": str(PostStatus.QUEUED), ":wake": WAKE_PARTITION, ":now": to_iso(now),
-            ":reason": reason, ":ambiguous": str(PostStatus.AMBIGUOUS),
+            ":way": ON_ITS_WAY_PARTITION, ":reason": reason, ":ambiguous": str(PostStatus.AMBIGUOUS),
             ":key": delivery_key}
         names = {"#status": "status"}
         if outcome is not None:
@@ -424,10 +475,11 @@ class Store:
         key = {"#d": delivery_key, "#status": "status"}
         common = {":mid": message_id}
         if self._update(f"CONTENT#{content_id}", f"POST#{account_id}",
-                        "SET #status = :queued, wake_pk = :wake, wake_at = :now, updated_at = :now, reason = :reason "
-                        "REMOVE deliveries.#d",
+                        "SET #status = :queued, wake_pk = :wake, wake_at = :now, way_pk = :way, updated_at = :now, "
+                        "reason = :reason REMOVE deliveries.#d",
                         "#status = :published AND deliveries.#d = :mid", key, to_values({
                             **common, ":queued": str(PostStatus.QUEUED), ":wake": WAKE_PARTITION,
+                            ":way": ON_ITS_WAY_PARTITION,
                             ":now": to_iso(now), ":reason": reason, ":published": str(PostStatus.PUBLISHED)})):
             return "reopened"
         statuses = {f":w{i}": str(s) for i, s in enumerate(waiting)}
@@ -461,6 +513,16 @@ class Store:
         items = response.get("Items", [])
         return from_iso(items[0]["wake_at"]["S"]) if items else None
 
+    def oldest_due_on_its_way(self, now: datetime) -> datetime | None:
+        """The due time of the oldest post past due and still on its way out (scheduled, queued, publishing or in
+        doubt — not held on purpose), None when there is none: how late publishing is, whatever its wake time."""
+        response = self._call("query", IndexName=ON_ITS_WAY_INDEX, Limit=1,
+                              KeyConditionExpression="way_pk = :p AND scope_sk < :now",
+                              ExpressionAttributeValues={":p": to_value(ON_ITS_WAY_PARTITION),
+                                                         ":now": to_value(to_iso(now))})
+        items = response.get("Items", [])
+        return due_from_scope_key(items[0]["scope_sk"]["S"]) if items else None
+
     def posts_in_scope(self, scope: str, *, due_from: datetime | None = None,
                        due_before: datetime | None = None) -> Iterator[Post]:
         """The scope's posts by due time; with `due_from` / `due_before`, only those due in that span (a range of
@@ -487,6 +549,13 @@ class Store:
     # ---- account state --------------------------------------------------------------------------
     def account_state(self, account_id: str) -> AccountState:
         return account_state_from(account_id, self._get(f"ACCOUNT#{account_id}", "STATE"))
+
+    def account_states(self, account_ids: Iterable[str]) -> dict[str, AccountState]:
+        """account_state() of each account, in batch reads (strongly consistent)."""
+        ids = list(dict.fromkeys(account_ids))
+        found = {item["pk"].removeprefix("ACCOUNT#"): item
+                 for item in self._batch_get_all([{"pk": f"ACCOUNT#{a}", "sk": "STATE"} for a in ids])}
+        return {a: account_state_from(a, found.get(a)) for a in ids}
 
     def throttle_account(self, account_id: str, until: datetime, reason: str, now: datetime) -> bool:
         """Throttled until `until`, unless already throttled for longer or waiting for a person."""
@@ -600,6 +669,11 @@ class Store:
             time.sleep(0.05 * 2 ** attempt)
         raise PersistenceError("DynamoDB BatchGetItem left keys unprocessed after 8 tries")
 
+    def _batch_get_all(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
+        """_batch_get of any number of keys, 100 a request (DynamoDB's limit)."""
+        return [item for start in range(0, len(keys), BATCH_GET_LIMIT)
+                for item in self._batch_get(keys[start:start + BATCH_GET_LIMIT])]
+
     def _put(self, item: dict[str, Any], *, condition: str | None = None,
              values: dict[str, Any] | None = None, names: dict[str, str] | None = None) -> bool:
         request: dict[str, Any] = {"Item": to_item(item)}
@@ -653,6 +727,10 @@ class Store:
 
 class _ConditionFailed(Exception):
     pass
+
+
+def _reach_counts(item: dict[str, Any]) -> dict[str, int]:
+    return {k: int(v) for k, v in item.items() if k not in ("pk", "sk", "members")}
 
 
 PAIR_KEPT = timedelta(days=1)  # a slot matters for seconds; DynamoDB's TTL removes it after this

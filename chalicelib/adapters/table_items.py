@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.account_state import AccountState, Health
-from chalicelib.domain.post import Post, PostStatus
+from chalicelib.domain.post import ON_ITS_WAY, Post, PostStatus
 from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentRecord
 from chalicelib.domain.times import from_iso, local_date, to_iso
 
 WAKE_PARTITION = "WAKE"  # the sparse index of posts the clock must look at (wake_pk, wake_at)
+ON_ITS_WAY_PARTITION = "ON_ITS_WAY"  # the sparse index of posts on their way out, by due time (way_pk, scope_sk)
 # What a re-upload never overwrites on a post: what went out, and how often it was tried.
 KEPT_ON_PLACE = frozenset({"pk", "sk", "deliveries", "delivery_revisions", "attempts", "claim", "platform_post_id",
                            "published_at", "reason"})
@@ -36,9 +38,16 @@ def post_item(post: Post) -> Item:
     }
     if post.wake_at is not None:
         item.update(wake_pk=WAKE_PARTITION, wake_at=to_iso(post.wake_at))
+    if post.status in ON_ITS_WAY:
+        item["way_pk"] = ON_ITS_WAY_PARTITION
     if post.doubts:
         item["doubts"] = json.dumps(post.doubts, ensure_ascii=False)
     return item
+
+
+def due_from_scope_key(scope_sk: str) -> datetime:
+    """The due time a by_scope / on_its_way index key begins with."""
+    return from_iso(scope_sk.split("#", 1)[0])
 
 
 def post_from(item: Item) -> Post:

@@ -28,9 +28,10 @@ class Approvals:
     queue_now: Callable[[list[Post]], list[str]] | None = None
 
     def approve(self, content_id: str, member: Member, campaign: Campaign, revision: int,
-                note: str = "") -> dict[str, Any]:
-        """Approve the revision the approver saw — never wording uploaded after they looked."""
-        content, posts = self._content(content_id)
+                note: str = "", *, may_see: Callable[[str], bool] | None = None) -> dict[str, Any]:
+        """Approve the revision the approver saw — never wording uploaded after they looked. With `may_see` (the
+        caller's scopes), content they cannot see answers as if it did not exist (see _content)."""
+        content, posts = self._content(content_id, may_see)
         if not (content.approval or {}).get("needed"):
             states = ", ".join(sorted({str(p.status) for p in posts}))
             raise Conflict(f"{content.key} needs no approval: it is {states}")
@@ -65,8 +66,9 @@ class Approvals:
                              details={"by": member.id, "accounts": approved, "revision": revision})
         return {"id": content_id, "approved_by": member.id, "accounts": approved, "revision": revision}
 
-    def reject(self, content_id: str, member: Member, campaign: Campaign, reason: str) -> dict[str, Any]:
-        content, posts = self._content(content_id)
+    def reject(self, content_id: str, member: Member, campaign: Campaign, reason: str, *,
+               may_see: Callable[[str], bool] | None = None) -> dict[str, Any]:
+        content, posts = self._content(content_id, may_see)
         why_not = refusal(member, content.scope, campaign, {**content.manifest, "paid": False, "overrides": {}},
                           content.uploaded_by)
         if why_not and why_not != "nobody approves their own content":
@@ -85,12 +87,13 @@ class Approvals:
                              details={"by": member.id, "accounts": rejected})
         return {"id": content_id, "rejected_by": member.id, "accounts": rejected, "reason": reason}
 
-    def clear_silence(self, content_id: str, member: Member, revision: int) -> dict[str, Any]:
+    def clear_silence(self, content_id: str, member: Member, revision: int, *,
+                      may_see: Callable[[str], bool] | None = None) -> dict[str, Any]:
         """A coordinator clears a state post whose content does not reach the silent polling areas — the revision
         they read, never wording uploaded after they looked."""
         if member.role != "coordinator":
             raise Forbidden(f"only a coordinator may clear a post for a silence; {member.id} is a {member.role}")
-        content, posts = self._content(content_id)
+        content, posts = self._content(content_id, may_see)
         if content.scope != "state":
             raise Forbidden("only state posts can be cleared: constituency and district accounts reach the "
                              "polling area itself")
@@ -113,8 +116,10 @@ class Approvals:
                                                              "revision": revision})
         return {"id": content_id, "cleared_by": member.id, "accounts": cleared, "revision": revision}
 
-    def _content(self, content_id: str) -> tuple[Any, list]:
+    def _content(self, content_id: str, may_see: Callable[[str], bool] | None = None) -> tuple[Any, list]:
+        """The content and its posts in one read. With `may_see`, another team's content answers as a GET does —
+        not found (its id must not confirm it exists) — so the API need not read the content first to check."""
         content, posts = self.store.content_with_posts(content_id)
-        if content is None:
-            raise NotFound(f"no post with id {content_id}")
+        if content is None or (may_see is not None and not may_see(content.scope)):
+            raise NotFound(f"no post with id {content_id}" + (" in what you can see" if may_see is not None else ""))
         return content, posts

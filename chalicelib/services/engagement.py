@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.secrets import SecretStore
 from chalicelib.adapters.store import Store
+from chalicelib.domain.account_state import AccountState
 from chalicelib.domain.post import Post, PostStatus
 from chalicelib.errors import PlatformError, PlatformObjectsGoneError, PlatformRateLimitedError
 from chalicelib.services.activity import ActivityLog
@@ -48,20 +49,24 @@ class Engagement:
             for post in self.store.posts_done_in_scope(scope, done_from=now - WINDOW, done_before=now):
                 if post.status is PostStatus.PUBLISHED and not post.payload.get("system"):
                     recent.setdefault(post.account_id, []).append(post)
-        for account in campaign.accounts:
-            posts = recent.get(account.id, [])
-            if not posts:
-                continue
-            if account.platform == "whatsapp":  # counted as the status webhooks came (services/webhooks)
-                counts = {p.post_id: self.store.reach(p.content_id, p.account_id) for p in posts}
+        reading = [a for a in campaign.accounts if recent.get(a.id)]
+        # The WhatsApp posts' reach (counted as the status webhooks came: services/webhooks) and the other accounts'
+        # states, each in batch reads rather than item by item.
+        reach = self.store.reaches((p.content_id, p.account_id) for a in reading if a.platform == "whatsapp"
+                                   for p in recent[a.id])
+        states = self.store.account_states(a.id for a in reading if a.platform != "whatsapp")
+        for account in reading:
+            posts = recent[account.id]
+            if account.platform == "whatsapp":
+                counts = {p.post_id: reach.get((p.content_id, p.account_id), {}) for p in posts}
             else:
-                counts = self._read(account, posts)
+                counts = self._read(account, posts, states[account.id])
             updated[account.id] = sum(self.store.record_metrics(p.content_id, p.account_id, counts[p.post_id], now)
                                       for p in posts if counts.get(p.post_id) and counts[p.post_id] != p.metrics)
         return updated
 
-    def _read(self, account: Account, posts: list[Post]) -> dict[str, dict[str, int]]:
-        if self.store.account_state(account.id).blocks(self.clock.now()):
+    def _read(self, account: Account, posts: list[Post], state: AccountState) -> dict[str, dict[str, int]]:
+        if state.blocks(self.clock.now()):
             return {}
         by_platform_id = {p.platform_post_id: p for p in posts if p.platform_post_id and p.gone_at is None}
         # Newest first: when an account has more posts than the reads allow, the fresh ones move most.

@@ -234,8 +234,12 @@ class Ingest:
             return self._reject(key, scope, [_unexpected(key, exc)])
         result = IngestResult(key, "accepted", problems=list(sheet.problems))
         counts = {"accepted": 0, "unchanged": 0, "replaced": 0}
+        # Every good row's content record as it stands, in batch reads rather than one read a row (a title is
+        # a row's identity, and titles do not repeat in a calendar that is read: each record is read once).
+        ids = [content_id_for(f"{key}#{r.document['title']}") for r in sheet.rows if not r.problems]
+        known = dict.fromkeys(ids) | self.store.contents(ids) if len(set(ids)) == len(ids) else {}
         for row in sheet.rows:
-            outcome = self._calendar_row(key, scoped, scope, campaign, row, uploader, result)
+            outcome = self._calendar_row(key, scoped, scope, campaign, row, uploader, result, known)
             if outcome:
                 counts[outcome] += 1
         present = {content_id_for(f"{key}#{r.document['title']}") for r in sheet.rows}
@@ -260,14 +264,14 @@ class Ingest:
         return result
 
     def _calendar_row(self, key: str, scoped: Any, scope: str, campaign: Campaign, row: Any, uploader: str | None,
-                      result: IngestResult) -> str | None:
+                      result: IngestResult, known: dict[str, ContentRecord | None]) -> str | None:
         if row.problems:  # found while reading the row: reported, not planned, and not withdrawn either
             result.problems += row.problems
             return None
         title = row.document["title"]
         content_id = content_id_for(f"{key}#{title}")
         sha256 = hashlib.sha256(json.dumps(row.document, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-        existing = self.store.content(content_id)
+        existing = known[content_id] if content_id in known else self.store.content(content_id)
         if existing and existing.sha256 == sha256:
             return "unchanged"
         try:

@@ -15,6 +15,7 @@ What each failure class does (the adapters classify; this decides):
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
 from collections.abc import Callable
@@ -213,6 +214,20 @@ class Publisher:
         looking = post.check_first
         plan = deliveries_for(post, campaign, media)
         final: tuple[str, str, int] | None = None  # the last call's delivery, recorded with the post's publishing
+        # A member's message that went out, still named as the call in flight (`pending_delivery`): recorded in the
+        # write that names the next member's call, or in the one that publishes the post. A worker that dies before
+        # that write leaves the post naming a message that went out, which its status webhook settles.
+        unrecorded: tuple[str, str, int] | None = None
+
+        def record_unrecorded() -> None:
+            nonlocal unrecorded
+            if unrecorded is not None:
+                key, platform_id, revision = unrecorded
+                unrecorded = None
+                if not self.store.record_delivery(post.content_id, post.account_id, key, platform_id, claim,
+                                                  revision):
+                    raise _LostClaim()
+
         try:
             for delivery in plan:
                 if delivery.key in delivered or delivery.key in failures:
@@ -221,6 +236,7 @@ class Publisher:
                     # A kit or a thread takes many calls: a pause or a silence that starts meanwhile stops the rest.
                     gate = self._calendar_gate(post, campaign, self.clock.now())
                     if gate is not None:
+                        record_unrecorded()
                         return self._stop_at_gate(post, gate, now, claim)
                 in_flight = delivery.key
                 request = _request(post, post.payload, delivery, account, token, delivered)
@@ -234,6 +250,7 @@ class Publisher:
                     # This attempt only came to look (the last one was in doubt), and it is not there: no re-send.
                     reason = (f"gave up after {MAX_ATTEMPTS} attempts; the last one was in doubt and "
                               f"{post.platform} does not show {delivery.key}, so it was not sent again")
+                    record_unrecorded()
                     if not self._settle(post, claim, PostStatus.FAILED, now, reason):
                         raise _LostClaim()
                     return "failed"
@@ -241,12 +258,19 @@ class Publisher:
                     # A message first takes its recipient's next slot (WhatsApp's pair rate): (digest, time taken).
                     slot = (recipient_key(delivery.recipient), self.clock.now()) if delivery.recipient else None
                     if slot and not self.store.reserve_recipient(post.account_id, *slot, PAIR_SPACING):
+                        record_unrecorded()
                         return self._pace(post, claim, now, delivery)
                     # A message cannot be looked up afterwards: name it before the call, so a worker that dies
-                    # during it leaves a question its status webhook answers.
-                    if delivery.recipient is not None and not self.store.begin_delivery(
-                            post.content_id, post.account_id, delivery.key, claim):
-                        raise _LostClaim()
+                    # during it leaves a question its status webhook answers — in the same write as the record of
+                    # the member before, where there is one (conditional on the claim, both).
+                    if delivery.recipient is not None:
+                        begun = (self.store.record_and_begin_delivery(post.content_id, post.account_id, unrecorded,
+                                                                      delivery.key, claim)
+                                 if unrecorded is not None else
+                                 self.store.begin_delivery(post.content_id, post.account_id, delivery.key, claim))
+                        unrecorded = None
+                        if not begun:
+                            raise _LostClaim()
                     calls += 1
                     try:
                         platform_id = client.publish(request)
@@ -267,6 +291,10 @@ class Publisher:
                     # A page post or a thread's last part: one write records it and publishes the post (conditional
                     # on the claim, as record_delivery is: a lost claim records nothing either way).
                     final = (delivery.key, platform_id, revision)
+                elif delivery.recipient is not None and not platform_id.startswith(FAILED_MARK):
+                    # A member's message went out: recorded with the next write (see `unrecorded`). A failure is
+                    # recorded at once: nothing went out, so no status webhook would answer for it.
+                    unrecorded = (delivery.key, platform_id, revision)
                 elif not self.store.record_delivery(post.content_id, post.account_id, delivery.key, platform_id,
                                                     claim, revision):
                     raise _LostClaim()
@@ -274,10 +302,20 @@ class Publisher:
                 if not platform_id.startswith(FAILED_MARK):
                     delivered[delivery.key] = platform_id
         except (PlatformAmbiguousError, CannotCheck) as exc:
+            record_unrecorded()
             self._ambiguous(post, claim, now, str(exc), check_again=not isinstance(exc, CannotCheck), pending=in_flight)
             return "ambiguous"
         except PlatformError as exc:
+            record_unrecorded()
             return self._failed_call(post, account, claim, now, exc)
+        except BaseException:
+            if unrecorded is not None:  # what went out stays on record, whatever stopped the worker after it
+                with contextlib.suppress(Exception):
+                    self.store.record_delivery(post.content_id, post.account_id, *unrecorded[:2], claim,
+                                               unrecorded[2])
+            raise
+        if unrecorded is not None:  # the kit's last message: recorded by the write that publishes the post
+            final, unrecorded = unrecorded, None
         if not delivered:
             reason = ("no recipient could be reached: " + "; ".join(sorted(set(failures.values())))
                       if failures else "no recipients")

@@ -67,10 +67,10 @@ class Queries:
 def account_rows(store: Store, campaign: Any, scopes: Collection[str]) -> list[dict[str, Any]]:
     """Each account of the given scopes with its health: healthy, throttled (until when) or unhealthy (why)."""
     rows = []
-    for account in campaign.accounts:
-        if account.scope not in scopes:
-            continue
-        state = store.account_state(account.id)
+    accounts = [account for account in campaign.accounts if account.scope in scopes]
+    states = store.account_states(account.id for account in accounts)  # in batch reads, not one by one
+    for account in accounts:
+        state = states[account.id]
         rows.append({"account_id": account.id, "platform": account.platform, "scope": account.scope,
                      "health": str(state.health), "until": to_iso(state.until) if state.until else None,
                      "reason": state.reason, "checked_at": to_iso(state.checked_at) if state.checked_at else None})

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.platforms.graph_errors import whatsapp_status_error_class
 from chalicelib.adapters.store import Store
 from chalicelib.domain import broadcast
-from chalicelib.domain.post import REPLACEABLE, PostStatus
+from chalicelib.domain.post import REPLACEABLE, Post, PostStatus
 from chalicelib.domain.whatsapp_webhook import STATUS_ORDER, parse_reference
 from chalicelib.errors import Unavailable
 from chalicelib.observability import count
@@ -61,27 +62,29 @@ class WhatsAppWebhooks:
                     _count_status(status.status, "subscriber")
                 continue
             # Meta redelivers and does not order webhooks: a status no newer than the one recorded for the message
-            # (a repeat, or a late `sent` after `failed`) has already had its effect, or must not have one.
-            known = self.store.message_status(status.message_id)
+            # (a repeat, or a late `sent` after `failed`) has already had its effect, or must not have one. The
+            # message's status, its post and the post's reach come in one strongly consistent read.
+            reference = parse_reference(status.reference)
+            if reference is not None:
+                known, post, reach = self.store.message_status_with_post(status.message_id, *reference[:2])
+            else:
+                known, post, reach = self.store.message_status(status.message_id), None, {}
             if known is not None and STATUS_ORDER.get(known, 0) >= rank:
                 counts["repeated"] = counts.get("repeated", 0) + 1
                 continue
-            reference = parse_reference(status.reference)
             outcome = None
             if reference is not None and status.status == "failed":
                 counts["failed"] += 1
-                outcome = self._failed(status, *reference)
+                outcome = self._failed(status, post, *reference)
                 counts[outcome] = counts.get(outcome, 0) + 1
-            elif reference is not None and self.store.settle_pending_delivery(*reference, status.message_id, now):
+            elif reference is not None and self._landed(status, post, *reference, now):
                 counts["settled"] += 1
-                self._settled(status, *reference)
-            elif reference is not None:
-                self.store.record_in_flight_delivery(*reference, status.message_id)
+                self._settled(status, post, *reference)
             if outcome != "deferred":  # recorded only once acted on: a redelivered 503 must act again
                 if reference is not None:
                     # The post's reach, before the status is marked seen: a failure here is answered again by Meta
                     # and counted then (each member once per stage, whatever order the webhooks come in).
-                    self.store.count_reach(*reference, rank)
+                    self.store.count_reach(*reference, rank, read=reach)
                 self.store.advance_message_status(status.message_id, status.status, rank, status.reference, now)
                 _count_status(status.status, "team")
         if counts["deferred"]:
@@ -89,18 +92,36 @@ class WhatsAppWebhooks:
                               "deliver them again")
         return counts
 
-    def _failed(self, status: MessageStatus, content_id: str, account_id: str, member: str) -> str:
+    def _landed(self, status: MessageStatus, post: Post | None, content_id: str, account_id: str, member: str,
+                now: datetime) -> bool:
+        """The call this message came from, where its post still names it (`pending_delivery`): a post in doubt
+        about it is settled (True), one a worker is sending is told at once that it went. A call is named before
+        it is made, so a post the strongly consistent read found naming no call to `member` waits on none this
+        status could answer: nothing to write."""
+        if post is None or post.pending_delivery != member:
+            return False
+        if post.status is PostStatus.AMBIGUOUS:
+            return self.store.settle_pending_delivery(content_id, account_id, member, status.message_id, now)
+        if post.status is not PostStatus.PUBLISHING or self.store.record_in_flight_delivery(
+                content_id, account_id, member, status.message_id):
+            return False
+        # The worker gave up on the call since the read (its answer timed out): the post is in doubt about it now.
+        return self.store.settle_pending_delivery(content_id, account_id, member, status.message_id, now)
+
+    def _failed(self, status: MessageStatus, post: Post | None, content_id: str, account_id: str,
+                member: str) -> str:
         now = self.clock.now()
         kind = whatsapp_status_error_class(status.error_code)
-        scope = self._scope(content_id, account_id)
+        scope = post.scope if post else "unknown"
         if kind == "account" and self.store.mark_account_unhealthy(account_id, f"WhatsApp: {status.error}", now):
             self.activity.record("account.unhealthy", scope, f"ALERT {account_id} needs a person: WhatsApp reported "
                                  f"{status.error} for a sent message; its posts wait", level="error",
                                  account_id=account_id)
         again = kind != "final_member"
-        if self.store.settle_pending_delivery(content_id, account_id, member,
-                                              None if again else f"{FAILED_MARK}{status.error}", now):
-            self._settled(status, content_id, account_id, member)
+        # Only a post that named this member's call (read with the status) can be settled by it: see _landed.
+        if post is not None and post.pending_delivery == member and self.store.settle_pending_delivery(
+                content_id, account_id, member, None if again else f"{FAILED_MARK}{status.error}", now):
+            self._settled(status, post, content_id, account_id, member)
             return "settled"
         outcome = "reached-no-one"
         if again:
@@ -115,14 +136,11 @@ class WhatsAppWebhooks:
                              level="warning", content_id=content_id, account_id=account_id)
         return outcome
 
-    def _settled(self, status: MessageStatus, content_id: str, account_id: str, member: str) -> None:
-        self.activity.record("post.settled", self._scope(content_id, account_id),
+    def _settled(self, status: MessageStatus, post: Post | None, content_id: str, account_id: str,
+                 member: str) -> None:
+        self.activity.record("post.settled", post.scope if post else "unknown",
                              f"{account_id}: WhatsApp reported the message to {member} {status.status}; "
                              "the rest of the team kit goes out now", content_id=content_id, account_id=account_id)
-
-    def _scope(self, content_id: str, account_id: str) -> str:
-        post = self.store.post(content_id, account_id)
-        return post.scope if post else "unknown"
 
 
 def _count_status(status: str, to: str) -> None:

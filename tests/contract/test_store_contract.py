@@ -559,6 +559,59 @@ def test_next_wake_at_is_the_soonest_wake_time_even_in_the_future(store):
     assert store.next_wake_at() == LATER
 
 
+def test_the_oldest_post_on_its_way_is_the_one_due_first_whatever_its_wake_time(store):
+    assert store.oldest_due_on_its_way(LATER) is None
+    placed(store, account_id="a-future", due_at=LATER + timedelta(minutes=5), wake_at=LATER + timedelta(minutes=5))
+    assert store.oldest_due_on_its_way(LATER) is None, "not due yet"
+    post = queued(store, account_id="b-queued", due_at=NOW)
+    assert store.oldest_due_on_its_way(NOW) is None, "due this very moment is not late"
+    # The clock re-queues it (its message seems lost): the wake time moves on, the due time does not.
+    assert store.move_post(KIT, post.account_id, expected=[S.QUEUED], status=S.QUEUED, now=LATER,
+                           wake_at=LATER + REQUEUE_AFTER, expected_wake_at=to_iso(NOW + REQUEUE_AFTER))
+    placed(store, account_id="c-later", due_at=NOW + timedelta(minutes=30), wake_at=NOW + timedelta(minutes=30))
+    assert store.oldest_due_on_its_way(LATER) == NOW
+    assert store.claim_post(KIT, post.account_id, "claim-1", LATER, LATER + CLAIM_TIMEOUT, post.revision)
+    assert store.oldest_due_on_its_way(LATER) == NOW, "publishing is still on its way"
+    assert store.move_post(KIT, post.account_id, expected=[S.PUBLISHING], claim="claim-1", status=S.PUBLISHED,
+                           now=LATER, fields={"claim": None, "published_at": to_iso(LATER)})
+    assert store.oldest_due_on_its_way(LATER) == NOW + timedelta(minutes=30)
+
+
+@pytest.mark.parametrize("held", [S.HELD_THROTTLED, S.HELD_ACCOUNT, S.HELD_SILENCE, S.PAUSED])
+def test_a_post_held_on_purpose_is_not_on_its_way_until_it_is_queued_again(store, held):
+    post = claimed(store, account_id="held")
+    assert store.move_post(KIT, "held", expected=[S.PUBLISHING], claim="claim-1", status=held, now=NOW,
+                           wake_at=LATER, fields={"claim": None, "reason": "waits", "held": str(held)})
+    assert store.oldest_due_on_its_way(LATER) is None
+    assert store.move_post(KIT, "held", expected=[held], status=S.QUEUED, now=LATER, wake_at=LATER + REQUEUE_AFTER)
+    assert store.oldest_due_on_its_way(LATER) == post.due_at
+
+
+def test_waiting_for_a_sign_off_is_not_on_its_way_and_a_re_upload_that_needs_one_takes_a_post_off(store):
+    placed(store, account_id="signed", status=S.PENDING_APPROVAL, wake_at=LATER)
+    assert store.oldest_due_on_its_way(LATER) is None
+    placed(store, account_id="resent")
+    assert store.oldest_due_on_its_way(LATER) == NOW
+    assert store.place_post(a_post(account_id="resent", revision=2, status=S.PENDING_APPROVAL, wake_at=LATER),
+                            REPLACEABLE).placed
+    assert store.oldest_due_on_its_way(LATER) is None
+
+
+def test_a_settled_doubt_and_a_reopened_delivery_are_on_their_way_again(store):
+    post = claimed(store, account_id="doubt")
+    assert store.begin_delivery(KIT, "doubt", "m1", "claim-1")
+    assert store.move_post(KIT, "doubt", expected=[S.PUBLISHING], claim="claim-1", status=S.AMBIGUOUS, now=NOW,
+                           wake_at=LATER, fields={"claim": None, "reason": "timed out"})
+    assert store.oldest_due_on_its_way(LATER) == NOW, "in doubt: not known to be out"
+    assert store.settle_pending_delivery(KIT, "doubt", "m1", "wamid.1", LATER)
+    assert store.oldest_due_on_its_way(LATER) == post.due_at
+    sent = published(store, {"m1": "wamid.2"}, account_id="reopened", due_at=NOW - timedelta(minutes=5))
+    assert store.oldest_due_on_its_way(LATER) == NOW
+    assert store.reopen_delivery(KIT, sent.account_id, "m1", "wamid.2", LATER, "re-engagement", REPLACEABLE) \
+        == "reopened"
+    assert store.oldest_due_on_its_way(LATER) == NOW - timedelta(minutes=5)
+
+
 def test_posts_in_scope_are_that_scope_by_due_time(store):
     placed(store, account_id="late", due_at=LATER)
     placed(store, account_id="early", due_at=NOW, content_id="c-z")
@@ -858,3 +911,89 @@ def test_the_last_delivery_is_recorded_in_the_publishing_write_and_only_under_th
     after = store.post("c-fb", "fb-sahada")
     assert after.status is S.PUBLISHED
     assert after.deliveries == {"page": "fb-1"} and after.delivery_revisions == {"page": post.revision}
+
+
+# ---- fewer requests: one write for two, one read for many ----------------------------------------------
+def test_the_member_before_is_recorded_in_the_write_that_names_the_next_call(store):
+    claimed(store, "claim-1")
+    assert store.begin_delivery(KIT, "wa-sahada", "m-1", "claim-1")
+    assert store.record_and_begin_delivery(KIT, "wa-sahada", ("m-1", "wamid.1", 1), "m-2", "claim-1")
+    after = reload(store, a_post())
+    assert (after.pending_delivery, after.deliveries, after.delivery_revisions, after.claim) == (
+        "m-2", {"m-1": "wamid.1"}, {"m-1": 1}, "claim-1")
+    assert store.record_and_begin_delivery(KIT, "wa-sahada", ("m-2", "wamid.2", 1), "m-3", "claim-1")
+    assert reload(store, a_post()).deliveries == {"m-1": "wamid.1", "m-2": "wamid.2"}
+
+
+def test_a_worker_that_lost_its_claim_records_and_names_nothing_in_the_one_write(store):
+    claimed(store, "claim-1")
+    assert store.begin_delivery(KIT, "wa-sahada", "m-1", "claim-1")
+    store.move_post(KIT, "wa-sahada", expected=[S.PUBLISHING], claim="claim-1", status=S.AMBIGUOUS, now=NOW,
+                    fields={"claim": None, "check_first": True, "reason": "abandoned"})
+    before = reload(store, a_post())
+    assert not store.record_and_begin_delivery(KIT, "wa-sahada", ("m-1", "wamid.1", 1), "m-2", "claim-1")
+    assert reload(store, before) == before
+    assert not store.record_and_begin_delivery("nobody", "wa-sahada", ("m-1", "wamid.1", 1), "m-2", "claim-1")
+
+
+def test_a_status_webhook_reads_the_message_its_post_and_the_reach_at_once(store):
+    assert store.message_status_with_post("wamid.1", KIT, "wa-sahada") == (None, None, {})
+    post = delivered(store, {"m-1": "wamid.1"})
+    assert store.begin_delivery(KIT, "wa-sahada", "m-2", "claim-1")
+    assert store.advance_message_status("wamid.1", "delivered", 2, f"{KIT}|wa-sahada|m-1", NOW) == 0
+    assert store.count_reach(KIT, "wa-sahada", "m-1", 2) == ["sent", "delivered"]
+    status, read, reach = store.message_status_with_post("wamid.1", KIT, "wa-sahada")
+    assert (status, read) == ("delivered", reload(store, post))
+    assert read.pending_delivery == "m-2"
+    assert (reach["members"], reach["sent"], reach["delivered"]) == ({"m-1": 2}, 1, 1)
+    assert store.message_status_with_post("wamid.2", KIT, "wa-sahada")[0] is None
+    assert store.message_status_with_post("wamid.1", KIT, "wa-other")[1:] == (None, {})
+
+
+def test_reach_counted_from_an_earlier_read_is_counted_as_from_a_fresh_one(store):
+    post = published(store, {"m-1": "wamid.1", "m-2": "wamid.2"})
+    nothing = store.message_status_with_post("wamid.1", post.content_id, post.account_id)[2]
+    assert nothing == {}
+    assert store.count_reach(post.content_id, post.account_id, "m-1", 1, read=nothing) == ["sent"]
+    # Read before m-1's `sent` was counted: stale, so the write's condition fails and the item is read again.
+    assert store.count_reach(post.content_id, post.account_id, "m-2", 2, read=nothing) == ["sent", "delivered"]
+    stale = store.message_status_with_post("wamid.1", post.content_id, post.account_id)[2]
+    assert store.count_reach(post.content_id, post.account_id, "m-1", 3, read=stale) == ["delivered", "read"]
+    assert store.count_reach(post.content_id, post.account_id, "m-1", 2, read=stale) == [], "a late delivered"
+    assert store.count_reach(post.content_id, post.account_id, "m-2", 2, read=stale) == [], "a repeat"
+    assert store.count_reach(post.content_id, post.account_id, "m-2", 4, read=stale) == [], "a failure"
+    assert store.reach(post.content_id, post.account_id) == {"sent": 2, "delivered": 2, "read": 1}
+
+
+def test_many_posts_reach_is_read_in_batches(store):
+    posts = [(f"c-{n:03d}", "wa-sahada") for n in range(105)]  # more than one BatchGetItem takes
+    for n, (content_id, account_id) in enumerate(posts):
+        if n % 2 == 0:
+            assert store.count_reach(content_id, account_id, "m-1", 1 + n % 3)
+    found = store.reaches([*posts, posts[0]])
+    assert set(found) == {post for n, post in enumerate(posts) if n % 2 == 0}
+    assert found[("c-000", "wa-sahada")] == {"sent": 1}
+    assert found[("c-002", "wa-sahada")] == {"sent": 1, "delivered": 1, "read": 1}
+    assert all(found[post] == store.reach(*post) for post in found)
+    assert store.reaches([]) == {}
+
+
+def test_many_accounts_states_are_read_at_once(store):
+    assert store.throttle_account("x-sahada", LATER, "limit", NOW)
+    assert store.mark_account_unhealthy("fb-sahada", "token expired", NOW)
+    states = store.account_states(["fb-sahada", "x-sahada", "wa-sahada", "x-sahada"])
+    assert list(states) == ["fb-sahada", "x-sahada", "wa-sahada"]
+    assert states == {a: store.account_state(a) for a in ("fb-sahada", "x-sahada", "wa-sahada")}
+    assert (states["fb-sahada"].health, states["x-sahada"].health, states["wa-sahada"].health) == (
+        Health.UNHEALTHY, Health.THROTTLED, Health.HEALTHY)
+    assert store.account_states([]) == {}
+
+
+def test_many_content_records_are_read_at_once(store):
+    assert store.contents([]) == {}
+    assert store.save_content(a_content(), None)
+    assert store.save_content(a_content(content_id="c-other", key="content/state/other.yaml"), None)
+    assert store.save_content(a_content(2), 1)
+    found = store.contents([KIT, "c-none", "c-other", KIT])
+    assert found == {KIT: store.content(KIT), "c-other": store.content("c-other")}
+    assert found[KIT].revision == 2

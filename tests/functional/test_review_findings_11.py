@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import pytest
-
 from chalicelib.adapters import aws
 from chalicelib.domain.post import PostStatus, content_id_for
 from local.sandbox import Fault
@@ -26,8 +24,6 @@ def emitted(capfd):
 
 
 # ---- 1. PublishingLag measures the clock, not the posts -------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="open: the wake index carries no due time, and a re-queued post's wake time "
-                   "moves on — the lag needs the due time in the index (a new GSI: issue 10)")
 def test_publishing_lag_reports_a_post_that_is_half_an_hour_late_and_still_not_out(active, client, emf, capfd):
     """infra/resources.yaml's PublishingLagAlarm says "A post due more than 10 minutes ago is not out yet", and
     the runbook sends ops to it for a post that did not go out. But chalicelib/services/dispatch.py measures
