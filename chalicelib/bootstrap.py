@@ -272,7 +272,7 @@ class Container:
     def platforms(self) -> dict[str, PlatformClient]:
         if self.overrides.platforms is not None:
             return self.overrides.platforms
-        return {name: self.platform(name) for name in ("facebook", "x", "whatsapp")}
+        return PlatformClients(self.platform)
 
     def platform(self, name: str) -> PlatformClient:
         """One platform's client: a Lambda that only messages on WhatsApp never loads the others."""
@@ -291,6 +291,22 @@ class Container:
         from chalicelib.adapters.platforms.whatsapp import WhatsAppClient
 
         return WhatsAppClient(s.whatsapp_api_base, s.graph_api_version, s.platform_timeout_seconds)
+
+
+class PlatformClients(dict):
+    """Every platform's client, each made when first asked for: a batch of Facebook posts never loads X's signer."""
+
+    NAMES = ("facebook", "x", "whatsapp")
+
+    def __init__(self, make: Callable[[str], PlatformClient]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, name: str) -> PlatformClient:
+        if name not in self.NAMES:
+            raise KeyError(name)
+        self[name] = client = self._make(name)
+        return client
 
 
 class OnFirstUse:

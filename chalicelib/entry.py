@@ -101,33 +101,42 @@ def dispatch_due() -> dict[str, int]:
 
 
 def publish_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
+    """A batch of posts to publish, each on its own: the ones that failed go back to SQS by message id (the partial
+    batch response), so only those are delivered again."""
     from chalicelib.adapters.publish_queue import backoff_seconds
     from chalicelib.services.publish import RetryLater
 
     c = container()
 
-    def publish_record(record: Any) -> str:
-        message = record.json_body
+    def publish_one(record: dict[str, Any]) -> None:
+        message = json.loads(record["body"])
         with correlated(content_id=message.get("content_id"), account_id=message.get("account_id"),
                         post_id=f"{message.get('content_id')}.{message.get('account_id')}"):
-            return publish_one(record, message)
+            try:
+                c.publisher.publish(message)
+            except RetryLater as exc:
+                receives = int(record.get("attributes", {}).get("ApproximateReceiveCount") or 1)
+                delay = exc.delay_seconds
+                if delay is None:
+                    delay = backoff_seconds(receives, c.settings.retry_base_seconds)
+                c.publish_queue.delay(record["receiptHandle"], delay)
+                raise
 
-    def publish_one(record: Any, message: dict[str, Any]) -> str:
-        try:
-            return c.publisher.publish(message)
-        except RetryLater as exc:
-            receives = int(record.attributes.approximate_receive_count or 1)
-            delay = exc.delay_seconds
-            if delay is None:
-                delay = backoff_seconds(receives, c.settings.retry_base_seconds)
-            c.publish_queue.delay(record.receipt_handle, delay)
-            raise
+    records = event.get("Records")
+    if not records or not isinstance(records, list):
+        raise ValueError("not an SQS batch: the event has no list of Records")
+    failed = [record for record in records if not _handled(publish_one, record)]
+    return {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in failed]}
 
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=event, record_handler=publish_record, processor=processor,
-                                    context=context)
+
+def _handled(handle: Callable[[dict[str, Any]], None], record: dict[str, Any]) -> bool:
+    """Whether one record of a batch was handled; a record that raised fails alone, and SQS delivers it again."""
+    try:
+        handle(record)
+    except Exception as exc:
+        logger.debug(f"record processing exception: {type(exc).__name__}: {exc}")
+        return False
+    return True
 
 
 def check_tokens() -> dict[str, str]:
