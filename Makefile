@@ -41,7 +41,7 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 deploy: $(STAMP)
-	$(PY) -m infra.deploy --stage $(STAGE) $(if $(CAMPAIGN),--campaign $(CAMPAIGN))
+	$(PY) -m infra.deploy --stage $(STAGE) $(if $(CAMPAIGN),--campaign $(CAMPAIGN)) $(if $(TRACING),--tracing)
 
 chaos: $(STAMP)
 	$(PY) -m chaos --backend fakes --posts 1000

@@ -18,11 +18,12 @@ from chalice import (
     UnauthorizedError,
 )
 
-from chalicelib import entry
+from chalicelib import entry, tracing
 from chalicelib.errors import ConfigError, RequestError
 from chalicelib.observability import logger
 from chalicelib.settings import event_source_names, user_pool_arn
 
+tracing.start()  # only if the stage traces (make deploy TRACING=1): else nothing of X-Ray is imported
 app = Chalice(app_name="prachar")
 CONTENT_BUCKET, PUBLISH_QUEUE, IMPORT_QUEUE, BROADCAST_QUEUE = event_source_names()
 # clear_state: a warm Lambda's next invocation starts without the last one's correlation ids.

@@ -2,7 +2,7 @@
 ids on every line of a unit of work, and CloudWatch metrics in the Embedded Metric Format — JSON lines on stdout that
 CloudWatch turns into metrics, with no API call and nothing to import at cold start beyond Powertools itself.
 
-Tracing (X-Ray) is not imported here: a function pays its import only when tracing is turned on for it.
+Tracing (X-Ray) lives in tracing.py and is imported only when a stage turns it on.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+from chalicelib import tracing
+
 NAMESPACE = "Prachar"
 
 logger = Logger(service="prachar")
@@ -22,11 +24,13 @@ logger = Logger(service="prachar")
 @contextmanager
 def correlated(**ids: str | None) -> Iterator[None]:
     """Every log line in the block carries these ids (upload_key, content_id, post_id, broadcast_id, …), so one
-    upload's, post's or broadcast's story is one CloudWatch Logs Insights query."""
+    upload's, post's or broadcast's story is one CloudWatch Logs Insights query — and, with tracing on, one X-Ray
+    subsegment annotated with them."""
     keys = {name: value for name, value in ids.items() if value}
     logger.append_keys(**keys)
     try:
-        yield
+        with tracing.unit_of_work(keys):
+            yield
     finally:
         logger.remove_keys(list(keys))
 

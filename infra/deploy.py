@@ -2,7 +2,8 @@
 
 1. Create or update the stage's CloudFormation stack from infra/resources.yaml.
 2. Make the stage's Cognito user pool and its app client, if missing (infra/identity.py).
-3. Record the resource names and the pool in .chalice/config.json, and write each function's own policy.
+3. Record the resource names and the pool in .chalice/config.json, and write each function's own policy
+   (with --tracing, X-Ray on for the stage and each policy's grant to send trace segments).
 4. `chalice deploy --stage <stage>` (the decorators read the same names, and the authorizer the pool, from the
    environment).
 5. Turn on ReportBatchItemFailures for the publish queue's event-source mapping (aws/chalice#2029).
@@ -92,14 +93,16 @@ def stage_environment(stage: str, outputs: dict[str, str]) -> dict[str, str]:
 
 
 def record_stage(config_path: Path, stage: str, environment: dict[str, str], failure_queue: str, *,
-                 region: str = "*", account: str = "*") -> int:
-    """The stage's names in .chalice/config.json, and each function's own policy beside it; the number written."""
+                 region: str = "*", account: str = "*", tracing: bool = False) -> int:
+    """The stage's names in .chalice/config.json, and each function's own policy beside it; the number written.
+    `tracing` turns X-Ray on for the stage (Chalice's `xray`: the functions and the API) or off again."""
     config = json.loads(config_path.read_text())
     stage_config = config.setdefault("stages", {}).setdefault(stage, {"api_gateway_stage": "api"})
     stage_config.pop("iam_policy_file", None)  # one policy for every function: before each had its own
-    stage_config.setdefault("environment_variables", {}).update(environment)
+    stage_config["xray"] = tracing
+    stage_config.setdefault("environment_variables", {}).update(environment, PRACHAR_TRACING=str(tracing).lower())
     resources = StageResources(stage, environment["PRACHAR_CONTENT_BUCKET"], environment["PRACHAR_TABLE"],
-                               environment["PRACHAR_PUBLISH_QUEUE"], failure_queue, region, account)
+                               environment["PRACHAR_PUBLISH_QUEUE"], failure_queue, region, account, tracing)
     functions = stage_config.setdefault("lambda_functions", {})
     policies = function_policies(resources)
     for function, policy in policies.items():
@@ -257,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-writer", action="append", default=[], metavar="USERID",
                         help="an aws:userid (AIDA…, or AROA…:* for any session of a role) that may change config/, "
                              "besides the campaign's coordinators; repeatable (default: the deploying identity)")
+    parser.add_argument("--tracing", action="store_true",
+                        help="turn X-Ray tracing on for this deploy (the functions and the API); without it, off")
     arguments = parser.parse_args(argv)
     check_target(dict(os.environ), arguments.rehearsal)
     parameters = {"ContentBucketName": arguments.bucket_name} if arguments.bucket_name else {}
@@ -278,8 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     region = boto3.session.Session().region_name
     account = sts.get_caller_identity()["Account"]
     written = record_stage(CHALICE_CONFIG, arguments.stage, environment, outputs["UploadFailureQueueName"],
-                           region=region, account=account)
+                           region=region, account=account, tracing=arguments.tracing)
     print(f"{written} functions, each with its own least-privilege policy in .chalice/policy-{arguments.stage}-*.json")
+    print("X-Ray tracing: on" if arguments.tracing else "X-Ray tracing: off (make deploy TRACING=1 turns it on)")
     print(f"resources ready: {json.dumps(outputs, indent=2)}")
     print(f"user pool {pool.id}, app client {pool.client_id}")
     chalice = str(Path(sys.executable).with_name("chalice"))

@@ -30,6 +30,9 @@ NOT_CALLED_BY_THE_CODE = {
                             "of 404, and a missing media file would look like a permission failure",
     "SsmDecryptsTokens": "SSM and Secrets Manager decrypt a SecureString parameter or a secret with the caller's "
                          "kms:Decrypt, through the service only",
+    "TracingSendsSegments": "with tracing on (`make deploy TRACING=1`), Lambda and the X-Ray SDK send the "
+                            "function's trace segments; X-Ray's PutTraceSegments and PutTelemetryRecords take no "
+                            "resource ARN, so the resource is *",
     "TokensInSecretsManager": "an account's token is read from Secrets Manager instead of SSM when the campaign "
                               "config names it there (secret: secretsmanager:prachar/<stage>/accounts/<id>); the "
                               "recorded run's accounts keep theirs in SSM",
@@ -66,6 +69,7 @@ class StageResources:
     failure_queue: str
     region: str = "*"
     account: str = "*"
+    tracing: bool = False  # X-Ray on for the stage: each function may send its trace segments
 
     @property
     def where(self) -> str:
@@ -163,7 +167,9 @@ def _code_statements(function: str, r: StageResources) -> list[dict[str, Any]]:
         # A post due already (no time given, or a time past) that needs no sign-off is queued at once.
         "on_content_upload": [*_table(r, *ingest), *_reads(r, "content/*"), _error_reports(r, "content"),
                               _sends_to(r, "PublishNow", r.publish_queue)],
-        "on_calendar_upload": [*_table(r, *ingest), *_reads(r, "calendar/*"), _error_reports(r, "calendar"),
+        # BatchGetItem: the calendar's rows' content records in batch reads.
+        "on_calendar_upload": [*_table(r, "BatchGetItem", *ingest), *_reads(r, "calendar/*"),
+                               _error_reports(r, "calendar"),
                                _sends_to(r, "PublishNow", r.publish_queue)],
         "on_audience_upload": importing,
         "on_import_continuation": importing,
@@ -171,7 +177,7 @@ def _code_statements(function: str, r: StageResources) -> list[dict[str, Any]]:
             *_table(r, "BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"),
             _audience_key(r, "Decrypt"), *_tokens(r, "accounts/*"), _sends_to(r, "BroadcastChunks", broadcasts)],
         # GetItem, PutItem: an expired or abandoned post is read and written to the activity log.
-        "publishing_clock": [*_table(r, "GetItem", "PutItem", "UpdateItem", indexes=("wake",)),
+        "publishing_clock": [*_table(r, "GetItem", "PutItem", "UpdateItem", indexes=("wake", "on_its_way")),
                              _sends_to(r, "PublishQueue", r.publish_queue)],
         "broadcast_counts": _table(r, "PutItem", "Query", "UpdateItem"),
         "token_health_check": [*_table(r, "GetItem", "PutItem", "UpdateItem"), *_tokens(r, "accounts/*")],
@@ -179,7 +185,9 @@ def _code_statements(function: str, r: StageResources) -> list[dict[str, Any]]:
         "daily_report": [*_table(r, "GetItem", "PutItem", "Query", "UpdateItem", indexes=("by_done", "by_scope")),
                          _statement("Reports", ["s3:PutObject"], r.objects("reports/*"))],
         "audience_purge": [*_table(r, "BatchWriteItem", "GetItem", "PutItem", "Query"), audience_reports],
-        "engagement_collector": [*_table(r, "GetItem", "PutItem", "UpdateItem", indexes=("by_done",)),
+        # BatchGetItem: the WhatsApp posts' reach and the accounts' states in batch reads.
+        "engagement_collector": [*_table(r, "BatchGetItem", "GetItem", "PutItem", "UpdateItem",
+                                         indexes=("by_done",)),
                                  *_tokens(r, "accounts/*")],
         "campaign_closer": _table(r, "GetItem", "PutItem", "UpdateItem", indexes=("by_scope",)),
         "on_publish_message": [
@@ -210,6 +218,9 @@ def function_policy(function: str, r: StageResources) -> dict[str, Any]:
         statements.append(_polls(r, queue))
     if function in S3_TRIGGERED:
         statements.append(_statement("LambdaRecordsFailures", ["sqs:SendMessage"], [r.queue(r.failure_queue)]))
+    if r.tracing:
+        statements.append(_statement("TracingSendsSegments", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                                     ["*"]))
     return {"Version": "2012-10-17", "Statement": statements + _code_statements(function, r)}
 
 

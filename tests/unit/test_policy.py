@@ -137,3 +137,34 @@ def test_every_aws_operation_the_code_names_is_granted_to_some_function():
     assert {"dynamodb:Query", "s3:GetObject", "sqs:SendMessage"} <= set(calls), "the scan finds the adapters' calls"
     missing = {action: sorted(files) for action, files in calls.items() if action not in allowed}
     assert not missing, f"add these to infra/policy.py (or to AUTHORIZED_AS here): {missing}"
+
+
+def test_with_tracing_on_each_function_may_send_its_trace_segments_and_only_then():
+    traced = function_policies(StageResources("dev", "prachar-dev-content", "prachar-dev", "prachar-dev-publish",
+                                              "prachar-dev-upload-failures", REGION, ACCOUNT, tracing=True))
+    for function in FUNCTIONS:
+        [tracing] = [s for s in statements(traced[function]) if s["Sid"] == "TracingSendsSegments"]
+        assert tracing["Action"] == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+        assert tracing["Resource"] == "*"  # X-Ray has no resource-level permissions for these two
+        assert [s for s in statements(traced[function]) if s is not tracing] == statements(policies()[function])
+    assert "TracingSendsSegments" in NOT_CALLED_BY_THE_CODE
+
+
+def test_a_deploy_with_tracing_turns_x_ray_on_for_the_stage_and_one_without_turns_it_off(tmp_path):
+    from infra.deploy import record_stage
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"version": "2.0", "app_name": "prachar", "stages": {}}))
+    environment = {"PRACHAR_CONTENT_BUCKET": "prachar-dev-content", "PRACHAR_TABLE": "prachar-dev",
+                   "PRACHAR_PUBLISH_QUEUE": "prachar-dev-publish"}
+    record_stage(config, "dev", environment, "prachar-dev-upload-failures", region=REGION, account=ACCOUNT,
+                 tracing=True)
+    stage = json.loads(config.read_text())["stages"]["dev"]
+    assert stage["xray"] is True and stage["environment_variables"]["PRACHAR_TRACING"] == "true"
+    policy = json.loads((tmp_path / "policy-dev-publishing_clock.json").read_text())
+    assert "TracingSendsSegments" in {s["Sid"] for s in policy["Statement"]}
+    record_stage(config, "dev", environment, "prachar-dev-upload-failures", region=REGION, account=ACCOUNT)
+    stage = json.loads(config.read_text())["stages"]["dev"]
+    assert stage["xray"] is False and stage["environment_variables"]["PRACHAR_TRACING"] == "false"
+    policy = json.loads((tmp_path / "policy-dev-publishing_clock.json").read_text())
+    assert "TracingSendsSegments" not in {s["Sid"] for s in policy["Statement"]}

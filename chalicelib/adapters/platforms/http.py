@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
 
+from chalicelib import tracing
 from chalicelib.errors import PlatformAmbiguousError, PlatformUnavailableError
 
 
@@ -61,8 +62,10 @@ def call(platform: str, method: str, url: str, *, token_header: str, timeout: fl
         headers["Content-Type"] = "application/x-www-form-urlencoded"
         body = urlencode(form).encode("ascii")
     try:
-        response = _pool().request(method, url, body=body, headers=headers,
-                                   timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout))
+        with tracing.platform_call(platform, method, url) as traced:
+            response = _pool().request(method, url, body=body, headers=headers,
+                                       timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout))
+            traced(response.status)
     except (NewConnectionError, ConnectTimeoutError) as exc:
         raise PlatformUnavailableError(platform, f"could not connect: {type(exc).__name__}") from None
     except ReadTimeoutError:
@@ -81,7 +84,10 @@ def call(platform: str, method: str, url: str, *, token_header: str, timeout: fl
 def download(platform: str, url: str, timeout: float) -> bytes:
     """Media for an upload, from the content bucket's short-lived link."""
     try:
-        response = _pool().request("GET", url, timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout * 6))
+        with tracing.platform_call(platform, "GET", url) as traced:
+            response = _pool().request("GET", url,
+                                       timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout * 6))
+            traced(response.status)
     except HTTPError as exc:
         raise PlatformUnavailableError(platform, f"could not read the media file: {type(exc).__name__}") from None
     if response.status != 200:
