@@ -48,8 +48,11 @@ OWN_FILES = {"app.py": OURS, "chalicelib": OURS, "chalice": CHALICE_RUNTIME}
 PURPOSE = {
     OURS: "our code: app.py and chalicelib/ (with the dashboard's static files)",
     CHALICE_RUNTIME: "Chalice's runtime (chalice/app.py), added by chalice package: app.py's decorators and routing",
-    "aws-lambda-powertools": "JSON logging, EMF metrics, SQS batches with partial failures, SSM and Secrets Manager "
-                             "parameters with caching",
+    "aws-lambda-powertools": "JSON logging, EMF metrics, SSM and Secrets Manager parameters with caching, and the "
+                             "X-Ray Tracer when a stage traces",
+    "aws-xray-sdk": "what Powertools' Tracer drives (it imports it, undeclared: Powertools' `tracer` extra) — only in "
+                    "a stage deployed with TRACING=1",
+    "wrapt": "aws-xray-sdk's patching of botocore",
     "boto3": "the AWS clients (chalicelib/adapters/aws.py) and DynamoDB's type (de)serialiser",
     "botocore": "boto3's core; we use its Config (timeouts, retries) and ClientError",
     "pydantic": "validating manifests and the campaign config with per-field errors",
