@@ -284,18 +284,20 @@ def _seen_content(content_id: str, seen_by: Any) -> None:
 
 
 def decide(action: str, content_id: str, body: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """Another team's content answers as a GET does — not found (its id must not confirm it exists): the service
+    checks the caller's scopes on the content it reads anyway. A malformed body is refused first, whoever asks."""
     campaign, seen_by = viewer_of(context)
-    member = seen_by.member
-    _seen_content(content_id, seen_by)
+    member, may_see = seen_by.member, seen_by.may_see
     service = container().approvals()
     if action == "approve":
-        return service.approve(content_id, member, campaign, _revision_seen(body), str(body.get("note") or ""))
+        return service.approve(content_id, member, campaign, _revision_seen(body), str(body.get("note") or ""),
+                               may_see=may_see)
     if action == "reject":
         reason = str(body.get("reason") or "").strip()
         if not reason:
             raise BadRequest("say why: {\"reason\": \"…\"} (the team sees it on the post)")
-        return service.reject(content_id, member, campaign, reason)
-    return service.clear_silence(content_id, member, _revision_seen(body, "clear for the silence"))
+        return service.reject(content_id, member, campaign, reason, may_see=may_see)
+    return service.clear_silence(content_id, member, _revision_seen(body, "clear for the silence"), may_see=may_see)
 
 
 def _revision_seen(body: dict[str, Any], verb: str = "approve") -> int:

@@ -43,8 +43,8 @@ from chalicelib.adapters.table_items import (
     post_key,
 )
 from chalicelib.domain.account_state import AccountState, Health
-from chalicelib.domain.post import DONE, ON_ITS_WAY, Post, PostStatus
-from chalicelib.domain.post_states import move_for
+from chalicelib.domain.post import DONE, Post, PostStatus
+from chalicelib.domain.post_states import move_for, on_its_way_after
 from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentRecord, Placement
 from chalicelib.domain.times import epoch_milliseconds, from_iso, to_iso
 from chalicelib.domain.whatsapp_webhook import reach_stages
@@ -225,7 +225,7 @@ class InMemoryStore:
             removes += ["wake_pk", "wake_at"]
         else:
             sets.update(wake_pk=WAKE_PARTITION, wake_at=to_iso(wake_at))
-        if status in ON_ITS_WAY:
+        if on_its_way_after(expected, status):
             sets["way_pk"] = ON_ITS_WAY_PARTITION
         else:
             removes.append("way_pk")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from chalicelib.domain.post import REPLACEABLE, UNFINISHED, PostStatus
+from chalicelib.domain.post import ON_ITS_WAY, REPLACEABLE, UNFINISHED, PostStatus
 
 S = PostStatus
 HELD = (S.HELD_THROTTLED, S.HELD_ACCOUNT, S.HELD_SILENCE, S.PAUSED)
@@ -89,6 +89,20 @@ def move_for(sources: Iterable[PostStatus | None], target: PostStatus, *, claime
             return move
     raise IllegalMove(f"no move takes a post from {sorted(map(str, sources))} to {target}"
                       f"{' under a claim' if claimed else ''} setting {sorted(fields) or 'nothing else'}")
+
+
+def on_its_way_after(sources: Iterable[PostStatus | None], target: PostStatus) -> bool:
+    """Whether a post that moves from `sources` to `target` is on its way out — late once its due time has passed,
+    what PublishingLag measures. Not a post that a re-check takes out of a deliberate hold (a pause, a silence, a
+    throttle, a held account: a hold that still stands sends it straight back, and one that is over lets the
+    publisher claim it, which puts it on its way), nor one in doubt that a person has been alerted about (escalated:
+    its own alarm called them)."""
+    sources = frozenset(sources)
+    if target not in ON_ITS_WAY:
+        return False
+    if target is S.QUEUED and sources and sources <= frozenset(HELD):
+        return False
+    return not (target is S.AMBIGUOUS and sources == {S.AMBIGUOUS})
 
 
 def moves_table() -> str:

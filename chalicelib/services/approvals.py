@@ -91,9 +91,9 @@ class Approvals:
                       may_see: Callable[[str], bool] | None = None) -> dict[str, Any]:
         """A coordinator clears a state post whose content does not reach the silent polling areas — the revision
         they read, never wording uploaded after they looked."""
+        content, posts = self._content(content_id, may_see)  # first: another team's post is not found, as a GET
         if member.role != "coordinator":
             raise Forbidden(f"only a coordinator may clear a post for a silence; {member.id} is a {member.role}")
-        content, posts = self._content(content_id, may_see)
         if content.scope != "state":
             raise Forbidden("only state posts can be cleared: constituency and district accounts reach the "
                              "polling area itself")

@@ -583,7 +583,24 @@ def test_a_post_held_on_purpose_is_not_on_its_way_until_it_is_queued_again(store
     assert store.move_post(KIT, "held", expected=[S.PUBLISHING], claim="claim-1", status=held, now=NOW,
                            wake_at=LATER, fields={"claim": None, "reason": "waits", "held": str(held)})
     assert store.oldest_due_on_its_way(LATER) is None
+    # The re-check queues it; a hold that still stands sends it straight back, so it is not on its way yet…
     assert store.move_post(KIT, "held", expected=[held], status=S.QUEUED, now=LATER, wake_at=LATER + REQUEUE_AFTER)
+    assert store.oldest_due_on_its_way(LATER) is None
+    # …until the publisher claims it (the hold is over), or its message is lost and the clock sends another.
+    assert store.claim_post(KIT, "held", "claim-2", LATER, LATER + CLAIM_TIMEOUT, post.revision)
+    assert store.oldest_due_on_its_way(LATER) == post.due_at
+
+
+def test_a_doubt_a_person_was_alerted_about_is_not_on_its_way_until_it_is_settled(store):
+    post = claimed(store, account_id="escalated")
+    assert store.begin_delivery(KIT, "escalated", "m1", "claim-1")
+    assert store.move_post(KIT, "escalated", expected=[S.PUBLISHING], claim="claim-1", status=S.AMBIGUOUS, now=NOW,
+                           wake_at=LATER, fields={"claim": None, "reason": "timed out"})
+    assert store.oldest_due_on_its_way(LATER) == NOW
+    assert store.move_post(KIT, "escalated", expected=[S.AMBIGUOUS], status=S.AMBIGUOUS, now=LATER,
+                           wake_at=LATER + timedelta(hours=1), fields={"reason": "a coordinator was alerted"})
+    assert store.oldest_due_on_its_way(LATER) is None
+    assert store.settle_pending_delivery(KIT, "escalated", "m1", None, LATER, "a coordinator: it did not go out")
     assert store.oldest_due_on_its_way(LATER) == post.due_at
 
 
