@@ -15,7 +15,7 @@ from chalicelib import bootstrap
 from chalicelib.adapters import aws
 from chalicelib.adapters.clock import SteppedClock
 from chalicelib.adapters.memory import InMemoryBucket, InMemoryQueue, InMemorySecrets, InMemoryStore
-from chalicelib.bootstrap import Container, Overrides
+from chalicelib.bootstrap import Container, Overrides, PlatformClients
 from chalicelib.settings import load_settings
 from local.emulator import Emulator, emulator_environment, free_port
 from local.provision import create_resources, register_in_sandbox, seed_account_secrets
@@ -49,7 +49,9 @@ class Backend(Protocol):
 
 
 def real_platform_clients(clock: SteppedClock) -> dict[str, Any]:
-    return Container(load_settings(), clock).platforms()
+    """Every platform's real client, made now (the container's own are made on first use; chaos wraps each)."""
+    clients = Container(load_settings(), clock).platforms()
+    return {name: clients[name] for name in PlatformClients.NAMES}
 
 
 @dataclass

@@ -45,7 +45,8 @@ class Emulator:
         # werkzeug logs every request at INFO; the activity log is what users want to read.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        self._server.start()
+        with moto_fixes.connections_kept_alive():
+            self._server.start()
         return self
 
     def peek_queue(self, queue_url: str, region: str = LOCAL_REGION) -> QueueState | None:

@@ -23,12 +23,25 @@ code).
    most of a replay's emulator time): the answers of the item operations are written as JSON directly — the same
    members, minus what the model would leave out (unknown or empty ones); an answer holding bytes or times (binary
    attributes) still goes through the model.
+9. Making the stage's resources cost seconds of emulator CPU, most of it work thrown away — and the tests make them
+   afresh for every test: moto's CloudFormation parses the template with PyYAML's pure-Python loader on every
+   CreateStack (the same text: parsed once, each stack given its own deep copy); a KMS key gets a 2048-bit RSA key
+   pair generated even when it is a symmetric key that never signs (generated when first used instead); and every
+   Cognito user pool re-imports the same private JWK from moto's resource file, recovering its RSA primes (imported
+   once, the key shared, as the file is).
+10. moto's server (werkzeug's development server) answers every request with `Connection: close`, then waits 10 ms
+   for request bytes to throw away: each AWS call paid a TCP connection, a server thread and a selector (a fifth of a
+   replay's CPU). The emulator keeps connections open instead, as AWS does: a request's body is read whole before
+   moto sees it (nothing is left on the connection for the next request to trip over), and a connection closes when
+   the client asks, or when an answer went wrong half-way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import re
+import threading
 from typing import Any
 
 _applied = False
@@ -74,6 +87,9 @@ def apply() -> None:
     _statements_as_iam_applies_them()
     _one_dynamodb_request_at_a_time()
     _dynamodb_items_as_json()
+    _template_parsed_once()
+    _kms_key_pair_when_used()
+    _cognito_key_imported_once()
     S3Response._notification_config_from_body = lower_case_filter_names
     APIGatewayBackend.import_rest_api = import_without_description
     APIGatewayBackend.put_rest_api = accept_swagger_2
@@ -252,3 +268,144 @@ def _dynamodb_items_as_json() -> None:
         return execute_result(self, context)
 
     DynamoResult.execute_result = as_json
+
+
+def _template_parsed_once() -> None:
+    import copy
+    import functools
+
+    from moto.cloudformation.models import Stack
+
+    parse = Stack.parse_template
+
+    @functools.lru_cache(maxsize=16)
+    def parsed(template: str) -> Any:
+        return parse(template)
+
+    def parse_template(template: str) -> Any:
+        return copy.deepcopy(parsed(template))  # moto changes a stack's template_dict as it goes
+
+    Stack.parse_template = staticmethod(parse_template)
+
+
+class _KeyPairWhenUsed:
+    """moto's private key of a KMS key, generated on first use (a symmetric key never uses it)."""
+
+    def __init__(self, generate: Any, key_spec: str) -> None:
+        self._generate, self._key_spec, self._key = generate, key_spec, None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # its own fields before __init__ (a copy being made), dunder look-ups
+            raise AttributeError(name)
+        if self._key is None:
+            self._key = self._generate(self._key_spec)
+        return getattr(self._key, name)
+
+
+def _kms_key_pair_when_used() -> None:
+    from moto.kms import models
+
+    generate = models.generate_private_key
+    models.generate_private_key = lambda key_spec: _KeyPairWhenUsed(generate, key_spec)
+
+
+def _cognito_key_imported_once() -> None:
+    import functools
+    import json
+    import types
+
+    from moto.cognitoidp import models
+
+    jwk = models.jwk
+
+    @functools.lru_cache(maxsize=4)
+    def imported(document: str) -> Any:
+        return jwk.RSAKey.import_key(json.loads(document))
+
+    def import_key(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs or not isinstance(value, dict):
+            return jwk.RSAKey.import_key(value, *args, **kwargs)
+        return imported(json.dumps(value, sort_keys=True))
+
+    models.jwk = types.SimpleNamespace(RSAKey=types.SimpleNamespace(import_key=import_key))  # its one use of jwk
+
+
+_keep_alive = threading.local()
+
+
+class _NothingToDrain:
+    """werkzeug's after-answer drain, for a connection kept open: its request body was read whole (read now, the
+    drain would take the client's next request)."""
+
+    def register(self, *args: Any) -> None:
+        pass
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class _Selectors:
+    """werkzeug.serving's `selectors`, but for a kept-alive request (the drain's only use of it there)."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def DefaultSelector(self) -> Any:
+        return _NothingToDrain() if getattr(_keep_alive, "request", False) else self._module.DefaultSelector()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+
+@contextlib.contextmanager
+def connections_kept_alive() -> Any:
+    """moto's ThreadedMotoServer, started inside this block, keeps its connections open (see 10)."""
+    import io
+
+    from moto.moto_server import threaded_moto_server
+    from werkzeug import serving
+
+    if not isinstance(serving.selectors, _Selectors):
+        serving.selectors = _Selectors(serving.selectors)
+    base = threaded_moto_server.MotoRequestHandler
+
+    class KeptAlive(base):  # type: ignore[valid-type, misc]
+        disable_nagle_algorithm = True  # an answer's headers and body go out at once, not after a delayed ACK
+        _whole_body = _answered = False
+
+        def make_environ(self) -> dict[str, Any]:
+            environ = super().make_environ()
+            length = environ.get("CONTENT_LENGTH")
+            self._whole_body = not environ.get("wsgi.input_terminated") and (
+                length is not None or self.command in ("GET", "HEAD", "DELETE", "OPTIONS"))
+            if self._whole_body:
+                environ["wsgi.input"] = io.BytesIO(self.rfile.read(int(length or 0)))
+            return environ
+
+        def run_wsgi(self) -> None:
+            _keep_alive.request = True
+            self._whole_body = self._answered = False  # until make_environ has read the body
+            try:
+                super().run_wsgi()
+            finally:
+                _keep_alive.request = False
+            if not (self._whole_body and self._answered):
+                self.close_connection = True
+
+        def send_header(self, keyword: str, value: str) -> None:
+            # werkzeug's last header of an answer it frames (by its length, or in chunks); an error answered outside
+            # run_wsgi (a malformed request) still closes.
+            if (keyword.lower() == "connection" and value.lower() == "close" and self._whole_body
+                    and getattr(_keep_alive, "request", False)):
+                self._answered = True
+                return
+            super().send_header(keyword, value)
+
+    threaded_moto_server.MotoRequestHandler = KeptAlive
+    try:
+        yield
+    finally:
+        threaded_moto_server.MotoRequestHandler = base

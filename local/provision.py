@@ -3,6 +3,7 @@ and give every account a secret the platform sandbox will accept, as ops would g
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,14 +49,24 @@ def apply_bucket_settings(s3: Any, bucket: str) -> None:
 
 
 def _template() -> dict[str, Any]:
-    """infra/resources.yaml as data; CloudFormation's own tags (!Sub, !If, …) read as None."""
+    """infra/resources.yaml as data; CloudFormation's own tags (!Sub, !If, …) read as None. A fresh copy each time:
+    the text is parsed once per version of the file (the tests make the resources afresh for every test)."""
+    import copy
+
+    return copy.deepcopy(_parsed_template(TEMPLATE.read_text(encoding="utf-8")))
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_template(text: str) -> dict[str, Any]:
     import yaml
 
-    class Loader(yaml.SafeLoader):
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it: the same data
+
+    class Loader(base):  # type: ignore[valid-type, misc]
         pass
 
     Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=Loader)
+    return yaml.load(text, Loader=Loader)
 
 
 @dataclass(frozen=True)
