@@ -12,8 +12,7 @@ from chalicelib.errors import Conflict
 KEY = "content/constituency/sahada/approval.yaml"
 
 
-@pytest.fixture()
-def signing(active, client, campaign_yaml):
+def with_sign_off(campaign_yaml: str) -> str:
     """The test campaign with the default sign-off chain, a Bhilwara district team, and mapped principals."""
     document = yaml.safe_load(campaign_yaml)
     document.pop("approval")
@@ -22,7 +21,12 @@ def signing(active, client, campaign_yaml):
     for team in document["teams"]:
         for member in team["members"]:
             member.setdefault("principal", f"AIDA{member['id'].upper().replace('-', '')}")
-    active.put("config/campaign.yaml", yaml.safe_dump(document, allow_unicode=True))
+    return yaml.safe_dump(document, allow_unicode=True)
+
+
+@pytest.fixture()
+def signing(active, client, campaign_yaml):
+    active.put("config/campaign.yaml", with_sign_off(campaign_yaml))
     assert active.container.ingest().config("config/campaign.yaml").outcome == "accepted"
     return active
 

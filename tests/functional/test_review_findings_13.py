@@ -69,9 +69,9 @@ def test_a_decision_reads_the_content_once_as_the_approvals_service_now_allows(a
     own `content_with_posts` (a Query of the same partition) — every approve, reject and clear-silence makes the extra
     read the change claims to have removed, and the `may_see` branch is dead code that no test through the API
     exercises."""
-    from tests.functional.test_approvals import act, upload
+    from tests.functional.test_approvals import act, upload, with_sign_off
 
-    active.put("config/campaign.yaml", _with_sign_off(campaign_yaml))
+    active.put("config/campaign.yaml", with_sign_off(campaign_yaml))
     assert active.container.ingest().config("config/campaign.yaml").outcome == "accepted"
     upload(active, client, key=KEY, principal="AWS:AIDASAHADA02")
     revision = client.http.get(f"/api/posts/{content_id_for(KEY)}").json_body["revision"]
@@ -83,15 +83,3 @@ def test_a_decision_reads_the_content_once_as_the_approvals_service_now_allows(a
     assert approved.status_code == 200, approved.json_body
     assert reads == [], f"the approval read the content record on its own first: {reads}"
 
-
-def _with_sign_off(campaign_yaml: str) -> str:
-    import yaml
-
-    document = yaml.safe_load(campaign_yaml)
-    document.pop("approval")
-    document["teams"].append({"id": "bhilwara-it-cell", "scope": "district/bhilwara", "members": [
-        {"id": "bhilwara-01", "name": "जिला लीड", "role": "lead", "principal": "AIDABHILWARA01"}]})
-    for team in document["teams"]:
-        for member in team["members"]:
-            member.setdefault("principal", f"AIDA{member['id'].upper().replace('-', '')}")
-    return yaml.safe_dump(document, allow_unicode=True)
