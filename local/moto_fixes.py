@@ -293,12 +293,15 @@ class _KeyPairWhenUsed:
 
     def __init__(self, generate: Any, key_spec: str) -> None:
         self._generate, self._key_spec, self._key = generate, key_spec, None
+        self._lock = threading.Lock()  # moto's server is threaded: two first uses must not make two pairs
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):  # its own fields before __init__ (a copy being made), dunder look-ups
             raise AttributeError(name)
         if self._key is None:
-            self._key = self._generate(self._key_spec)
+            with self._lock:
+                if self._key is None:
+                    self._key = self._generate(self._key_spec)
         return getattr(self._key, name)
 
 
@@ -379,8 +382,10 @@ def connections_kept_alive() -> Any:
         def make_environ(self) -> dict[str, Any]:
             environ = super().make_environ()
             length = environ.get("CONTENT_LENGTH")
+            # A length that is not a plain count is left to werkzeug, which answers it and closes the connection.
             self._whole_body = not environ.get("wsgi.input_terminated") and (
-                length is not None or self.command in ("GET", "HEAD", "DELETE", "OPTIONS"))
+                (length is not None and length.isdigit()) or (length is None and self.command in
+                                                              ("GET", "HEAD", "DELETE", "OPTIONS")))
             if self._whole_body:
                 environ["wsgi.input"] = io.BytesIO(self.rfile.read(int(length or 0)))
             return environ

@@ -44,7 +44,7 @@ from chalicelib.adapters.table_items import (
 )
 from chalicelib.domain.account_state import AccountState, Health
 from chalicelib.domain.post import DONE, Post, PostStatus
-from chalicelib.domain.post_states import move_for, on_its_way_after
+from chalicelib.domain.post_states import move_for, on_its_way
 from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentRecord, Placement
 from chalicelib.domain.times import epoch_milliseconds, from_iso, to_iso
 from chalicelib.domain.whatsapp_webhook import reach_stages
@@ -225,7 +225,7 @@ class InMemoryStore:
             removes += ["wake_pk", "wake_at"]
         else:
             sets.update(wake_pk=WAKE_PARTITION, wake_at=to_iso(wake_at))
-        if on_its_way_after(expected, status):
+        if on_its_way(status, wakes=wake_at is not None):
             sets["way_pk"] = ON_ITS_WAY_PARTITION
         else:
             removes.append("way_pk")
@@ -451,11 +451,12 @@ class InMemoryStore:
         index = self._wake_index()
         return from_iso(index[0]["wake_at"]) if index else None
 
-    def oldest_due_on_its_way(self, now: datetime) -> datetime | None:
+    def oldest_due_on_its_way(self, now: datetime, excluding: Collection[tuple[str, str]] = ()) -> datetime | None:
+        skip = {post_key(content_id, account_id) for content_id, account_id in excluding}
         with self._lock:
             keys = [item["scope_sk"] for item in self._items.values()
                     if item.get("way_pk") == ON_ITS_WAY_PARTITION and isinstance(item.get("scope_sk"), str)
-                    and item["scope_sk"] < to_iso(now)]
+                    and item["scope_sk"] < to_iso(now) and (item["pk"], item["sk"]) not in skip]
         return due_from_scope_key(min(keys)) if keys else None
 
     def posts_in_scope(self, scope: str, *, due_from: datetime | None = None,

@@ -44,7 +44,7 @@ from chalicelib.adapters.table_items import (
 )
 from chalicelib.domain.account_state import AccountState, Health
 from chalicelib.domain.post import DONE, Post, PostStatus
-from chalicelib.domain.post_states import move_for, on_its_way_after
+from chalicelib.domain.post_states import move_for, on_its_way
 from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentRecord, Placement
 from chalicelib.domain.times import epoch_milliseconds, from_iso, to_iso
 from chalicelib.domain.whatsapp_webhook import reach_stages
@@ -231,7 +231,7 @@ class Store:
             removes += ["wake_pk", "wake_at"]
         else:
             sets.update(wake_pk=WAKE_PARTITION, wake_at=to_iso(wake_at))
-        if on_its_way_after(expected, status):
+        if on_its_way(status, wakes=wake_at is not None):
             sets["way_pk"] = ON_ITS_WAY_PARTITION
         else:
             removes.append("way_pk")
@@ -513,15 +513,18 @@ class Store:
         items = response.get("Items", [])
         return from_iso(items[0]["wake_at"]["S"]) if items else None
 
-    def oldest_due_on_its_way(self, now: datetime) -> datetime | None:
+    def oldest_due_on_its_way(self, now: datetime, excluding: Collection[tuple[str, str]] = ()) -> datetime | None:
         """The due time of the oldest post past due and still on its way out (scheduled, queued, publishing or in
-        doubt — not held on purpose), None when there is none: how late publishing is, whatever its wake time."""
-        response = self._call("query", IndexName=ON_ITS_WAY_INDEX, Limit=1,
-                              KeyConditionExpression="way_pk = :p AND scope_sk < :now",
-                              ExpressionAttributeValues={":p": to_value(ON_ITS_WAY_PARTITION),
-                                                         ":now": to_value(to_iso(now))})
-        items = response.get("Items", [])
-        return due_from_scope_key(items[0]["scope_sk"]["S"]) if items else None
+        doubt — not held on purpose), None when there is none: how late publishing is, whatever its wake time.
+        `excluding`: (content id, account id) of posts to pass over."""
+        skip = {post_key(content_id, account_id) for content_id, account_id in excluding}
+        for item in self._query(IndexName=ON_ITS_WAY_INDEX, Limit=len(skip) + 1,
+                                KeyConditionExpression="way_pk = :p AND scope_sk < :now",
+                                ExpressionAttributeValues={":p": to_value(ON_ITS_WAY_PARTITION),
+                                                           ":now": to_value(to_iso(now))}):
+            if (item["pk"], item["sk"]) not in skip:
+                return due_from_scope_key(item["scope_sk"])
+        return None
 
     def posts_in_scope(self, scope: str, *, due_from: datetime | None = None,
                        due_before: datetime | None = None) -> Iterator[Post]:

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.account_state import AccountState, Health
-from chalicelib.domain.post import ON_ITS_WAY, Post, PostStatus
+from chalicelib.domain.post import Post, PostStatus
+from chalicelib.domain.post_states import on_its_way
 from chalicelib.domain.records import ActiveCampaign, ActivityEntry, ContentRecord
 from chalicelib.domain.times import from_iso, local_date, to_iso
 
@@ -38,7 +39,7 @@ def post_item(post: Post) -> Item:
     }
     if post.wake_at is not None:
         item.update(wake_pk=WAKE_PARTITION, wake_at=to_iso(post.wake_at))
-    if post.status in ON_ITS_WAY:
+    if on_its_way(post.status, wakes=post.wake_at is not None):
         item["way_pk"] = ON_ITS_WAY_PARTITION
     if post.doubts:
         item["doubts"] = json.dumps(post.doubts, ensure_ascii=False)

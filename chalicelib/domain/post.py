@@ -42,7 +42,7 @@ DONE = (PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.EXPIRED, PostStatus.
 UNFINISHED = (*REPLACEABLE, PostStatus.AMBIGUOUS)
 # On its way out and held by nothing deliberate (a sign-off, a pause, a silence, a throttle, a held account): once
 # its due time has passed, such a post is late — what the PublishingLag metric and its alarm measure (which moves
-# leave a post on its way: post_states.on_its_way_after).
+# leave a post on its way: post_states.on_its_way).
 ON_ITS_WAY = (PostStatus.SCHEDULED, PostStatus.QUEUED, PostStatus.PUBLISHING, PostStatus.AMBIGUOUS)
 # Content with no publish_at goes out as soon as it is approved; unapproved, it expires after this.
 APPROVAL_WINDOW = timedelta(hours=24)

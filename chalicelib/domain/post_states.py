@@ -91,18 +91,12 @@ def move_for(sources: Iterable[PostStatus | None], target: PostStatus, *, claime
                       f"{' under a claim' if claimed else ''} setting {sorted(fields) or 'nothing else'}")
 
 
-def on_its_way_after(sources: Iterable[PostStatus | None], target: PostStatus) -> bool:
-    """Whether a post that moves from `sources` to `target` is on its way out — late once its due time has passed,
-    what PublishingLag measures. Not a post that a re-check takes out of a deliberate hold (a pause, a silence, a
-    throttle, a held account: a hold that still stands sends it straight back, and one that is over lets the
-    publisher claim it, which puts it on its way), nor one in doubt that a person has been alerted about (escalated:
-    its own alarm called them)."""
-    sources = frozenset(sources)
-    if target not in ON_ITS_WAY:
-        return False
-    if target is S.QUEUED and sources and sources <= frozenset(HELD):
-        return False
-    return not (target is S.AMBIGUOUS and sources == {S.AMBIGUOUS})
+def on_its_way(status: PostStatus, *, wakes: bool) -> bool:
+    """Whether a post in `status` is on its way out — late once its due time has passed, what PublishingLag measures.
+    Not one held on purpose (a sign-off, a pause, a silence, a throttle, a held account), nor one in doubt that
+    nothing will wake (no look-up, no status to wait for): a coordinator has been alerted to decide, by its own
+    alarm. (The clock leaves out, for the run that does it, the posts it queues out of a hold: see Dispatcher.)"""
+    return status in ON_ITS_WAY and (wakes or status is not S.AMBIGUOUS)
 
 
 def moves_table() -> str:

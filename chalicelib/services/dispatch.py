@@ -10,6 +10,7 @@ from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.publish_queue import PublishQueue
 from chalicelib.adapters.store import Store
 from chalicelib.domain.post import REQUEUE_AFTER, Post, PostStatus, WakeAction, claim_expired, on_wake
+from chalicelib.domain.post_states import HELD
 from chalicelib.domain.times import to_iso
 from chalicelib.observability import MetricUnit, emit, logger
 from chalicelib.services.activity import ActivityLog
@@ -39,6 +40,7 @@ class Dispatcher:
         now = self.clock.now()
         result = DispatchResult()
         messages = []
+        out_of_a_hold = []
         for content_id, account_id, status, wake_at in self.store.wake_due(now, limit):
             action = on_wake(status)
             post_id = f"{content_id}.{account_id}"
@@ -50,6 +52,8 @@ class Dispatcher:
             if action is WakeAction.QUEUE and self._queue(content_id, account_id, status, wake_at, now):
                 result.queued.append(post_id)
                 messages.append({"content_id": content_id, "account_id": account_id})
+                if status in HELD:
+                    out_of_a_hold.append((content_id, account_id))
             elif action is WakeAction.REQUEUE and self.store.move_post(
                     content_id, account_id, expected=[PostStatus.QUEUED], status=PostStatus.QUEUED, now=now,
                     wake_at=now + REQUEUE_AFTER, expected_wake_at=wake_at):
@@ -71,15 +75,18 @@ class Dispatcher:
             if failed:
                 logger.warning("some publish messages were not sent; the clock will resend them",
                                extra={"count": len(failed)})
-        self._report_lag(now)
+        self._report_lag(now, out_of_a_hold)
         return result
 
-    def _report_lag(self, now: datetime) -> None:
+    def _report_lag(self, now: datetime, out_of_a_hold: list[tuple[str, str]]) -> None:
         """Every minute, how long ago the oldest post still on its way out was due (0 when none is late) — from its
-        due time, not its wake time, which each re-queue moves on. Without a figure the alarm counts the minute as
-        late, as it does when the clock itself stops; the run's own work is done either way."""
+        due time, not its wake time, which each re-queue moves on. A post this run queued out of a hold is passed
+        over: a re-check of a hold that still stands (a pause, every 5 minutes) sends it straight back, and one whose
+        hold is over is being sent now; if its message is lost, the next minute's run counts it. Without a figure
+        the alarm counts the minute as late, as it does when the clock itself stops; the run's own work is done
+        either way."""
         try:
-            oldest = self.store.oldest_due_on_its_way(now)
+            oldest = self.store.oldest_due_on_its_way(now, out_of_a_hold)
         except Exception as exc:
             logger.warning("could not read how late publishing is", extra={"error": type(exc).__name__})
             return

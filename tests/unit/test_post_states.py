@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain.post import PostStatus
-from chalicelib.domain.post_states import MOVES, IllegalMove, move_for, moves_table, on_its_way_after
+from chalicelib.domain.post_states import MOVES, IllegalMove, move_for, moves_table, on_its_way
 
 S = PostStatus
 
@@ -54,21 +54,19 @@ def test_a_move_may_set_only_its_own_fields():
         move_for([PostStatus.PENDING_APPROVAL], PostStatus.SCHEDULED, claimed=False, fields=["published_at"])
 
 
-@pytest.mark.parametrize(("sources", "target", "on_its_way"), [
-    ([None], S.SCHEDULED, True),                       # a new post
-    ([S.SCHEDULED], S.QUEUED, True),                   # due: the clock queues it
-    ([S.QUEUED], S.QUEUED, True),                      # its message seems lost: sent again
-    ([S.QUEUED], S.PUBLISHING, True),                  # claimed
-    ([S.PUBLISHING], S.AMBIGUOUS, True),               # a call that may have landed
-    ([S.AMBIGUOUS], S.QUEUED, True),                   # settled: the rest goes out
-    ([S.PAUSED], S.QUEUED, False),                     # a re-check out of a pause …
-    ([S.HELD_THROTTLED], S.QUEUED, False),             # … a throttle
-    ([S.HELD_ACCOUNT, S.HELD_SILENCE], S.QUEUED, False),  # … a held account, a silence
-    ([S.AMBIGUOUS], S.AMBIGUOUS, False),               # escalated: a person was alerted
-    ([None], S.PENDING_APPROVAL, False),
-    ([S.PUBLISHING], S.PAUSED, False),
-    ([S.PUBLISHING], S.PUBLISHED, False),
-    ([S.QUEUED], S.HELD_THROTTLED, False),
+@pytest.mark.parametrize(("status", "wakes", "expected"), [
+    (S.SCHEDULED, True, True),
+    (S.QUEUED, True, True),
+    (S.PUBLISHING, True, True),
+    (S.AMBIGUOUS, True, True),        # a look-up, or WhatsApp's status, will settle it
+    (S.AMBIGUOUS, False, False),      # nothing will: a coordinator has been alerted to decide
+    (S.PENDING_APPROVAL, True, False),
+    (S.PAUSED, True, False),
+    (S.HELD_THROTTLED, True, False),
+    (S.HELD_ACCOUNT, True, False),
+    (S.HELD_SILENCE, True, False),
+    (S.PUBLISHED, False, False),
+    (S.FAILED, False, False),
 ])
-def test_which_moves_leave_a_post_on_its_way_out(sources, target, on_its_way):
-    assert on_its_way_after(sources, target) is on_its_way
+def test_which_posts_are_on_their_way_out(status, wakes, expected):
+    assert on_its_way(status, wakes=wakes) is expected
