@@ -71,6 +71,9 @@ class LocalStack:
     # ---- start and stop -------------------------------------------------------------------------
     def start(self) -> LocalStack:
         self.emulator.start()
+        # moto keeps one AWS world per process, whichever server answers: a stack started after another in the same
+        # process (`make bench` runs several) starts from an empty one, as a stack of its own should.
+        self.emulator.reset()
         self.sandbox.start()
         os.environ.update(emulator_environment(self.emulator.url))
         os.environ.update({"PRACHAR_STAGE": STAGE, "PRACHAR_CONTENT_BUCKET": BUCKET,
