@@ -235,6 +235,24 @@ def list_activity():
     return entry.activity(*_query())
 
 
+@app.route("/api/me", authorizer=SIGNED_IN)
+@answers
+def whoami():
+    return entry.me(app.current_request.context)
+
+
+@app.route("/api/campaign", authorizer=SIGNED_IN)
+@answers
+def active_campaign():
+    return entry.campaign_document(app.current_request.context)
+
+
+@app.route("/api/uploads", authorizer=SIGNED_IN)
+@answers
+def upload_answer():
+    return entry.upload_answer(*_query())
+
+
 @app.route("/webhooks/whatsapp", methods=["GET"])
 def whatsapp_subscription():
     try:

@@ -25,11 +25,6 @@ def uploaded_objects(event: dict[str, Any]) -> list[tuple[str, str | None, str |
     return found
 
 
-def uploaded_keys(event: dict[str, Any]) -> list[tuple[str, str | None]]:
-    """(decoded key, uploader principal) for each record of an S3 notification."""
-    return [(key, principal) for key, principal, _ in uploaded_objects(event)]
-
-
 def ingest_config(event: dict[str, Any]) -> list[str]:
     ingest = container().ingest()
     return [_each_upload(ingest.config, key, uploaded_by, etag).outcome
@@ -38,12 +33,14 @@ def ingest_config(event: dict[str, Any]) -> list[str]:
 
 def ingest_content(event: dict[str, Any]) -> list[str]:
     ingest = container().ingest()
-    return [_each_upload(ingest.content, key, uploaded_by).outcome for key, uploaded_by in uploaded_keys(event)]
+    return [_each_upload(ingest.content, key, uploaded_by, etag).outcome
+            for key, uploaded_by, etag in uploaded_objects(event)]
 
 
 def ingest_calendar(event: dict[str, Any]) -> list[str]:
     ingest = container().ingest()
-    return [_each_upload(ingest.calendar, key, uploaded_by).outcome for key, uploaded_by in uploaded_keys(event)]
+    return [_each_upload(ingest.calendar, key, uploaded_by, etag).outcome
+            for key, uploaded_by, etag in uploaded_objects(event)]
 
 
 def _each_upload(handle: Callable[..., Any], key: str, *args: Any, **kwargs: Any) -> Any:
@@ -404,6 +401,67 @@ def _visible_scope(asked: str | None, seen_by: Any) -> str:
     if not seen_by.may_see(scope):
         raise Forbidden(f"{seen_by.member.id} ({seen_by.member.role} of {seen_by.team_scope}) cannot see {scope}")
     return scope
+
+
+def me(context: dict[str, Any]) -> dict[str, Any]:
+    """Who the signed-in caller is in the active campaign, and what `prachar` needs to upload for them."""
+    from chalicelib.domain.times import to_iso
+
+    campaign, member = caller(context)
+    c = container()
+    team = campaign.team_of(member.id)
+    return {"member": {"id": member.id, "name": member.name, "role": member.role},
+            "team": {"id": team.id, "scope": team.scope} if team else None, "campaign": campaign.campaign,
+            "config_version": c.campaigns.active_version(), "bucket": c.settings.content_bucket,
+            "max_upload_bytes": c.settings.max_upload_bytes, "now": to_iso(c.clock.now())}
+
+
+def campaign_document(context: dict[str, Any]) -> dict[str, Any]:
+    """The active campaign, for `prachar check` to judge files offline as the Lambdas will: without members' phone
+    numbers, e-mail addresses and principals, which no check needs and not every member may read."""
+    from chalicelib.domain.times import to_iso
+
+    caller(context)
+    c = container()
+    record = c.store.active_campaign()
+    if record is None:
+        raise NotFound("no campaign is active yet")
+    document = json.loads(json.dumps(record.document))
+    for team in document.get("teams") or []:
+        team["members"] = [{k: v for k, v in m.items() if k not in ("phone", "email", "principal")}
+                           for m in team.get("members") or []]
+    return {"campaign": document, "config_version": record.version,
+            "max_upload_bytes": c.settings.max_upload_bytes, "now": to_iso(c.clock.now())}
+
+
+def upload_answer(params: dict[str, str], context: dict[str, Any]) -> dict[str, Any]:
+    """What became of one upload (`key`, and the `etag` S3 gave it), once the system has answered it."""
+    from chalicelib.domain.scope import ScopeError, split_scoped_key
+
+    key, etag = params.get("key") or "", (params.get("etag") or "").strip('"')
+    if not key or not etag:
+        raise BadRequest("give the upload's key and etag: /api/uploads?key=content/…&etag=…")
+    _, seen_by = viewer_of(context)
+    area = key.split("/", 1)[0]
+    try:
+        scope = ("state" if key == "config/campaign.yaml" else f"constituency/{key.split('/')[1]}"
+                 if area == "audience" else str(split_scoped_key(key).scope))
+    except (ScopeError, IndexError):
+        scope = None
+    # The config is the coordinators' (who see everything, an upload under no known scope too); anything else is
+    # its scope's. An unknown or unseen scope answers 403 alike.
+    allowed = seen_by.sees_everything or (area != "config" and scope is not None and seen_by.may_see(scope))
+    if not allowed:
+        raise Forbidden(f"{seen_by.member.id} cannot see uploads under {key.rsplit('/', 1)[0]}/")
+    c = container()
+    if area == "audience":
+        state = c.audience.import_state(key, etag)
+        if state is None or state.get("status") == "running":
+            return {"answered": False, "key": key}
+        return {"answered": True, "key": key, "outcome": state["status"], "counts": state.get("counts") or {},
+                "problems": state.get("listed") or [], "answered_at": state.get("finished_at")}
+    answer = c.store.upload_answer(key, etag)
+    return {"answered": False, "key": key} if answer is None else {"answered": True, **answer}
 
 
 def health() -> dict[str, Any]:

@@ -168,6 +168,10 @@ class CampaignControls(Protocol):
 
     def remember_calendar_rows(self, key: str, content_ids: list[str]) -> None: ...
 
+    def record_upload_answer(self, key: str, etag: str, answer: dict[str, Any], expires_at: int) -> None: ...
+
+    def upload_answer(self, key: str, etag: str) -> dict[str, Any] | None: ...
+
 
 @runtime_checkable
 class StorePort(CampaignRecords, ContentRecords, PostRecords, AccountStates, ActivityRecords, CampaignControls,

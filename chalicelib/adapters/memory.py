@@ -156,6 +156,16 @@ class InMemoryStore:
     def remember_calendar_rows(self, key: str, content_ids: list[str]) -> None:
         self._put({"pk": f"CALENDAR#{key}", "sk": "ROWS", "content_ids": content_ids})
 
+    # ---- the system's answer to each upload (what `prachar upload` waits for) ------------------------------
+    def record_upload_answer(self, key: str, etag: str, answer: dict[str, Any], expires_at: int) -> None:
+        """What became of the upload `etag` of `key`; a retried event writes the same answer again."""
+        self._put({"pk": f"UPLOAD#{key}", "sk": f"ETAG#{etag}", "answer": json.dumps(answer, ensure_ascii=False),
+                   "expires_at": expires_at})
+
+    def upload_answer(self, key: str, etag: str) -> dict[str, Any] | None:
+        item = self._get(f"UPLOAD#{key}", f"ETAG#{etag}")
+        return json.loads(item["answer"]) if item else None
+
     def content_with_posts(self, content_id: str) -> tuple[ContentRecord | None, list[Post]]:
         content, posts = None, []
         for item in self._partition(f"CONTENT#{content_id}"):

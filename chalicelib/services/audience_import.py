@@ -72,10 +72,10 @@ class AudienceImport:
         if not any(c.id == constituency for c in campaign.constituencies):
             return self._reject(key, "state", [Problem("(key)", f"{constituency!r} is not a constituency of "
                                 "the campaign", "upload under audience/<constituency id>/, e.g. "
-                                f"audience/{campaign.constituencies[0].id}/contacts.csv")])
+                                f"audience/{campaign.constituencies[0].id}/contacts.csv")], etag=etag)
         refused = None if continued else uploader_refused(campaign, uploaded_by, constituency)
         if refused is not None:
-            return self._reject(key, scope, [refused])
+            return self._reject(key, scope, [refused], etag=etag)
         state = self.audience.import_state(key, etag)
         latest = state is not None and int(state.get("generation", 0)) == self.audience.generation(key)
         if state is not None and state["status"] in DONE and latest:
@@ -241,8 +241,9 @@ class AudienceImport:
 
     def _reject(self, key: str, scope: str, problems: list[Problem], *, state: dict[str, Any] | None = None,
                 etag: str | None = None, version: int = 0) -> ImportOutcome:
-        if state is not None and etag is not None:
-            self.audience.save_import_state(key, etag, state, version=version)
+        if etag is not None:  # the upload's answer (GET /api/uploads); a refused file is never read, so never resumed
+            self.audience.save_import_state(key, etag, {**(state or {"status": "rejected"}),
+                                                        "listed": [p.to_dict() for p in problems]}, version=version)
         self.bucket.write_error_report(key, {"key": key, "rejected_at": to_iso(self.clock.now()),
                                              "summary": f"{len(problems)} problem(s); nothing from this file was "
                                                         "imported", "problems": [p.to_dict() for p in problems]})

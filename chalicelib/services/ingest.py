@@ -14,27 +14,37 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.adapters.bucket import ContentBucket, Superseded, TooLarge
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.store import ActiveCampaign, ContentRecord, Store
-from chalicelib.domain import election
 from chalicelib.domain.approval import needs_approval
 from chalicelib.domain.calendar import read_calendar
 from chalicelib.domain.campaign import Campaign, parse_campaign, principal_matches
-from chalicelib.domain.manifest import MANIFEST_SUFFIXES, decode_document, parse_manifest, plan_posts
-from chalicelib.domain.media_rules import media_problems
+from chalicelib.domain.manifest import MANIFEST_SUFFIXES, decode_document
 from chalicelib.domain.post import APPROVAL_WINDOW, REPLACEABLE, Post, PostStatus, content_id_for
 from chalicelib.domain.problems import MAX_PROBLEMS, unexpected
 from chalicelib.domain.scope import ScopeError, split_scoped_key
 from chalicelib.domain.series import next_slot
 from chalicelib.domain.times import ist_text, to_iso
+from chalicelib.domain.vetting import (
+    CONFIG_KEY,
+    NO_CAMPAIGN,
+    at_row,
+    election_warnings,
+    not_a_calendar,
+    not_the_config,
+    outside_any_scope,
+    problem_count,
+    too_large,
+    vet_manifest,
+)
 from chalicelib.errors import InvalidContentError, PersistenceError, Problem
 from chalicelib.observability import logger
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.campaigns import CampaignSource
 from chalicelib.services.publish import FAILED_MARK, deliveries_for
 
-CONFIG_KEY = "config/campaign.yaml"
 # Storage failing is not the upload's fault: these still raise, so that S3 and Lambda retry the event.
 STORAGE_ERRORS = (PersistenceError, BotoCoreError, ClientError)
 
+UPLOAD_ANSWER_KEPT = timedelta(days=30)
 MAX_DOUBTS = 5  # earlier wordings looked for after a call in doubt (see Post.doubts)
 
 
@@ -48,6 +58,18 @@ class IngestResult:
     withdrawn: list[str] = field(default_factory=list)
     partly_reached: dict[str, dict[str, int]] = field(default_factory=dict)  # account → {recipient: revision}
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)   # accepted, but the election calendar will stop a post
+
+    def answer(self, now: Any) -> dict[str, Any]:
+        """What `prachar upload` (through GET /api/uploads) is told became of the upload."""
+        content_ids = [self.content_id] if self.content_id and self.outcome in ("accepted", "unchanged") else []
+        if self.key.startswith("calendar/"):
+            content_ids = list(self.scheduled)
+        answer = {"key": self.key, "outcome": self.outcome, "answered_at": to_iso(now), "content_ids": content_ids,
+                  "accounts": [] if self.key.startswith("calendar/") else list(self.scheduled),
+                  "kept": self.kept, "withdrawn": self.withdrawn, "warnings": self.warnings[:MAX_PROBLEMS],
+                  **_problem_details(self.problems)}
+        return answer
 
 
 @dataclass
@@ -67,15 +89,17 @@ class Ingest:
         """The campaign config named by an upload event. With the event's `etag`, exactly that upload is read
         and credited to that event's uploader: a file replaced since (the other upload's own event decides) is
         skipped, so a coordinator's late event never activates someone else's file."""
+        return self._answered(self._config(key, uploaded_by, etag), etag)
+
+    def _config(self, key: str, uploaded_by: str | None, etag: str | None) -> IngestResult:
         if key != CONFIG_KEY:
-            return self._reject_config(key, [Problem("(key)", f"{key} is not the campaign config",
-                                                     f"upload the campaign as {CONFIG_KEY} (exactly that name)")])
+            return self._reject_config(key, [not_the_config(key)])
         if refused := _config_uploader_refused(self.campaigns.active(), uploaded_by, self.config_writers):
             return self._reject_config(key, [refused])
         try:
             upload = self.bucket.read(key, self.max_upload_bytes, etag=etag)
         except TooLarge as exc:
-            return self._reject_config(key, [_too_large(exc.size, self.max_upload_bytes)])
+            return self._reject_config(key, [too_large(exc.size, self.max_upload_bytes)])
         except Superseded:
             self.activity.record("config.superseded", "state", f"{key} was uploaded again before this upload was "
                                  "read: the later upload's own event decides", key=key)
@@ -107,28 +131,33 @@ class Ingest:
         self.bucket.write_error_report(key, _report(key, problems, self.clock,
                                                     "the campaign config that was active stays active"))
         self.activity.record("config.rejected", "state",
-                             f"campaign config rejected ({_count(problems)}); the previous one stays active",
+                             f"campaign config rejected ({problem_count(problems)}); the previous one stays active",
                              level="error", key=key, details=_problem_details(problems))
         return IngestResult(key, "rejected", problems=problems)
 
     # ---- content/<scope>/…/<name>.yaml|.yml|.json -----------------------------------------------
-    def content(self, key: str, uploaded_by: str | None = None) -> IngestResult:
+    def content(self, key: str, uploaded_by: str | None = None, etag: str | None = None) -> IngestResult:
+        """A post manifest named by an upload event; with the event's `etag`, exactly that upload (a file replaced
+        since is skipped: the later upload's own event decides) — and its answer is kept for `prachar upload`."""
+        return self._answered(self._content(key, uploaded_by, etag), etag)
+
+    def _content(self, key: str, uploaded_by: str | None, etag: str | None) -> IngestResult:
         if not key.lower().endswith(MANIFEST_SUFFIXES):
             return IngestResult(key, "ignored")  # media: read when a post that names it is published
         try:
             scoped = split_scoped_key(key)
         except ScopeError as exc:
-            return self._reject(key, "unknown", [Problem("(key)", str(exc), "upload under content/state/, "
-                                                 "content/district/<id>/ or content/constituency/<id>/")])
+            return self._reject(key, "unknown", [outside_any_scope(str(exc), "content")])
         scope = str(scoped.scope)
         campaign = self.campaigns.active()
         if campaign is None:
-            return self._reject(key, scope, [Problem("(campaign)", "no campaign is active yet",
-                                                     f"upload {CONFIG_KEY} first, then upload this file again")])
+            return self._reject(key, scope, [NO_CAMPAIGN])
         try:
-            upload = self.bucket.read(key, self.max_upload_bytes)
+            upload = self.bucket.read(key, self.max_upload_bytes, etag=etag)
         except TooLarge as exc:
-            return self._reject(key, scope, [_too_large(exc.size, self.max_upload_bytes)])
+            return self._reject(key, scope, [too_large(exc.size, self.max_upload_bytes)])
+        except Superseded:
+            return IngestResult(key, "superseded")
         if upload is None:
             return IngestResult(key, "gone")
         uploader, refused = _uploader(campaign, uploaded_by, scope)
@@ -152,34 +181,36 @@ class Ingest:
             return self._reject(key, scope, [_unexpected(key, exc)], content_id)
         result = self._accept(key, scope, content_id, existing, sha256, manifest.model_dump(mode="json"), plans,
                               uploader, needs_approval(scope, campaign, manifest.model_dump(mode="json")), campaign)
-        self._warn_about_the_calendar(key, scope, content_id, plans, campaign)
+        result.warnings += self._warn_about_the_calendar(key, scope, content_id, plans, campaign)
         return result
 
     def _warn_about_the_calendar(self, key: str, scope: str, content_id: str, plans: list,
-                                 campaign: Campaign) -> None:
+                                 campaign: Campaign) -> list[str]:
         """Accepted, but the election calendar will stop it at its time: say so now, while it can be moved."""
-        for plan in plans:
-            ruling = election.verdict(plan.account.scope, campaign, plan.due_at)
-            if ruling.action is election.Action.PUBLISH:
-                continue
-            effect = "it will be held" if ruling.action is election.Action.HOLD else "it will be cancelled"
-            self.activity.record("upload.warning", scope, f"{key} for {plan.account.id} at {ist_text(plan.due_at)}: "
-                                 f"{effect} — {ruling.reason}", level="warning", content_id=content_id, key=key,
-                                 account_id=plan.account.id)
+        said = []
+        for warning in election_warnings(plans, campaign):
+            self.activity.record("upload.warning", scope, f"{key} {warning}", level="warning", content_id=content_id,
+                                 key=key, account_id=warning.account_id)
+            said.append(str(warning))
+        return said
+
+    def _answered(self, result: IngestResult, etag: str | None) -> IngestResult:
+        """Kept for the uploader (GET /api/uploads), by the event's ETag: the one `prachar upload` was given."""
+        if etag:
+            now = self.clock.now()
+            self.store.record_upload_answer(result.key, etag, result.answer(now),
+                                            int((now + UPLOAD_ANSWER_KEPT).timestamp()))
+        return result
 
     def _plan(self, document: dict[str, Any], scoped: Any, campaign: Campaign,
               existing: ContentRecord | None) -> tuple[Any, list]:
         """A manifest, checked against the campaign and the bucket, as one post per target account."""
-        manifest = parse_manifest(document)
-        plans = plan_posts(manifest, scoped, campaign, self.clock.now())
-        if manifest.series and manifest.publish_at is None:
-            plans = self._in_series(manifest.series, str(scoped.scope), campaign, plans, existing)
-        media = plans[0].payload["media"]
-        sizes = {item["key"]: self.bucket.size_of(item["key"]) for item in media}
-        problems = media_problems(sorted({p.account.platform for p in plans}), media, sizes)
-        if problems:
-            raise InvalidContentError(problems)
-        return manifest, plans
+        def in_series(manifest: Any, plans: list) -> list:
+            return self._in_series(manifest.series, str(scoped.scope), campaign, plans, existing)
+
+        vetted = vet_manifest(document, scoped, campaign, self.clock.now(), size_of=self.bucket.size_of,
+                              slot=in_series)
+        return vetted.manifest, vetted.plans
 
     def _in_series(self, series: str, scope: str, campaign: Campaign, plans: list,
                    existing: ContentRecord | None) -> list:
@@ -202,28 +233,31 @@ class Ingest:
         raise PersistenceError(f"series {series} is busy; retrying")
 
     # ---- calendar/<scope>/…/<name>.csv -----------------------------------------------------------
-    def calendar(self, key: str, uploaded_by: str | None = None) -> IngestResult:
-        """Every good row goes ahead; bad rows are reported by row and column; nothing is duplicated."""
+    def calendar(self, key: str, uploaded_by: str | None = None, etag: str | None = None) -> IngestResult:
+        """Every good row goes ahead; bad rows are reported by row and column; nothing is duplicated. With the
+        event's `etag`, exactly that upload is read, and its answer kept for `prachar upload`."""
+        return self._answered(self._calendar(key, uploaded_by, etag), etag)
+
+    def _calendar(self, key: str, uploaded_by: str | None, etag: str | None) -> IngestResult:
         if not key.lower().endswith(".csv"):
-            return self._reject(key, "unknown", [Problem("(file)", f"{key.rsplit('/', 1)[-1]} is not a CSV calendar",
-                                                         "save the calendar as CSV (Excel: Save As → CSV UTF-8) and "
-                                                         "upload the .csv file")])
+            return self._reject(key, "unknown", [not_a_calendar(key)])
         try:
             scoped = split_scoped_key(key)
         except ScopeError as exc:
-            return self._reject(key, "unknown", [Problem("(key)", str(exc), "upload under calendar/<scope>/")])
+            return self._reject(key, "unknown", [outside_any_scope(str(exc), "calendar")])
         scope = str(scoped.scope)
         campaign = self.campaigns.active()
         if campaign is None:
-            return self._reject(key, scope, [Problem("(campaign)", "no campaign is active yet",
-                                                     f"upload {CONFIG_KEY} first, then upload this file again")])
+            return self._reject(key, scope, [NO_CAMPAIGN])
         uploader, refused = _uploader(campaign, uploaded_by, scope)
         if refused:
             return self._reject(key, scope, [refused])
         try:
-            upload = self.bucket.read(key, self.max_upload_bytes * 16)
+            upload = self.bucket.read(key, self.max_upload_bytes * 16, etag=etag)
         except TooLarge as exc:
-            return self._reject(key, scope, [_too_large(exc.size, self.max_upload_bytes * 16)])
+            return self._reject(key, scope, [too_large(exc.size, self.max_upload_bytes * 16)])
+        except Superseded:
+            return IngestResult(key, "superseded")
         if upload is None:
             return IngestResult(key, "gone")
         try:
@@ -277,7 +311,7 @@ class Ingest:
         try:
             manifest, plans = self._plan(row.document, scoped, campaign, existing)
         except InvalidContentError as exc:
-            result.problems += [Problem(p.field, p.message, p.fix, row=row.row) for p in exc.problems]
+            result.problems += at_row(exc.problems, row.row)
             return None
         except STORAGE_ERRORS:
             raise  # not the upload's fault: S3 and Lambda retry the event
@@ -287,7 +321,8 @@ class Ingest:
         document = manifest.model_dump(mode="json")
         self._accept(key, scope, content_id, existing, sha256, document, plans, uploader,
                      needs_approval(scope, campaign, document), campaign)
-        self._warn_about_the_calendar(key, scope, content_id, plans, campaign)
+        said = self._warn_about_the_calendar(key, scope, content_id, plans, campaign)
+        result.warnings += [f"row {row.row} ({title}) {warning}" for warning in said]
         result.scheduled.append(content_id)
         return "replaced" if existing else "accepted"
 
@@ -389,7 +424,7 @@ class Ingest:
         self.bucket.write_error_report(key, _report(key, problems, self.clock,
                                                     "nothing from this file was scheduled; an earlier accepted "
                                                     "version of it, if any, stays in effect"))
-        self.activity.record("upload.rejected", scope, f"{key} rejected ({_count(problems)}): "
+        self.activity.record("upload.rejected", scope, f"{key} rejected ({problem_count(problems)}): "
                              f"{problems[0].field}: {problems[0].message}", level="error", content_id=content_id,
                              key=key, details=_problem_details(problems))
         return IngestResult(key, "rejected", content_id=content_id, problems=problems)
@@ -482,7 +517,7 @@ def _approvers(scope: str) -> str:
 
 
 def _report(key: str, problems: list[Problem], clock: Clock, effect: str) -> dict[str, Any]:
-    return {"key": key, "rejected_at": to_iso(clock.now()), "summary": f"{_count(problems)}; {effect}",
+    return {"key": key, "rejected_at": to_iso(clock.now()), "summary": f"{problem_count(problems)}; {effect}",
             "problems": [p.to_dict() for p in problems]}
 
 
@@ -499,15 +534,6 @@ def _unexpected(key: str, exc: Exception, subject: str = "the file") -> Problem:
     logger.exception("an upload met an error no check foresaw", extra={"key": key})
     return unexpected(exc, "check it against the documented format (README: Uploading content) and upload it "
                       "again; if it looks right, tell the campaign's ops team, with this report", subject)
-
-
-def _count(problems: list[Problem]) -> str:
-    return f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-
-
-def _too_large(size: int, limit: int) -> Problem:
-    return Problem("(file)", f"the file is {size:,} bytes, over the {limit:,}-byte limit",
-                   "keep the manifest small; put images and videos in separate files and list them under media")
 
 
 def _preview(payload: dict[str, Any]) -> dict[str, Any]:

@@ -1022,3 +1022,15 @@ def test_many_content_records_are_read_at_once(store):
     found = store.contents([KIT, "c-none", "c-other", KIT])
     assert found == {KIT: store.content(KIT), "c-other": store.content("c-other")}
     assert found[KIT].revision == 2
+
+
+def test_an_uploads_answer_is_kept_per_etag(store):
+    key = "content/constituency/sahada/पोस्ट एक.yaml"
+    assert store.upload_answer(key, "e1") is None
+    store.record_upload_answer(key, "e1", {"outcome": "rejected", "problems": [{"field": "text"}]}, 2_000_000_000)
+    store.record_upload_answer(key, "e2", {"outcome": "accepted", "content_ids": ["c1"]}, 2_000_000_000)
+    assert store.upload_answer(key, "e1") == {"outcome": "rejected", "problems": [{"field": "text"}]}
+    assert store.upload_answer(key, "e2")["outcome"] == "accepted"
+    assert store.upload_answer("content/state/other.yaml", "e1") is None
+    store.record_upload_answer(key, "e1", {"outcome": "unchanged"}, 2_000_000_000)  # a retried event, answered again
+    assert store.upload_answer(key, "e1") == {"outcome": "unchanged"}

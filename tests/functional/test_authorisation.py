@@ -52,8 +52,11 @@ ROUTES = [
     ("resume", "POST", "/api/resume", {"scope": "{scope}"}),
     ("erase a voter", "POST", "/api/audience/erase", {"phone": "+91 98765 43210"}),
     ("export contacts", "POST", "/api/audience/export", {"constituency": "{name}"}),
+    ("who am I", "GET", "/api/me", None),
+    ("campaign", "GET", "/api/campaign", None),
+    ("upload answer", "GET", "/api/uploads?key={key}&etag=0123", None),
 ]
-UNTARGETED = {"accounts", "pauses", "erase a voter"}
+UNTARGETED = {"accounts", "pauses", "erase a voter", "who am I", "campaign"}
 
 
 def expected(route: str, caller: str, target: str) -> str:
@@ -69,7 +72,7 @@ def expected(route: str, caller: str, target: str) -> str:
         return "ok" if role == "coordinator" or (caller == "sahada-01" and target == "sahada") else "403"
     if route in UNTARGETED:
         return "ok"  # every member may ask; the answer holds only what they may see
-    if route in ("list posts", "activity", "overview"):
+    if route in ("list posts", "activity", "overview", "upload answer"):
         return "ok" if sees else "403"
     if route in ("pause", "resume"):
         return "ok" if role == "coordinator" or (role == "lead" and sees) else "403"
@@ -117,7 +120,8 @@ def gateway_client(now=time.time):
 
 def call(client, route: str, target: str, token: str | None):
     _, method, path, body = next(r for r in ROUTES if r[0] == route)
-    values = {"id": content_id_for(KEYS[target]), "scope": TARGETS[target], "account": ACCOUNT[target]}
+    values = {"id": content_id_for(KEYS[target]), "scope": TARGETS[target], "account": ACCOUNT[target],
+              "key": KEYS[target]}
     headers = {"Content-Type": "application/json", **({"Authorization": token} if token is not None else {})}
     text = json.dumps(body).replace("{account}", values["account"]).replace("{scope}", values["scope"]).replace(
         "{name}", target) if body is not None else b""

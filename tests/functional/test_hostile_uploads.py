@@ -152,7 +152,7 @@ def test_an_exception_no_check_foresaw_is_still_answered(active, client, monkeyp
     def surprise(document):
         raise KeyError("surprise")
 
-    monkeypatch.setattr("chalicelib.services.ingest.parse_manifest", surprise)
+    monkeypatch.setattr("chalicelib.domain.manifest.parse_manifest", surprise)
     key = f"{FOLDER}/surprise.yaml"
     upload(active, client, key, corpus("manifests", "valid-devanagari.yaml"))
     [problem] = active.error_report(key)["problems"]
@@ -162,16 +162,16 @@ def test_an_exception_no_check_foresaw_is_still_answered(active, client, monkeyp
 
 
 def test_an_exception_in_one_calendar_row_leaves_the_others_going_ahead(active, client, monkeypatch):
-    from chalicelib.services import ingest
+    from chalicelib.domain import manifest
 
-    real = ingest.parse_manifest
+    real = manifest.parse_manifest
 
     def fails_on_row_two(document):
         if document["title"] == "एक":
             raise RecursionError("maximum recursion depth exceeded")
         return real(document)
 
-    monkeypatch.setattr(ingest, "parse_manifest", fails_on_row_two)
+    monkeypatch.setattr(manifest, "parse_manifest", fails_on_row_two)
     key = f"{CALENDAR}/surprise.csv"
     rows = ["publish_at,platforms,title,text,link,media,series", "2021-03-10T09:00,facebook,एक,पाठ,,,",
             "2021-03-11T09:00,facebook,दो,पाठ,,,"]
