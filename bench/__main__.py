@@ -74,7 +74,8 @@ def bench_threads() -> None:
 BENCHMARKS = (("bench.cold_start", "bench_cold_start"), ("bench.__main__", "bench_threads"),
               ("bench.__main__", "bench_pipeline"), ("bench.broadcast", "bench_broadcast"),
               ("bench.audience_import", "bench_audience_import"), ("bench.latency", "bench_latency"),
-              ("bench.cost", "bench_cost"), ("bench.package_size", "bench_package_size"))
+              ("bench.cost", "bench_cost"), ("bench.package_size", "bench_package_size"),
+              ("bench.cli_start", "bench_cli_start"))
 
 
 def main() -> int:

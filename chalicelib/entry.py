@@ -5,42 +5,51 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.bootstrap import container
 from chalicelib.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from chalicelib.observability import correlated, logger
 
 
-def uploaded_objects(event: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
-    """(decoded key, uploader principal, the upload's ETag) for each record of an S3 notification."""
+class Uploaded(NamedTuple):
+    key: str                # decoded
+    principal: str | None   # who uploaded
+    etag: str | None
+    version: str | None     # the object's version id (a versioned bucket's events carry it)
+
+
+def uploaded_objects(event: dict[str, Any]) -> list[Uploaded]:
+    """Each object of an S3 notification."""
     from chalicelib.domain.scope import decode_s3_key  # deferred, as every import here: each Lambda loads its own
 
     found = []
     for record in event.get("Records", []):
         uploaded = record.get("s3", {}).get("object", {})
         if uploaded.get("key"):
-            found.append((decode_s3_key(uploaded["key"]), record.get("userIdentity", {}).get("principalId"),
-                          str(uploaded.get("eTag") or "").strip('"') or None))
+            version = uploaded.get("versionId")
+            found.append(Uploaded(decode_s3_key(uploaded["key"]), record.get("userIdentity", {}).get("principalId"),
+                                  str(uploaded.get("eTag") or "").strip('"') or None,
+                                  str(version) if version and version != "null" else None))
     return found
 
 
 def ingest_config(event: dict[str, Any]) -> list[str]:
     ingest = container().ingest()
-    return [_each_upload(ingest.config, key, uploaded_by, etag).outcome
-            for key, uploaded_by, etag in uploaded_objects(event)]
+    return [_each_upload(ingest.config, u.key, u.principal, u.etag, u.version).outcome
+            for u in uploaded_objects(event)]
 
 
 def ingest_content(event: dict[str, Any]) -> list[str]:
     ingest = container().ingest()
-    return [_each_upload(ingest.content, key, uploaded_by, etag).outcome
-            for key, uploaded_by, etag in uploaded_objects(event)]
+    return [_each_upload(ingest.content, u.key, u.principal, u.etag, u.version).outcome
+            for u in uploaded_objects(event)]
 
 
 def ingest_calendar(event: dict[str, Any]) -> list[str]:
     ingest = container().ingest()
-    return [_each_upload(ingest.calendar, key, uploaded_by, etag).outcome
-            for key, uploaded_by, etag in uploaded_objects(event)]
+    return [_each_upload(ingest.calendar, u.key, u.principal, u.etag, u.version).outcome
+            for u in uploaded_objects(event)]
 
 
 def _each_upload(handle: Callable[..., Any], key: str, *args: Any, **kwargs: Any) -> Any:
@@ -51,7 +60,7 @@ def _each_upload(handle: Callable[..., Any], key: str, *args: Any, **kwargs: Any
 
 def import_audience(event: dict[str, Any], context: Any) -> list[str]:
     """An audience file uploaded: import it (as far as this invocation's time allows)."""
-    return [_each_upload(_import, key, etag, uploader, context) for key, uploader, etag in uploaded_objects(event)]
+    return [_each_upload(_import, u.key, u.etag, u.principal, context) for u in uploaded_objects(event)]
 
 
 def continue_audience_imports(event: dict[str, Any], context: Any) -> list[str]:
@@ -439,8 +448,10 @@ def upload_answer(params: dict[str, str], context: dict[str, Any]) -> dict[str, 
     from chalicelib.domain.scope import ScopeError, split_scoped_key
 
     key, etag = params.get("key") or "", (params.get("etag") or "").strip('"')
+    version = params.get("version") if params.get("version") not in (None, "", "null") else None
     if not key or not etag:
-        raise BadRequest("give the upload's key and etag: /api/uploads?key=content/…&etag=…")
+        raise BadRequest("give the upload's key and etag (and version, on a versioned bucket): "
+                         "/api/uploads?key=content/…&etag=…&version=…")
     _, seen_by = viewer_of(context)
     area = key.split("/", 1)[0]
     try:
@@ -460,7 +471,8 @@ def upload_answer(params: dict[str, str], context: dict[str, Any]) -> dict[str, 
             return {"answered": False, "key": key}
         return {"answered": True, "key": key, "outcome": state["status"], "counts": state.get("counts") or {},
                 "problems": state.get("listed") or [], "answered_at": state.get("finished_at")}
-    answer = c.store.upload_answer(key, etag)
+    # By version: two uploads of the same bytes have one ETag, and the first one's answer is not the second's.
+    answer = c.store.upload_answer(key, version or etag)
     return {"answered": False, "key": key} if answer is None else {"answered": True, **answer}
 
 

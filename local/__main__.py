@@ -52,6 +52,21 @@ def sign_in_help(stack) -> str:
             f"  curl -H \"Authorization: $TOKEN\" {stack.api_url}/api/posts")
 
 
+def command_line_help(stack) -> str:
+    """How to point the volunteers' `prachar` command at this stack, as a member of a constituency team."""
+    from local.stack import LOCAL_PASSWORD
+
+    campaign = stack.container.campaigns.active()
+    member = next((m.id for t in (campaign.teams if campaign else []) if t.scope.startswith("constituency/")
+                   for m in t.members if m.role == "member"), "sahada-02")
+    return (f"Check and upload with the prachar command (in .venv; `pip install .` elsewhere):\n"
+            f"  export AWS_ENDPOINT_URL={stack.emulator.url} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
+            "AWS_DEFAULT_REGION=ap-south-1\n"
+            f"  .venv/bin/prachar login --api {stack.api_url} --member {member}   (password {LOCAL_PASSWORD})\n"
+            "  .venv/bin/prachar template manifest && .venv/bin/prachar check manifest.yaml && "
+            ".venv/bin/prachar upload manifest.yaml")
+
+
 def run() -> int:
     from chalicelib.adapters.clock import ScaledClock
     from local.console import activity_line, upload_failure_line
@@ -75,6 +90,7 @@ Prachar is running on the local stack (clock {clock.now():%Y-%m-%d %H:%M} UTC, {
   sandbox        {stack.sandbox.url}/_sandbox/requests  (what the platforms received)
 Loaded the example campaign{loaded}. Upload more with any S3 client, e.g.
   aws --endpoint-url {stack.emulator.url} s3 cp post.yaml s3://{BUCKET}/content/constituency/sahada/post.yaml
+{command_line_help(stack)}
 {sign_in_help(stack)}
 Activity follows. Ctrl-C stops.
 """, flush=True)

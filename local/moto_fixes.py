@@ -34,6 +34,8 @@ code).
    replay's CPU). The emulator keeps connections open instead, as AWS does: a request's body is read whole before
    moto sees it (nothing is left on the connection for the next request to trip over), and a connection closes when
    the client asks, or when an answer went wrong half-way.
+11. moto's S3 event notifications leave out the object's `versionId`, which S3 puts in every event of a versioned
+   bucket (the stage's bucket is): each upload's answer is kept by it (two uploads of the same bytes share an ETag).
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ def apply() -> None:
     _template_parsed_once()
     _kms_key_pair_when_used()
     _cognito_key_imported_once()
+    _s3_events_carry_the_version()
     S3Response._notification_config_from_body = lower_case_filter_names
     APIGatewayBackend.import_rest_api = import_without_description
     APIGatewayBackend.put_rest_api = accept_swagger_2
@@ -414,3 +417,19 @@ def connections_kept_alive() -> Any:
         yield
     finally:
         threaded_moto_server.MotoRequestHandler = base
+
+
+def _s3_events_carry_the_version() -> None:
+    from moto.s3 import notifications
+
+    event_of = notifications._get_s3_event
+
+    def with_version(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        event = event_of(event_name, bucket, key, notification_id)
+        version = getattr(key, "version_id", None)
+        if version and version != "null" and getattr(bucket, "is_versioned", False):
+            for record in event["Records"]:
+                record["s3"]["object"]["versionId"] = version
+        return event
+
+    notifications._get_s3_event = with_version

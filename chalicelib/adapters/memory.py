@@ -157,13 +157,14 @@ class InMemoryStore:
         self._put({"pk": f"CALENDAR#{key}", "sk": "ROWS", "content_ids": content_ids})
 
     # ---- the system's answer to each upload (what `prachar upload` waits for) ------------------------------
-    def record_upload_answer(self, key: str, etag: str, answer: dict[str, Any], expires_at: int) -> None:
-        """What became of the upload `etag` of `key`; a retried event writes the same answer again."""
-        self._put({"pk": f"UPLOAD#{key}", "sk": f"ETAG#{etag}", "answer": json.dumps(answer, ensure_ascii=False),
+    def record_upload_answer(self, key: str, upload: str, answer: dict[str, Any], expires_at: int) -> None:
+        """What became of one upload of `key` — `upload`: its S3 version id (its ETag on an unversioned bucket); a
+        retried event writes its answer again."""
+        self._put({"pk": f"UPLOAD#{key}", "sk": f"ANSWER#{upload}", "answer": json.dumps(answer, ensure_ascii=False),
                    "expires_at": expires_at})
 
-    def upload_answer(self, key: str, etag: str) -> dict[str, Any] | None:
-        item = self._get(f"UPLOAD#{key}", f"ETAG#{etag}")
+    def upload_answer(self, key: str, upload: str) -> dict[str, Any] | None:
+        item = self._get(f"UPLOAD#{key}", f"ANSWER#{upload}")
         return json.loads(item["answer"]) if item else None
 
     def content_with_posts(self, content_id: str) -> tuple[ContentRecord | None, list[Post]]:

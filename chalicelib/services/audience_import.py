@@ -31,6 +31,12 @@ from chalicelib.domain.audience import (
 from chalicelib.domain.audience_file import NotText, rows
 from chalicelib.domain.phone import mask
 from chalicelib.domain.times import IST, local_date, to_iso
+from chalicelib.domain.vetting import (
+    audience_constituency,
+    empty_audience,
+    not_a_constituency,
+    unreadable_audience,
+)
 from chalicelib.errors import Problem
 from chalicelib.services.activity import ActivityLog
 
@@ -67,12 +73,10 @@ class AudienceImport:
     def run(self, campaign: Campaign, key: str, etag: str, time_left: Callable[[], float], *,
             uploaded_by: str | None = None, continued: bool = False) -> ImportOutcome:
         """Import (or go on importing) the upload `etag` of `key`; `time_left`: seconds this invocation has."""
-        constituency = _constituency_of(key)
+        constituency = audience_constituency(key)
         scope = f"constituency/{constituency}"
-        if not any(c.id == constituency for c in campaign.constituencies):
-            return self._reject(key, "state", [Problem("(key)", f"{constituency!r} is not a constituency of "
-                                "the campaign", "upload under audience/<constituency id>/, e.g. "
-                                f"audience/{campaign.constituencies[0].id}/contacts.csv")], etag=etag)
+        if refused := not_a_constituency(key, campaign):
+            return self._reject(key, "state", [refused], etag=etag)
         refused = None if continued else uploader_refused(campaign, uploaded_by, constituency)
         if refused is not None:
             return self._reject(key, scope, [refused], etag=etag)
@@ -143,15 +147,12 @@ class AudienceImport:
         except (NotText, csv.Error) as exc:
             self._store(constituency, key, generation, batch, counts, listed, expires)
             counts["unreadable"] += 1
-            listed.add([Problem("(row)", f"the file could not be read after row {state['row']} ({exc}); the "
-                                   "rows before it were imported", "save the file again as CSV UTF-8 and upload it",
-                                   row=int(state["row"]) + 1)])
+            listed.add([unreadable_audience(int(state["row"]), exc)])
             return self._finish(key, etag, scope, {**state, "counts": dict(counts), "listed": listed,
                                                    "status": "incomplete"}, version)
         self._store(constituency, key, generation, batch, counts, listed, expires)
         if names is None:
-            return self._reject(key, scope, [Problem("(file)", "the file is empty", "save it with a header row: "
-                                                     "phone,name,consent_source,consent_at,notice_version,language")],
+            return self._reject(key, scope, [empty_audience()],
                                 state={**state, "status": "rejected"}, etag=etag, version=version)
         return self._finish(key, etag, scope, {**state, "counts": dict(counts), "listed": listed,
                                                "status": "imported"}, version)
@@ -280,11 +281,6 @@ def _move(counts: Counter, source: str, target: str) -> None:
 
 def _all_listed(problems: list[Problem], refused: int) -> bool:
     return len({p.row for p in problems}) >= refused
-
-
-def _constituency_of(key: str) -> str:
-    parts = key.split("/")
-    return parts[1] if len(parts) > 2 else ""
 
 
 def _expiry(campaign: Campaign, constituency: str) -> int | None:

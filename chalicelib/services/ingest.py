@@ -19,9 +19,8 @@ from chalicelib.domain.calendar import read_calendar
 from chalicelib.domain.campaign import Campaign, parse_campaign, principal_matches
 from chalicelib.domain.manifest import MANIFEST_SUFFIXES, decode_document
 from chalicelib.domain.post import APPROVAL_WINDOW, REPLACEABLE, Post, PostStatus, content_id_for
-from chalicelib.domain.problems import MAX_PROBLEMS, unexpected
+from chalicelib.domain.problems import MAX_PROBLEMS
 from chalicelib.domain.scope import ScopeError, split_scoped_key
-from chalicelib.domain.series import next_slot
 from chalicelib.domain.times import ist_text, to_iso
 from chalicelib.domain.vetting import (
     CONFIG_KEY,
@@ -32,7 +31,9 @@ from chalicelib.domain.vetting import (
     not_the_config,
     outside_any_scope,
     problem_count,
+    series_slot,
     too_large,
+    unforeseen,
     vet_manifest,
 )
 from chalicelib.errors import InvalidContentError, PersistenceError, Problem
@@ -85,11 +86,12 @@ class Ingest:
     queue_now: Callable[[list[Post]], list[str]] | None = None
 
     # ---- config/campaign.yaml -------------------------------------------------------------------
-    def config(self, key: str, uploaded_by: str | None = None, etag: str | None = None) -> IngestResult:
+    def config(self, key: str, uploaded_by: str | None = None, etag: str | None = None,
+               version: str | None = None) -> IngestResult:
         """The campaign config named by an upload event. With the event's `etag`, exactly that upload is read
         and credited to that event's uploader: a file replaced since (the other upload's own event decides) is
         skipped, so a coordinator's late event never activates someone else's file."""
-        return self._answered(self._config(key, uploaded_by, etag), etag)
+        return self._answered(self._config(key, uploaded_by, etag), version or etag)
 
     def _config(self, key: str, uploaded_by: str | None, etag: str | None) -> IngestResult:
         if key != CONFIG_KEY:
@@ -136,10 +138,11 @@ class Ingest:
         return IngestResult(key, "rejected", problems=problems)
 
     # ---- content/<scope>/…/<name>.yaml|.yml|.json -----------------------------------------------
-    def content(self, key: str, uploaded_by: str | None = None, etag: str | None = None) -> IngestResult:
+    def content(self, key: str, uploaded_by: str | None = None, etag: str | None = None,
+                version: str | None = None) -> IngestResult:
         """A post manifest named by an upload event; with the event's `etag`, exactly that upload (a file replaced
         since is skipped: the later upload's own event decides) — and its answer is kept for `prachar upload`."""
-        return self._answered(self._content(key, uploaded_by, etag), etag)
+        return self._answered(self._content(key, uploaded_by, etag), version or etag)
 
     def _content(self, key: str, uploaded_by: str | None, etag: str | None) -> IngestResult:
         if not key.lower().endswith(MANIFEST_SUFFIXES):
@@ -194,11 +197,12 @@ class Ingest:
             said.append(str(warning))
         return said
 
-    def _answered(self, result: IngestResult, etag: str | None) -> IngestResult:
-        """Kept for the uploader (GET /api/uploads), by the event's ETag: the one `prachar upload` was given."""
-        if etag:
+    def _answered(self, result: IngestResult, upload: str | None) -> IngestResult:
+        """Kept for the uploader (GET /api/uploads), by the event's version id (or ETag): the one S3 gave the
+        uploader's PutObject."""
+        if upload:
             now = self.clock.now()
-            self.store.record_upload_answer(result.key, etag, result.answer(now),
+            self.store.record_upload_answer(result.key, upload, result.answer(now),
                                             int((now + UPLOAD_ANSWER_KEPT).timestamp()))
         return result
 
@@ -221,22 +225,17 @@ class Ingest:
                 return [replace(plan, due_at=posts[0].due_at) for plan in plans]
         for _ in range(5):  # another item of the series may take the same slot at the same moment
             cursor = self.store.series_cursor(scope, series)
-            now = self.clock.now()
-            # After the series' last slot; a slot at this very minute is still free when nothing holds it.
-            slot = next_slot(cursor if cursor and cursor >= now else now - timedelta(seconds=1), scope, campaign)
-            if slot is None:
-                raise InvalidContentError([Problem("series", f"series {series} has no daily slot left for {scope}: "
-                                                   "its campaign ends first",
-                                                   "give this item a publish_at, or drop it")])
+            slot = series_slot(series, scope, campaign, self.clock.now(), cursor)
             if self.store.take_series_slot(scope, series, cursor, slot):
                 return [replace(plan, due_at=slot) for plan in plans]
         raise PersistenceError(f"series {series} is busy; retrying")
 
     # ---- calendar/<scope>/…/<name>.csv -----------------------------------------------------------
-    def calendar(self, key: str, uploaded_by: str | None = None, etag: str | None = None) -> IngestResult:
+    def calendar(self, key: str, uploaded_by: str | None = None, etag: str | None = None,
+                 version: str | None = None) -> IngestResult:
         """Every good row goes ahead; bad rows are reported by row and column; nothing is duplicated. With the
         event's `etag`, exactly that upload is read, and its answer kept for `prachar upload`."""
-        return self._answered(self._calendar(key, uploaded_by, etag), etag)
+        return self._answered(self._calendar(key, uploaded_by, etag), version or etag)
 
     def _calendar(self, key: str, uploaded_by: str | None, etag: str | None) -> IngestResult:
         if not key.lower().endswith(".csv"):
@@ -532,8 +531,7 @@ def _problem_details(problems: list[Problem]) -> dict[str, Any]:
 
 def _unexpected(key: str, exc: Exception, subject: str = "the file") -> Problem:
     logger.exception("an upload met an error no check foresaw", extra={"key": key})
-    return unexpected(exc, "check it against the documented format (README: Uploading content) and upload it "
-                      "again; if it looks right, tell the campaign's ops team, with this report", subject)
+    return unforeseen(exc, subject)
 
 
 def _preview(payload: dict[str, Any]) -> dict[str, Any]:

@@ -62,18 +62,20 @@ class World:
     @staticmethod
     def s3_event(key: str, principal: str = "AWS:AIDAEXAMPLE") -> dict[str, Any]:
         """An S3 notification of the object as it is now: the key URL-encoded the way S3 sends it ('+' for space),
-        the object's ETag (what a config upload's event is checked against)."""
+        the object's ETag (what an upload's event is checked against) and, the bucket being versioned, its version."""
         try:
-            etag = aws.client("s3").head_object(Bucket=BUCKET, Key=key)["ETag"].strip('"')
+            head = aws.client("s3").head_object(Bucket=BUCKET, Key=key)
+            etag, version = head["ETag"].strip('"'), head.get("VersionId")
         except aws.client("s3").exceptions.ClientError:
-            etag = "0"
+            etag, version = "0", None
         return {"Records": [{
             "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "ap-south-1",
             "eventTime": "2021-03-03T03:30:00.000Z", "eventName": "ObjectCreated:Put",
             "userIdentity": {"principalId": principal},
             "s3": {"s3SchemaVersion": "1.0", "configurationId": "test", "bucket": {
                 "name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
-                "object": {"key": quote_plus(key, safe="/"), "size": 1, "eTag": etag}}}]}
+                "object": {"key": quote_plus(key, safe="/"), "size": 1, "eTag": etag,
+                           **({"versionId": version} if version else {})}}}]}
 
     def queue_url(self) -> str:
         return aws.client("sqs").get_queue_url(QueueName=QUEUE)["QueueUrl"]

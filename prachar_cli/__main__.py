@@ -1,0 +1,3 @@
+from prachar_cli.main import cli
+
+cli()
