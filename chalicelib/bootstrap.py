@@ -214,7 +214,13 @@ class Container:
 
                 raise PersistenceError(f"SQS did not take the continuation of {key}; the import resumes on retry")
 
-        return AudienceImport(self.audience, self.vault, self.bucket, self.activity, self.clock, continue_later)
+        def answer_refusal(key: str, upload: str, answer: dict) -> None:
+            from chalicelib.services import upload_answers
+
+            upload_answers.record(self.store, self.clock, key, upload, answer)
+
+        return AudienceImport(self.audience, self.vault, self.bucket, self.activity, self.clock, continue_later,
+                              answer_refusal)
 
     @cached_property
     def broadcast_queue(self) -> PublishQueue:

@@ -60,7 +60,8 @@ def _each_upload(handle: Callable[..., Any], key: str, *args: Any, **kwargs: Any
 
 def import_audience(event: dict[str, Any], context: Any) -> list[str]:
     """An audience file uploaded: import it (as far as this invocation's time allows)."""
-    return [_each_upload(_import, u.key, u.etag, u.principal, context) for u in uploaded_objects(event)]
+    return [_each_upload(_import, u.key, u.etag, u.principal, context, version=u.version)
+            for u in uploaded_objects(event)]
 
 
 def continue_audience_imports(event: dict[str, Any], context: Any) -> list[str]:
@@ -69,15 +70,25 @@ def continue_audience_imports(event: dict[str, Any], context: Any) -> list[str]:
             for body in (json.loads(r["body"]) for r in event.get("Records", []))]
 
 
-def _import(key: str, etag: str | None, uploader: str | None, context: Any, continued: bool = False) -> str:
+def _import(key: str, etag: str | None, uploader: str | None, context: Any, continued: bool = False,
+            version: str | None = None) -> str:
     c = container()
     campaign = c.campaigns.active()
     if campaign is None or etag is None:
         logger.warning("audience upload without an active campaign or an ETag; not imported", extra={"key": key})
+        if etag is not None and not continued:  # told where the uploader looks, as a manifest would be
+            from chalicelib.domain.vetting import NO_CAMPAIGN
+            from chalicelib.services import upload_answers
+
+            answer = upload_answers.refusal(key, [NO_CAMPAIGN], c.clock.now())
+            c.bucket.write_error_report(key, {"key": key, "rejected_at": answer["answered_at"], "summary":
+                                              "1 problem; nothing from this file was imported",
+                                              "problems": answer["problems"]})
+            upload_answers.record(c.store, c.clock, key, version or etag, answer)
         return "ignored"
     millis_left = getattr(context, "get_remaining_time_in_millis", None)
     return c.audience_import().run(campaign, key, etag, lambda: millis_left() / 1000 if millis_left else 900.0,
-                                   uploaded_by=uploader, continued=continued).outcome
+                                   uploaded_by=uploader, continued=continued, version=version).outcome
 
 
 def send_broadcast_chunks(event: dict[str, Any]) -> list[str]:
@@ -426,19 +437,22 @@ def me(context: dict[str, Any]) -> dict[str, Any]:
 
 
 def campaign_document(context: dict[str, Any]) -> dict[str, Any]:
-    """The active campaign, for `prachar check` to judge files offline as the Lambdas will: without members' phone
-    numbers, e-mail addresses and principals, which no check needs and not every member may read."""
+    """The active campaign, for `prachar check` to judge files offline as the Lambdas will — without what no check
+    reads and not every member may: other teams' members, and anyone's phone number, e-mail address and principal."""
     from chalicelib.domain.times import to_iso
 
-    caller(context)
+    campaign, member = caller(context)
     c = container()
     record = c.store.active_campaign()
     if record is None:
         raise NotFound("no campaign is active yet")
     document = json.loads(json.dumps(record.document))
-    for team in document.get("teams") or []:
-        team["members"] = [{k: v for k, v in m.items() if k not in ("phone", "email", "principal")}
-                           for m in team.get("members") or []]
+    # No check reads the roster: a member gets their own team's (ids, names, roles), a coordinator every team's.
+    own = campaign.team_of(member.id)
+    document["teams"] = [
+        {**team, "members": [{k: v for k, v in m.items() if k not in ("phone", "email", "principal")}
+                             for m in team.get("members") or []]}
+        for team in document.get("teams") or [] if member.role == "coordinator" or (own and team["id"] == own.id)]
     return {"campaign": document, "config_version": record.version,
             "max_upload_bytes": c.settings.max_upload_bytes, "now": to_iso(c.clock.now())}
 
@@ -447,11 +461,12 @@ def upload_answer(params: dict[str, str], context: dict[str, Any]) -> dict[str, 
     """What became of one upload (`key`, and the `etag` S3 gave it), once the system has answered it."""
     from chalicelib.domain.scope import ScopeError, split_scoped_key
 
-    key, etag = params.get("key") or "", (params.get("etag") or "").strip('"')
-    version = params.get("version") if params.get("version") not in (None, "", "null") else None
-    if not key or not etag:
-        raise BadRequest("give the upload's key and etag (and version, on a versioned bucket): "
-                         "/api/uploads?key=content/…&etag=…&version=…")
+    key, etag, version = params.get("key") or "", (params.get("etag") or "").strip('"'), params.get("version") or ""
+    if not key or not etag or not version:
+        # The version is what tells two uploads of the same bytes apart (one ETag): without it, an earlier upload's
+        # answer would pass for this one's. S3 gives both in the PutObject answer (ETag, VersionId).
+        raise BadRequest("give the upload's key, etag and version — the ETag and VersionId S3 answered the upload "
+                         "with: /api/uploads?key=content/…&etag=…&version=…")
     _, seen_by = viewer_of(context)
     area = key.split("/", 1)[0]
     try:
@@ -465,15 +480,23 @@ def upload_answer(params: dict[str, str], context: dict[str, Any]) -> dict[str, 
     if not allowed:
         raise Forbidden(f"{seen_by.member.id} cannot see uploads under {key.rsplit('/', 1)[0]}/")
     c = container()
-    if area == "audience":
-        state = c.audience.import_state(key, etag)
-        if state is None or state.get("status") == "running":
-            return {"answered": False, "key": key}
-        return {"answered": True, "key": key, "outcome": state["status"], "counts": state.get("counts") or {},
-                "problems": state.get("listed") or [], "answered_at": state.get("finished_at")}
-    # By version: two uploads of the same bytes have one ETag, and the first one's answer is not the second's.
-    answer = c.store.upload_answer(key, version or etag)
+    # A bucket without versions answers PutObject with the version "null": its uploads are told apart by ETag alone.
+    answer = c.store.upload_answer(key, etag if version == "null" else version)
+    if answer is None and area == "audience":  # a file that was read is answered by its import, by ETag
+        return _import_answer(key, c.audience.import_state(key, etag))
     return {"answered": False, "key": key} if answer is None else {"answered": True, **answer}
+
+
+def _import_answer(key: str, state: dict[str, Any] | None) -> dict[str, Any]:
+    from chalicelib.errors import Problem
+    from chalicelib.services.audience_import import DONE
+
+    if state is None or state.get("status") not in (*DONE, "superseded"):  # running, or not an import's state
+        return {"answered": False, "key": key}
+    problems = [Problem(**p).to_dict() for p in state.get("listed") or []]
+    return {"answered": True, "key": key, "outcome": state["status"], "counts": state.get("counts") or {},
+            "content_ids": [], "accounts": [], "problems": problems,
+            "answered_at": state.get("finished_at") or state.get("started_at")}
 
 
 def health() -> dict[str, Any]:

@@ -13,7 +13,7 @@ BUCKET_ARN = "arn:aws:s3:::prachar-chaos-content"
 
 def s3_event(key: str, principal: str, etag: str | None = None) -> dict[str, Any]:
     """An S3 notification: the key URL-encoded the way S3 sends it ('+' for a space); the object's ETag when
-    given (a config event is checked against it), else a fresh one per event."""
+    given (an upload's event is checked against it: the handler reads exactly that upload), else a fresh one."""
     return {"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "ap-south-1",
         "eventTime": "2021-03-03T03:30:00.000Z", "eventName": "ObjectCreated:Put",

@@ -137,8 +137,9 @@ class Scenario:
     # ---- what people do -----------------------------------------------------------------------------
     def upload(self, planned: PlannedPost, revision_word: str) -> None:
         """Put the manifest, then deliver its S3 notification twice — sometimes both at once."""
-        self.backend.put(planned.key, planned.manifest(revision_word).encode("utf-8"))
-        event = s3_event(planned.key, UPLOADER)
+        body = planned.manifest(revision_word).encode("utf-8")
+        self.backend.put(planned.key, body)
+        event = s3_event(planned.key, UPLOADER, hashlib.md5(body).hexdigest())  # the object's ETag, as S3 sends it
         if self.rng.random() < 0.3:
             self.together([lambda: self.notify(event), lambda: self.notify(event)])
         else:

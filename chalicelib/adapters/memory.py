@@ -157,11 +157,14 @@ class InMemoryStore:
         self._put({"pk": f"CALENDAR#{key}", "sk": "ROWS", "content_ids": content_ids})
 
     # ---- the system's answer to each upload (what `prachar upload` waits for) ------------------------------
-    def record_upload_answer(self, key: str, upload: str, answer: dict[str, Any], expires_at: int) -> None:
-        """What became of one upload of `key` — `upload`: its S3 version id (its ETag on an unversioned bucket); a
-        retried event writes its answer again."""
-        self._put({"pk": f"UPLOAD#{key}", "sk": f"ANSWER#{upload}", "answer": json.dumps(answer, ensure_ascii=False),
-                   "expires_at": expires_at})
+    def record_upload_answer(self, key: str, upload: str, answer: dict[str, Any], expires_at: int) -> bool:
+        item = {"pk": f"UPLOAD#{key}", "sk": f"ANSWER#{upload}", "answer": json.dumps(answer, ensure_ascii=False),
+                "expires_at": expires_at}
+        with self._lock:
+            if self._items.get((item["pk"], item["sk"])) is not None:
+                return False
+            self._items[(item["pk"], item["sk"])] = item
+        return True
 
     def upload_answer(self, key: str, upload: str) -> dict[str, Any] | None:
         item = self._get(f"UPLOAD#{key}", f"ANSWER#{upload}")

@@ -113,11 +113,13 @@ class Store:
         self._put({"pk": f"CALENDAR#{key}", "sk": "ROWS", "content_ids": content_ids})
 
     # ---- the system's answer to each upload (what `prachar upload` waits for) ------------------------------
-    def record_upload_answer(self, key: str, upload: str, answer: dict[str, Any], expires_at: int) -> None:
-        """What became of one upload of `key` — `upload`: its S3 version id (its ETag on an unversioned bucket); a
-        retried event writes its answer again."""
-        self._put({"pk": f"UPLOAD#{key}", "sk": f"ANSWER#{upload}", "answer": json.dumps(answer, ensure_ascii=False),
-                   "expires_at": expires_at})
+    def record_upload_answer(self, key: str, upload: str, answer: dict[str, Any], expires_at: int) -> bool:
+        """What became of one upload of `key` — `upload`: its S3 version id (its ETag on an unversioned bucket). The
+        first answer stays: the same event delivered again finds the work done ("unchanged"), which is not what
+        became of the upload. False when an answer was there already."""
+        return self._put({"pk": f"UPLOAD#{key}", "sk": f"ANSWER#{upload}",
+                          "answer": json.dumps(answer, ensure_ascii=False), "expires_at": expires_at},
+                         condition="attribute_not_exists(pk)")
 
     def upload_answer(self, key: str, upload: str) -> dict[str, Any] | None:
         item = self._get(f"UPLOAD#{key}", f"ANSWER#{upload}")

@@ -77,7 +77,7 @@ def content_from(item: Item) -> ContentRecord:
         content_id=item["content_id"], key=item["key"], scope=item["scope"], title=item["title"],
         revision=int(item["revision"]), sha256=item["sha256"], manifest=json.loads(item["manifest"]),
         uploaded_at=from_iso(item["uploaded_at"]), series=item.get("series"), uploaded_by=item.get("uploaded_by"),
-        approval=json.loads(item["approval"]) if item.get("approval") else None)
+        approval=json.loads(item["approval"]) if item.get("approval") else None, upload=item.get("upload"))
 
 
 def campaign_item(campaign: ActiveCampaign) -> Item:
@@ -96,7 +96,7 @@ def content_item(record: ContentRecord) -> Item:
         "content_id": record.content_id, "key": record.key, "scope": record.scope, "title": record.title,
         "revision": record.revision, "sha256": record.sha256, "manifest": json.dumps(record.manifest),
         "uploaded_at": to_iso(record.uploaded_at), "series": record.series, "uploaded_by": record.uploaded_by,
-        "approval": json.dumps(record.approval) if record.approval else None,
+        "approval": json.dumps(record.approval) if record.approval else None, "upload": record.upload,
     }
 
 

@@ -24,6 +24,7 @@ class ContentRecord:
     series: str | None = None
     uploaded_by: str | None = None          # the member who uploaded it, when the config maps principals
     approval: dict[str, Any] | None = None  # {"needed", "status": pending|approved|rejected, "by", "at", "note"}
+    upload: str | None = None               # the upload that made this revision: its S3 version id (or ETag)
 
 
 @dataclass(frozen=True)

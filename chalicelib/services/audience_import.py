@@ -39,6 +39,7 @@ from chalicelib.domain.vetting import (
 )
 from chalicelib.errors import Problem
 from chalicelib.services.activity import ActivityLog
+from chalicelib.services.upload_answers import refusal
 
 # Only a type here: the Lambdas read the campaign as domain/stored_campaign.py's classes, without pydantic.
 if TYPE_CHECKING:
@@ -69,17 +70,21 @@ class AudienceImport:
     activity: ActivityLog
     clock: Clock
     continue_later: Callable[[str, str], None]   # (key, etag): deliver this import to a new invocation
+    # (key, upload, answer): what became of a file refused before it was read (GET /api/uploads); a file that is
+    # read is answered by its import state
+    answer_refusal: Callable[[str, str, dict[str, Any]], Any] | None = None
 
     def run(self, campaign: Campaign, key: str, etag: str, time_left: Callable[[], float], *,
-            uploaded_by: str | None = None, continued: bool = False) -> ImportOutcome:
-        """Import (or go on importing) the upload `etag` of `key`; `time_left`: seconds this invocation has."""
+            uploaded_by: str | None = None, continued: bool = False, version: str | None = None) -> ImportOutcome:
+        """Import (or go on importing) the upload `etag` (S3 version `version`) of `key`; `time_left`: seconds this
+        invocation has."""
         constituency = audience_constituency(key)
         scope = f"constituency/{constituency}"
         if refused := not_a_constituency(key, campaign):
-            return self._reject(key, "state", [refused], etag=etag)
+            return self._refuse(key, "state", [refused], version or etag)
         refused = None if continued else uploader_refused(campaign, uploaded_by, constituency)
         if refused is not None:
-            return self._reject(key, scope, [refused], etag=etag)
+            return self._refuse(key, scope, [refused], version or etag)
         state = self.audience.import_state(key, etag)
         latest = state is not None and int(state.get("generation", 0)) == self.audience.generation(key)
         if state is not None and state["status"] in DONE and latest:
@@ -240,11 +245,18 @@ class AudienceImport:
                              details={"counts": dict(counts), "report": report_key, "status": state["status"]})
         return ImportOutcome(key, state["status"], dict(counts))
 
+    def _refuse(self, key: str, scope: str, problems: list[Problem], upload: str | None) -> ImportOutcome:
+        """Refused before a byte is read: answered apart from the import state, which is the import's own (a state
+        here would pass for a finished import when someone allowed uploads the same bytes)."""
+        if upload and self.answer_refusal is not None:
+            self.answer_refusal(key, upload, refusal(key, problems, self.clock.now()))
+        return self._reject(key, scope, problems)
+
     def _reject(self, key: str, scope: str, problems: list[Problem], *, state: dict[str, Any] | None = None,
                 etag: str | None = None, version: int = 0) -> ImportOutcome:
-        if etag is not None:  # the upload's answer (GET /api/uploads); a refused file is never read, so never resumed
-            self.audience.save_import_state(key, etag, {**(state or {"status": "rejected"}),
-                                                        "listed": [p.to_dict() for p in problems]}, version=version)
+        if state is not None and etag is not None:  # also the upload's answer (GET /api/uploads)
+            self.audience.save_import_state(key, etag, {**state, "listed": [p.to_dict() for p in problems]},
+                                            version=version)
         self.bucket.write_error_report(key, {"key": key, "rejected_at": to_iso(self.clock.now()),
                                              "summary": f"{len(problems)} problem(s); nothing from this file was "
                                                         "imported", "problems": [p.to_dict() for p in problems]})

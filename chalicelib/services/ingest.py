@@ -6,7 +6,6 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -38,6 +37,7 @@ from chalicelib.domain.vetting import (
 )
 from chalicelib.errors import InvalidContentError, PersistenceError, Problem
 from chalicelib.observability import logger
+from chalicelib.services import upload_answers
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.campaigns import CampaignSource
 from chalicelib.services.publish import FAILED_MARK, deliveries_for
@@ -45,7 +45,6 @@ from chalicelib.services.publish import FAILED_MARK, deliveries_for
 # Storage failing is not the upload's fault: these still raise, so that S3 and Lambda retry the event.
 STORAGE_ERRORS = (PersistenceError, BotoCoreError, ClientError)
 
-UPLOAD_ANSWER_KEPT = timedelta(days=30)
 MAX_DOUBTS = 5  # earlier wordings looked for after a call in doubt (see Post.doubts)
 
 
@@ -142,9 +141,9 @@ class Ingest:
                 version: str | None = None) -> IngestResult:
         """A post manifest named by an upload event; with the event's `etag`, exactly that upload (a file replaced
         since is skipped: the later upload's own event decides) — and its answer is kept for `prachar upload`."""
-        return self._answered(self._content(key, uploaded_by, etag), version or etag)
+        return self._answered(self._content(key, uploaded_by, etag, version or etag), version or etag)
 
-    def _content(self, key: str, uploaded_by: str | None, etag: str | None) -> IngestResult:
+    def _content(self, key: str, uploaded_by: str | None, etag: str | None, upload_id: str | None) -> IngestResult:
         if not key.lower().endswith(MANIFEST_SUFFIXES):
             return IngestResult(key, "ignored")  # media: read when a post that names it is published
         try:
@@ -170,6 +169,8 @@ class Ingest:
         sha256 = hashlib.sha256(upload.body).hexdigest()
         existing = self.store.content(content_id)
         if existing and existing.sha256 == sha256:
+            if upload_id and existing.upload == upload_id:  # this very upload, done before its answer was kept
+                return self._accepted_before(key, content_id)
             self.activity.record("upload.unchanged", scope, f"{key} re-uploaded unchanged; nothing to do",
                                  content_id=content_id, key=key)
             return IngestResult(key, "unchanged", content_id=content_id)
@@ -183,7 +184,8 @@ class Ingest:
         except Exception as exc:  # the last line of defence: every upload gets an answer
             return self._reject(key, scope, [_unexpected(key, exc)], content_id)
         result = self._accept(key, scope, content_id, existing, sha256, manifest.model_dump(mode="json"), plans,
-                              uploader, needs_approval(scope, campaign, manifest.model_dump(mode="json")), campaign)
+                              uploader, needs_approval(scope, campaign, manifest.model_dump(mode="json")), campaign,
+                              upload_id)
         result.warnings += self._warn_about_the_calendar(key, scope, content_id, plans, campaign)
         return result
 
@@ -197,13 +199,17 @@ class Ingest:
             said.append(str(warning))
         return said
 
+    def _accepted_before(self, key: str, content_id: str) -> IngestResult:
+        """The answer to an upload whose work was done by an earlier run of its event (its answer was not kept)."""
+        _, posts = self.store.content_with_posts(content_id)
+        return IngestResult(key, "accepted", content_id=content_id,
+                            scheduled=sorted(p.account_id for p in posts if p.status is not PostStatus.WITHDRAWN))
+
     def _answered(self, result: IngestResult, upload: str | None) -> IngestResult:
         """Kept for the uploader (GET /api/uploads), by the event's version id (or ETag): the one S3 gave the
         uploader's PutObject."""
         if upload:
-            now = self.clock.now()
-            self.store.record_upload_answer(result.key, upload, result.answer(now),
-                                            int((now + UPLOAD_ANSWER_KEPT).timestamp()))
+            upload_answers.record(self.store, self.clock, result.key, upload, result.answer(self.clock.now()))
         return result
 
     def _plan(self, document: dict[str, Any], scoped: Any, campaign: Campaign,
@@ -235,9 +241,9 @@ class Ingest:
                  version: str | None = None) -> IngestResult:
         """Every good row goes ahead; bad rows are reported by row and column; nothing is duplicated. With the
         event's `etag`, exactly that upload is read, and its answer kept for `prachar upload`."""
-        return self._answered(self._calendar(key, uploaded_by, etag), version or etag)
+        return self._answered(self._calendar(key, uploaded_by, etag, version or etag), version or etag)
 
-    def _calendar(self, key: str, uploaded_by: str | None, etag: str | None) -> IngestResult:
+    def _calendar(self, key: str, uploaded_by: str | None, etag: str | None, upload_id: str | None) -> IngestResult:
         if not key.lower().endswith(".csv"):
             return self._reject(key, "unknown", [not_a_calendar(key)])
         try:
@@ -272,7 +278,7 @@ class Ingest:
         ids = [content_id_for(f"{key}#{r.document['title']}") for r in sheet.rows if not r.problems]
         known = dict.fromkeys(ids) | self.store.contents(ids) if len(set(ids)) == len(ids) else {}
         for row in sheet.rows:
-            outcome = self._calendar_row(key, scoped, scope, campaign, row, uploader, result, known)
+            outcome = self._calendar_row(key, scoped, scope, campaign, row, uploader, result, known, upload_id)
             if outcome:
                 counts[outcome] += 1
         present = {content_id_for(f"{key}#{r.document['title']}") for r in sheet.rows}
@@ -294,10 +300,13 @@ class Ingest:
             + (f", {withdrawn} withdrawn" if withdrawn else ""),
             level="warning" if bad_rows else "info", key=key,
             details={**counts, "rejected_rows": bad_rows[:MAX_PROBLEMS], **_problem_details(result.problems)})
+        if result.problems and not any(counts.values()):
+            result.outcome = "rejected"  # not a row went ahead (nor was there already)
         return result
 
     def _calendar_row(self, key: str, scoped: Any, scope: str, campaign: Campaign, row: Any, uploader: str | None,
-                      result: IngestResult, known: dict[str, ContentRecord | None]) -> str | None:
+                      result: IngestResult, known: dict[str, ContentRecord | None],
+                      upload_id: str | None = None) -> str | None:
         if row.problems:  # found while reading the row: reported, not planned, and not withdrawn either
             result.problems += row.problems
             return None
@@ -306,6 +315,9 @@ class Ingest:
         sha256 = hashlib.sha256(json.dumps(row.document, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         existing = known[content_id] if content_id in known else self.store.content(content_id)
         if existing and existing.sha256 == sha256:
+            if upload_id and existing.upload == upload_id:  # this very upload, done before its answer was kept
+                result.scheduled.append(content_id)
+                return "accepted"
             return "unchanged"
         try:
             manifest, plans = self._plan(row.document, scoped, campaign, existing)
@@ -319,7 +331,7 @@ class Ingest:
             return None
         document = manifest.model_dump(mode="json")
         self._accept(key, scope, content_id, existing, sha256, document, plans, uploader,
-                     needs_approval(scope, campaign, document), campaign)
+                     needs_approval(scope, campaign, document), campaign, upload_id)
         said = self._warn_about_the_calendar(key, scope, content_id, plans, campaign)
         result.warnings += [f"row {row.row} ({title}) {warning}" for warning in said]
         result.scheduled.append(content_id)
@@ -339,7 +351,7 @@ class Ingest:
 
     def _accept(self, key: str, scope: str, content_id: str, existing: ContentRecord | None, sha256: str,
                 manifest: dict[str, Any], plans: list, uploaded_by: str | None, approval: bool,
-                campaign: Campaign) -> IngestResult:
+                campaign: Campaign, upload_id: str | None = None) -> IngestResult:
         now = self.clock.now()
         revision = existing.revision + 1 if existing else 1
         result = IngestResult(key, "accepted", content_id=content_id)
@@ -393,7 +405,8 @@ class Ingest:
         record = ContentRecord(content_id=content_id, key=key, scope=scope, title=manifest["title"],
                                revision=revision, sha256=sha256, manifest=manifest, uploaded_at=now,
                                series=manifest.get("series"), uploaded_by=uploaded_by,
-                               approval={"needed": True, "status": "pending"} if approval else None)
+                               approval={"needed": True, "status": "pending"} if approval else None,
+                               upload=upload_id)
         if not self.store.save_content(record, existing.revision if existing else None):
             raise PersistenceError(f"{key} was changed by a concurrent upload; retrying")
         self.bucket.clear_error_report(key)

@@ -1032,5 +1032,6 @@ def test_an_uploads_answer_is_kept_per_etag(store):
     assert store.upload_answer(key, "e1") == {"outcome": "rejected", "problems": [{"field": "text"}]}
     assert store.upload_answer(key, "e2")["outcome"] == "accepted"
     assert store.upload_answer("content/state/other.yaml", "e1") is None
-    store.record_upload_answer(key, "e1", {"outcome": "unchanged"}, 2_000_000_000)  # a retried event, answered again
-    assert store.upload_answer(key, "e1") == {"outcome": "unchanged"}
+    # The same event again finds the work done: its "unchanged" is not what became of the upload; the first stays.
+    assert store.record_upload_answer(key, "e1", {"outcome": "unchanged"}, 2_000_000_000) is False
+    assert store.upload_answer(key, "e1") == {"outcome": "rejected", "problems": [{"field": "text"}]}

@@ -54,7 +54,7 @@ ROUTES = [
     ("export contacts", "POST", "/api/audience/export", {"constituency": "{name}"}),
     ("who am I", "GET", "/api/me", None),
     ("campaign", "GET", "/api/campaign", None),
-    ("upload answer", "GET", "/api/uploads?key={key}&etag=0123", None),
+    ("upload answer", "GET", "/api/uploads?key={key}&etag=0123&version=v1", None),
 ]
 UNTARGETED = {"accounts", "pauses", "erase a voter", "who am I", "campaign"}
 
