@@ -37,10 +37,19 @@ class CachedCampaign:
     team_scope: str | None            # the signed-in member's team's scope
     member: str | None = None         # who was signed in when it was fetched
     api: str | None = None            # which API it came from
+    bucket: str | None = None         # the content bucket GET /api/me names (where uploads go, and media already are)
 
     def system_now(self) -> datetime:
         """The system's time now, as well as this machine can tell."""
         return datetime.now(UTC) + self.clock_offset
+
+    def age(self) -> timedelta:
+        """How long ago it was fetched (never negative)."""
+        return max(datetime.now(UTC) - self.fetched_at, timedelta(0))
+
+    def fresh(self, within: timedelta = timedelta(minutes=1)) -> bool:
+        """Whether it was fetched just now (by this very command, as refresh_quietly does when it can)."""
+        return self.age() <= within
 
 
 def cached() -> CachedCampaign | None:
@@ -58,7 +67,8 @@ def cached() -> CachedCampaign | None:
                               clock_offset=timedelta(seconds=float(data.get("clock_offset_seconds") or 0)),
                               max_upload_bytes=int(data.get("max_upload_bytes") or DEFAULT_MAX_UPLOAD_BYTES),
                               team_scope=data.get("team_scope") or None, member=data.get("member") or None,
-                              api=data.get("api") or None)
+                              api=data.get("api") or None,
+                              bucket=data["bucket"] if isinstance(data.get("bucket"), str) and data["bucket"] else None)
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -67,7 +77,8 @@ def _save(entry: CachedCampaign) -> None:
     settings.write_private(CACHE_FILE, {
         "version": entry.version, "fetched_at": entry.fetched_at.isoformat(),
         "clock_offset_seconds": entry.clock_offset.total_seconds(), "max_upload_bytes": entry.max_upload_bytes,
-        "team_scope": entry.team_scope, "member": entry.member, "api": entry.api, "document": entry.document})
+        "team_scope": entry.team_scope, "member": entry.member, "api": entry.api, "bucket": entry.bucket,
+        "document": entry.document})
 
 
 def parse_time(text: Any) -> datetime | None:
@@ -104,6 +115,7 @@ def refresh(client: Client, me: dict[str, Any] | None = None) -> CachedCampaign 
     member = me.get("member") if isinstance(me.get("member"), dict) else {}
     offset = offset_from(me.get("now"), asked, answered)
     max_bytes = me.get("max_upload_bytes")
+    bucket = me.get("bucket") if isinstance(me.get("bucket"), str) and me.get("bucket") else None
     previous = cached()
     if previous is not None and version and previous.version == version and previous.api == client.base:
         document = previous.document
@@ -121,7 +133,8 @@ def refresh(client: Client, me: dict[str, Any] | None = None) -> CachedCampaign 
     entry = CachedCampaign(document=document, version=str(version), fetched_at=datetime.now(UTC),
                            clock_offset=offset,
                            max_upload_bytes=int(max_bytes) if isinstance(max_bytes, int) else DEFAULT_MAX_UPLOAD_BYTES,
-                           team_scope=team.get("scope") or None, member=member.get("id") or None, api=client.base)
+                           team_scope=team.get("scope") or None, member=member.get("id") or None, api=client.base,
+                           bucket=bucket)
     _save(entry)
     return entry
 

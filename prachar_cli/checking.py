@@ -5,8 +5,11 @@ The sequence of each check is the Lambda's (chalicelib/services/ingest.py: `_con
 (chalicelib/domain/vetting.py and what it calls), so that a file this passes is accepted on upload and one it refuses
 is refused with the same problems — field, row, what is wrong, how to fix it — that `errors/<key>.json` would hold.
 Only what needs the bucket or the table is answered here instead: a media file's size is read from the disk (next
-to the manifest, where the reference points), and a series item without a time takes the series' next daily slot
-from now (the system's may be later, when other items of the series hold the earlier ones).
+to the manifest, where the reference points) — or, when it is not there and the member is signed in, from the bucket
+itself (a HEAD with the member's own AWS credentials); when the bucket cannot be asked, the file is judged as the
+system would judge a media file that is not there, and the verdict says it could not be verified — and a series item
+without a time takes the series' next daily slot from now (the system's may be later, when other items of the
+series hold the earlier ones).
 
 What cannot be known offline — who uploads (the system refuses a member outside the prefix's team when the config
 maps principals), a re-upload whose rows are unchanged, numbers on the stop list — is left to the upload.
@@ -17,7 +20,7 @@ No rich here: commands/check.py shows what this finds.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +30,7 @@ from chalicelib.domain import vetting
 from chalicelib.domain.scope import ScopeError, split_scoped_key
 from chalicelib.domain.times import ist_text, to_iso
 from chalicelib.errors import InvalidContentError, Problem
-from prachar_cli.files import local_media_path
+from prachar_cli.files import local_media_path, suffix_refusal
 
 DEFAULT_MAX_UPLOAD_BYTES = 256 * 1024  # the Lambdas' default (PRACHAR_MAX_UPLOAD_BYTES)
 CALENDAR_FACTOR = 16                   # a calendar may be 16 times that (ingest._calendar)
@@ -42,6 +45,11 @@ class Judge:
     now: datetime
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     active_version: str | None = None
+    # When the active version was learnt from the API (None: it is the --config file's, or not known).
+    active_fetched_at: datetime | None = None
+    # A media key's size in the bucket (None: not there); raises when the bucket cannot tell. None: not asked.
+    bucket: Callable[[str], int | None] | None = None
+    bucket_unavailable: str | None = None  # why the bucket is not asked (in the user's language)
     # The series' last slot given in this run, (scope, series) → time: items checked together take slots one after
     # another, as uploads of them would.
     cursors: dict[tuple[str, str], datetime] = field(default_factory=dict)
@@ -113,8 +121,12 @@ class Verdict:
     refused: list[dict[str, Any]] = field(default_factory=list)   # audience: {row, reason}
     contacts: list[dict[str, Any]] = field(default_factory=list)  # audience: {row, phone (masked), language}
     merged: int = 0                     # audience: rows whose number came earlier in the file (one person)
-    sizes: dict[str, int | None] = field(default_factory=dict)    # media key → its size on disk (None: not there)
+    sizes: dict[str, int | None] = field(default_factory=dict)    # media key → its size (None: not found)
     not_local: dict[str, Path] = field(default_factory=dict)      # media key → where it was looked for on disk
+    in_bucket: dict[str, int] = field(default_factory=dict)       # media key → its size in the bucket (not on disk)
+    unverified: dict[str, str] = field(default_factory=dict)      # media key → why the bucket could not be asked
+    active_version: str | None = None   # config: the version it was compared with
+    active_fetched_at: datetime | None = None  # config: when that version was learnt from the API
     summary: dict[str, Any] = field(default_factory=dict)         # config: the campaign in numbers
     unchanged: bool = False             # config: the very bytes of the active config
     read: bool = False                  # calendars, audience files: read past the file's own checks (rows judged)
@@ -131,7 +143,10 @@ class Verdict:
             "posts": [post.to_json() for post in self.posts],
             "warnings": list(self.warnings),
             "media": [item.to_json() for item in self.media],
-            "missing_media": [{"key": key, "looked_for": str(where)} for key, where in self.not_local.items()],
+            "missing_media": [{"key": key, "looked_for": str(where)} for key, where in self.not_local.items()
+                              if key not in self.in_bucket],
+            "in_bucket": [{"key": key, "bytes": size} for key, size in self.in_bucket.items()],
+            "not_verified_in_bucket": [{"key": key, "why": why} for key, why in self.unverified.items()],
         }
         if self.kind == "audience":
             data["refused"] = list(self.refused)
@@ -139,6 +154,8 @@ class Verdict:
         if self.kind == "config":
             data["campaign"] = self.summary or None
             data["unchanged"] = self.unchanged
+            data["compared_with"] = {"version": self.active_version, "fetched_at": (
+                to_iso(self.active_fetched_at) if self.active_fetched_at else None)} if self.active_version else None
         return data
 
 
@@ -169,18 +186,11 @@ def _manifest(verdict: Verdict, judge: Judge) -> None:
     key = verdict.key or ""
     if not key.lower().endswith(MANIFEST_SUFFIXES):
         # The system takes any other file under content/ for media, and never reads it as a post.
-        verdict.problems = [Problem("(key)", f"{key.rsplit('/', 1)[-1]} does not end in .yaml, .yml or .json: "
-                                    "uploaded, it is taken for a media file and never read as a post",
-                                    "name the manifest <name>.yaml, <name>.yml or <name>.json")]
+        message, fix = suffix_refusal(key.rsplit("/", 1)[-1], "manifest") or ("", "")
+        verdict.problems = [Problem("(key)", message, fix)]
         return
-    try:
-        scoped = split_scoped_key(key)
-    except ScopeError as exc:
-        verdict.problems = [vetting.outside_any_scope(str(exc), "content")]
-        return
-    size = verdict.path.stat().st_size
-    if size > judge.max_upload_bytes:
-        verdict.problems = [vetting.too_large(size, judge.max_upload_bytes)]
+    scoped = _scoped_and_within(verdict, "content", judge.max_upload_bytes)
+    if scoped is None:
         return
     raw = verdict.path.read_bytes()
     try:
@@ -203,7 +213,8 @@ def _vet(verdict: Verdict, document: dict[str, Any], scoped: Any, judge: Judge) 
     referencing_key = verdict.key or ""
 
     def size_of(media_key: str) -> int | None:
-        """The bucket's answer, from the disk: the file where the reference points from this file's folder."""
+        """The bucket's answer, from the disk — the file where the reference points from this file's folder, the
+        one `prachar upload` sends — else from the bucket, when it can be asked."""
         local = local_media_path(verdict.path, referencing_key, media_key)
         try:
             size = local.stat().st_size if local.is_file() else None
@@ -211,6 +222,7 @@ def _vet(verdict: Verdict, document: dict[str, Any], scoped: Any, judge: Judge) 
             size = None
         if size is None:
             verdict.not_local[media_key] = local
+            size = _in_bucket(verdict, judge, media_key)
         verdict.sizes[media_key] = size
         return size
 
@@ -243,6 +255,76 @@ def _preview(verdict: Verdict, vetted: vetting.Vetted, judge: Judge, row: int | 
                                            {p: RULES[p].types.get(item["content_type"]) for p in platforms}))
 
 
+def _in_bucket(verdict: Verdict, judge: Judge, media_key: str) -> int | None:
+    """A media file's size in the bucket (None: not there, or not known — then said in verdict.unverified)."""
+    if judge.bucket is None:
+        verdict.unverified[media_key] = judge.bucket_unavailable or ""
+        return None
+    try:
+        size = judge.bucket(media_key)
+    except Exception as exc:  # whatever stops the question, the answer is "not known"
+        verdict.unverified[media_key] = _why(exc)
+        return None
+    if size is not None:
+        verdict.in_bucket[media_key] = size
+    return size
+
+
+def _why(exc: BaseException) -> str:
+    from prachar_cli.output import visible
+
+    return visible(f"{type(exc).__name__}: {exc}")[:200]
+
+
+def bucket_sizes(bucket: str, region: str | None = None) -> Callable[[str], int | None]:
+    """A media key's size in `bucket`, asked with a HEAD and the member's own AWS credentials (the default chain;
+    AWS_ENDPOINT_URL honoured, as `prachar upload` has it): None when S3 says there is no such key; any other
+    answer (no credentials, AccessDenied, no network) raises. Each key is asked once."""
+    known: dict[str, int | None] = {}
+    clients: list[Any] = []
+
+    def size(key: str) -> int | None:
+        if key in known:
+            return known[key]
+        if not clients:
+            import boto3
+            from botocore.config import Config
+
+            session = boto3.session.Session()
+            clients.append(session.client("s3", region_name=session.region_name or region,
+                                          config=Config(retries={"max_attempts": 1, "mode": "standard"},
+                                                        connect_timeout=3, read_timeout=5)))
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = clients[0].head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 404 or exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                known[key] = None
+                return None
+            raise
+        known[key] = int(answer["ContentLength"])
+        return known[key]
+
+    return size
+
+
+def _scoped_and_within(verdict: Verdict, area: str, limit: int) -> Any:
+    """The key's scope, and the file within the upload limit — what ingest looks at before it reads the file; None
+    (with the file's problem) when either fails."""
+    try:
+        scoped = split_scoped_key(verdict.key or "")
+    except ScopeError as exc:
+        verdict.problems = [vetting.outside_any_scope(str(exc), area)]
+        return None
+    size = verdict.path.stat().st_size
+    if size > limit:
+        verdict.problems = [vetting.too_large(size, limit)]
+        return None
+    return scoped
+
+
 # ---- calendar/<scope>/…/<name>.csv (ingest._calendar, _calendar_row) ---------------------------------------------
 def _calendar(verdict: Verdict, judge: Judge) -> None:
     from chalicelib.domain.calendar import read_calendar
@@ -251,15 +333,9 @@ def _calendar(verdict: Verdict, judge: Judge) -> None:
     if not key.lower().endswith(".csv"):
         verdict.problems = [vetting.not_a_calendar(key)]
         return
-    try:
-        scoped = split_scoped_key(key)
-    except ScopeError as exc:
-        verdict.problems = [vetting.outside_any_scope(str(exc), "calendar")]
-        return
     limit = judge.max_upload_bytes * CALENDAR_FACTOR
-    size = verdict.path.stat().st_size
-    if size > limit:
-        verdict.problems = [vetting.too_large(size, limit)]
+    scoped = _scoped_and_within(verdict, "calendar", limit)
+    if scoped is None:
         return
     try:
         sheet = read_calendar(verdict.path.read_bytes(), limit)
@@ -302,13 +378,17 @@ def _config(verdict: Verdict, judge: Judge) -> None:
     if key != vetting.CONFIG_KEY:
         verdict.problems = [vetting.not_the_config(key)]
         return
+    if refused := suffix_refusal(verdict.path, "config"):  # `--as config` on a file that is not YAML or JSON
+        verdict.problems = [Problem("(file)", *refused)]
+        return
     size = verdict.path.stat().st_size
     if size > judge.max_upload_bytes:
         verdict.problems = [vetting.too_large(size, judge.max_upload_bytes)]
         return
     raw = verdict.path.read_bytes()
     if judge.active_version is not None and hashlib.sha256(raw).hexdigest() == judge.active_version:
-        verdict.unchanged = True  # the system changes nothing: this is the active config
+        verdict.unchanged = True  # the system changes nothing: this is the active config (as last learnt)
+        verdict.active_version, verdict.active_fetched_at = judge.active_version, judge.active_fetched_at
         return
     try:
         campaign = parse_campaign(decode_document(raw, key, judge.max_upload_bytes))
@@ -351,6 +431,9 @@ def _audience(verdict: Verdict, judge: Judge) -> None:
 
     key = verdict.key or ""
     campaign = judge.campaign
+    if refused := suffix_refusal(verdict.path, "audience"):  # `--as audience` on a file that is not a CSV
+        verdict.problems = [Problem("(file)", *refused)]
+        return
     if refused := vetting.not_a_constituency(key, campaign):
         verdict.problems = [refused]
         return

@@ -5,6 +5,14 @@ app.js), so the password goes to Cognito alone — never through Prachar.
 (an hour) and a refresh token (12 hours); a member invited with a temporary password is asked for a new one first
 (NEW_PASSWORD_REQUIRED). The tokens are kept in PRACHAR_HOME/session.json (0600) and never printed; REFRESH_TOKEN_AUTH
 renews the ID token until the refresh token runs out, and then the member signs in again.
+
+identity.json is only believed when the endpoint it names is Cognito's own (https://cognito-idp.<region>.amazonaws.
+com/) — or, for the local stack, on this machine: a look-alike API address, a poisoned DNS answer or anyone on the
+path of an http API would otherwise name their own "endpoint" and be sent the password.
+
+When an ID token ends is judged by this machine's clock *since it was obtained* (`obtained_at`) against the token's
+own lifetime (exp - iat): a laptop two hours fast or slow must not see every fresh token as expired (or an expired
+one as fresh).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from prachar_cli import settings
 from prachar_cli.api import TIMEOUT, CliError, SignInNeeded, fetch
@@ -23,6 +32,63 @@ from prachar_cli.i18n import say
 
 SESSION_FILE = "session.json"
 NEW_PASSWORD_TRIES = 3
+# Cognito's user-pool endpoint, exactly: https://cognito-idp.<region>.amazonaws.com/
+COGNITO_HOST = re.compile(r"cognito-idp\.([a-z]{2}(?:-[a-z]+)+-[0-9]+)\.amazonaws\.com")
+
+
+def cognito_region(endpoint: str) -> str | None:
+    """The region of Cognito's public user-pool endpoint `endpoint` (https://cognito-idp.<region>.amazonaws.com/,
+    nothing more); None when it is not that endpoint."""
+    parts = urlsplit(endpoint)
+    found = COGNITO_HOST.fullmatch(settings.host_of(endpoint) or "")
+    if not found or parts.scheme != "https" or parts.port not in (None, 443) or parts.path not in ("", "/") \
+            or parts.query or parts.fragment:
+        return None
+    return found.group(1)
+
+
+def is_local_endpoint(endpoint: str) -> bool:
+    """Whether `endpoint` is on this machine (the local stack's Cognito emulator)."""
+    return urlsplit(endpoint).scheme in ("http", "https") and settings.is_loopback(settings.host_of(endpoint))
+
+
+def endpoint_refusal(endpoint: str, api: str | None = None) -> str | None:
+    """Why the password (or a refresh token) may not be sent to `endpoint`, or None: only Cognito's own endpoint,
+    or — when the API is on this machine too (the local stack) — an endpoint on this machine."""
+    if cognito_region(endpoint):
+        return None
+    api_is_local = api is None or is_local_endpoint(api)
+    if is_local_endpoint(endpoint) and api_is_local:
+        return None
+    shown = _printable(endpoint)
+    if api is None:
+        return say("{endpoint} is not Amazon Cognito (https://cognito-idp.<region>.amazonaws.com/): nothing of your "
+                   "sign-in is sent there.",
+                   "{endpoint} Amazon Cognito (https://cognito-idp.<region>.amazonaws.com/) नहीं है: आपके साइन-इन का "
+                   "कुछ भी वहाँ नहीं भेजा जाता।", endpoint=shown)
+    return say("The API at {api} names {endpoint} as the campaign's sign-in, which is not Amazon Cognito "
+               "(https://cognito-idp.<region>.amazonaws.com/): your password is not sent there. Check the API's "
+               "address with your coordinator.",
+               "{api} पर API कैंपेन के साइन-इन के रूप में {endpoint} बताता है, जो Amazon Cognito "
+               "(https://cognito-idp.<region>.amazonaws.com/) नहीं है: आपका पासवर्ड वहाँ नहीं भेजा जाता। API का पता "
+               "अपने कोऑर्डिनेटर से जाँचें।", api=api, endpoint=shown)
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """Text from elsewhere (an API's answer) as it may be shown: control characters escaped, and not too long."""
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return shown if len(shown) <= limit else shown[:limit] + "…"
+
+
+def where(endpoint: str, client_id: str) -> str:
+    """Where the password goes, in words: the pool's region and app client (or the local stack's emulator)."""
+    region = cognito_region(endpoint)
+    if region:
+        return say("Amazon Cognito in {region} ({endpoint}, app client {client})",
+                   "{region} में Amazon Cognito ({endpoint}, ऐप क्लाइंट {client})", region=region, endpoint=endpoint,
+                   client=client_id)
+    return say("the local stack's sign-in at {endpoint} (app client {client})",
+               "लोकल स्टैक का साइन-इन, {endpoint} पर (ऐप क्लाइंट {client})", endpoint=endpoint, client=client_id)
 
 
 @dataclass(frozen=True)
@@ -34,6 +100,7 @@ class Session:
     id_token: str
     refresh_token: str | None
     signed_in_at: float
+    obtained_at: float | None = None  # this machine's time.time() when id_token was obtained (signed in or renewed)
 
     def __repr__(self) -> str:  # a traceback or a debug print must never show a token
         return f"Session(api={self.api!r}, member={self.member!r}, endpoint={self.endpoint!r})"
@@ -49,14 +116,24 @@ class Session:
         return claims if isinstance(claims, dict) else {}
 
     def expires_within(self, seconds: float, now: float | None = None) -> bool:
-        expiry = self.claims().get("exp")
-        return isinstance(expiry, int | float) and expiry - seconds <= (time.time() if now is None else now)
+        """Whether the ID token ends within `seconds`. Judged by the time this machine's clock says has passed since
+        the token was obtained, against the token's own lifetime (exp - iat) — both differences, so a clock that is
+        hours off does not matter; only a token without `iat`, or a session saved without `obtained_at`, is judged
+        by `exp` against this machine's clock."""
+        claims = self.claims()
+        expiry, issued = claims.get("exp"), claims.get("iat")
+        now = time.time() if now is None else now
+        if not isinstance(expiry, int | float):
+            return False
+        if isinstance(issued, int | float) and self.obtained_at is not None:
+            elapsed = max(now - self.obtained_at, 0.0)  # a clock set back since: the API's 401 still tells
+            return (expiry - issued) - elapsed <= seconds
+        return expiry - seconds <= now
 
     @property
     def region(self) -> str | None:
         """The pool's region, from Cognito's public endpoint (cognito-idp.<region>.amazonaws.com); None locally."""
-        found = re.search(r"cognito-idp\.([a-z0-9-]+)\.amazonaws\.com", self.endpoint)
-        return found.group(1) if found else None
+        return cognito_region(self.endpoint)
 
 
 class CognitoError(CliError):
@@ -73,7 +150,8 @@ def current() -> Session | None:
         return Session(api=str(data["api"]), member=str(data["member"]), endpoint=str(data["endpoint"]),
                        client_id=str(data["client_id"]), id_token=str(data["id_token"]),
                        refresh_token=data.get("refresh_token") or None,
-                       signed_in_at=float(data.get("signed_in_at") or 0))
+                       signed_in_at=float(data.get("signed_in_at") or 0),
+                       obtained_at=float(data["obtained_at"]) if data.get("obtained_at") is not None else None)
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -90,7 +168,8 @@ def forget() -> Session | None:
 
 
 def identity(api: str, timeout: float = TIMEOUT) -> tuple[str, str]:
-    """(Cognito endpoint, app client id) of the campaign behind `api`, as its dashboard signs in."""
+    """(Cognito endpoint, app client id) of the campaign behind `api`, as its dashboard signs in — an endpoint that
+    is not Cognito's own (endpoint_refusal) is refused."""
     answer = fetch("GET", api + "dashboard/identity.json", timeout=timeout,
                    what=say("the API at {url}", "{url} पर API", url=api))
     data = answer.data if isinstance(answer.data, dict) else {}
@@ -103,11 +182,18 @@ def identity(api: str, timeout: float = TIMEOUT) -> tuple[str, str]:
                            "{api} Prachar का API नहीं लगता: dashboard/identity.json ने HTTP {status} लौटाया, साइन-इन "
                            "की जानकारी के बिना। पता जाँचें (chalice deploy उसे छापता है; लोकल में "
                            "http://127.0.0.1:8000)।", api=api, status=answer.status))
+    refusal = endpoint_refusal(endpoint, api)
+    if refusal:
+        raise CliError(refusal)
     return endpoint, client_id
 
 
 def cognito(endpoint: str, target: str, body: dict[str, Any], timeout: float = TIMEOUT) -> dict[str, Any]:
-    """One call of Cognito's user-pool API (no AWS credentials: these calls are signed by the password or token)."""
+    """One call of Cognito's user-pool API (no AWS credentials: these calls are signed by the password or token) —
+    only ever to Cognito's own endpoint, or to one on this machine (endpoint_refusal)."""
+    refusal = endpoint_refusal(endpoint)
+    if refusal:
+        raise CliError(refusal)
     answer = fetch("POST", endpoint, body=json.dumps(body).encode("utf-8"), timeout=timeout,
                    headers={"Content-Type": "application/x-amz-json-1.1",
                             "X-Amz-Target": f"AWSCognitoIdentityProviderService.{target}"},
@@ -143,11 +229,15 @@ def _refusal(error: CognitoError, member: str) -> CliError:
 
 
 def sign_in(api: str, member: str, password: str, *, new_password: Callable[[str | None], str],
-            timeout: float = TIMEOUT) -> Session:
+            timeout: float = TIMEOUT, pool: tuple[str, str] | None = None) -> Session:
     """Sign `member` in to the campaign behind `api`. `new_password(problem)` is asked for a new password when Cognito
     wants one (a first sign-in with the invitation's temporary password); `problem` says why the last one was
-    refused. The session is returned, not saved."""
-    endpoint, client_id = identity(api, timeout)
+    refused. `pool`: identity(api) when the caller asked already (to say where the password goes). The session is
+    returned, not saved."""
+    endpoint, client_id = pool or identity(api, timeout)
+    refusal = endpoint_refusal(endpoint, api)
+    if refusal:
+        raise CliError(refusal)
 
     def initiate() -> dict[str, Any]:
         try:
@@ -184,14 +274,18 @@ def sign_in(api: str, member: str, password: str, *, new_password: Callable[[str
                            "({api}dashboard) पर साइन इन करें।", challenge=answer["ChallengeName"], api=api))
     if not isinstance(result, dict) or not result.get("IdToken"):
         raise CliError(say("Cognito answered without an ID token.", "Cognito के जवाब में ID टोकन नहीं है।"))
+    now = time.time()
     return Session(api=api, member=member, endpoint=endpoint, client_id=client_id, id_token=result["IdToken"],
-                   refresh_token=result.get("RefreshToken"), signed_in_at=time.time())
+                   refresh_token=result.get("RefreshToken"), signed_in_at=now, obtained_at=now)
 
 
 def renew(session: Session, timeout: float = TIMEOUT) -> Session:
     """A new ID token from the refresh token (saved); SignInNeeded when Cognito will not give one."""
     if not session.refresh_token:
         raise SignInNeeded(say("Your sign-in has expired.", "आपका साइन-इन समाप्त हो गया।"))
+    refusal = endpoint_refusal(session.endpoint)
+    if refusal:  # a session saved before the endpoint was checked, or edited by hand
+        raise SignInNeeded(refusal)
     try:
         answer = cognito(session.endpoint, "InitiateAuth", {
             "ClientId": session.client_id, "AuthFlow": "REFRESH_TOKEN_AUTH",
@@ -201,7 +295,7 @@ def renew(session: Session, timeout: float = TIMEOUT) -> Session:
     result = answer.get("AuthenticationResult") or {}
     if not result.get("IdToken"):
         raise SignInNeeded(say("Your sign-in could not be renewed.", "आपका साइन-इन नवीनीकृत नहीं हो सका।"))
-    renewed = replace(session, id_token=result["IdToken"],
+    renewed = replace(session, id_token=result["IdToken"], obtained_at=time.time(),
                       refresh_token=result.get("RefreshToken") or session.refresh_token)
     save(renewed)
     return renewed

@@ -4,7 +4,8 @@ Which file goes under which key is files.upload_plan's business (media first, so
 is not there yet). Media goes by boto3's managed transfer — multipart over 8 MB, with a progress bar; a manifest,
 calendar or audience file by one put_object, whose version id (and ETag) name exactly that upload when the command
 asks GET /api/uploads?key=…&etag=…&version=… what became of it (a later upload of the same key has its own answer,
-even of the same bytes).
+even of the same bytes). A bucket without versions is the exception: there the system keeps one answer per key and
+ETag, the first, so the same bytes uploaded again are told the earlier upload's answer — said as such.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Sent:
     version: str | None = None  # the object's version id (the stage's bucket is versioned)
     answer: dict[str, Any] | None = None
     trouble: str | None = None  # why no answer could be read (the last error while waiting)
+    earlier: bool = False     # the answer is an earlier upload's of the same bytes (a bucket without versions)
 
     @property
     def waits(self) -> bool:
@@ -63,12 +65,15 @@ def scope_refusal(scope: str, me: dict[str, Any], keys: Iterable[str]) -> str | 
     """Why the signed-in member may not upload these keys for `scope` (the system would refuse them), or None.
 
     A team uploads under its own prefix only (its scope's content/ and calendar/, and for a constituency its
-    audience/); a state coordinator may also upload any constituency's audience file and the campaign config."""
+    audience/); a coordinator — of any team, as the system reads it (ingest's _config_uploader_refused and
+    audience_import.uploader_refused) — may also upload any constituency's audience file and the campaign config.
+    Where S3's bucket policy is narrower (it keeps a coordinator outside the state team to their own team's
+    audience/), S3 itself refuses the upload, and says so."""
     member = me.get("member") or {}
     team = me.get("team") or {}
     own = team.get("scope")
     role = member.get("role")
-    coordinator = role == "coordinator" and own == "state"
+    coordinator = role == "coordinator"
     for key in keys:
         area = key.split("/", 1)[0]
         if area == "config":
@@ -162,6 +167,11 @@ def send(items: list[Any], bucket: str, s3: Any, console: Any, on_sent: Callable
         except OSError as exc:
             raise CliError(say("Cannot read {path}: {why}", "{path} पढ़ी नहीं जा सकी: {why}", path=str(path),
                                why=exc.strerror or str(exc))) from None
+        except UnicodeError:  # a file name that is not UTF-8 (a zip from Windows): no S3 key can hold it
+            raise CliError(say("{name} is not a name S3 can store (it is not UTF-8 text): rename the file and upload "
+                               "it again.",
+                               "{name} ऐसा नाम नहीं है जिसे S3 रख सके (यह UTF-8 टेक्स्ट नहीं है): फ़ाइल का नाम बदलकर "
+                               "फिर से अपलोड करें।", name=ascii(path.name))) from None
         sent.append(done)
         on_sent(done)
     return sent
@@ -206,10 +216,11 @@ def wait_for_answers(client: Client, sent: list[Sent], timeout: float, on_answer
     the trouble and asked again until the time is up.
 
     Answers are asked for by version id. On a bucket without versions, the same bytes uploaded again have the same
-    ETag, so the answer to an earlier upload of them may be there already: an answer given before `since` (the
-    system's time before this upload) is that one, and this upload's own is waited for — except for an audience
-    file, whose answer is its import of those bytes (the system does not read the same bytes twice, so the earlier
-    import's answer is this upload's too)."""
+    ETag, and the system keeps the first answer to them (services/upload_answers.py): an answer given before `since`
+    (the system's time before this upload) is that earlier upload's, and no answer of this upload's own will ever
+    come. It is taken, marked `earlier` (describe() says so) — except for an audience file, whose answer is its
+    import of those bytes (the system does not read the same bytes twice, so the earlier import's answer is this
+    upload's too)."""
     from prachar_cli.campaign_cache import parse_time
 
     waiting = [s for s in sent if s.waits]
@@ -229,9 +240,8 @@ def wait_for_answers(client: Client, sent: list[Sent], timeout: float, on_answer
                 continue
             if isinstance(answer, dict) and answer.get("answered"):
                 answered_at = parse_time(answer.get("answered_at"))
-                if upload.version is None and since is not None and answered_at is not None \
-                        and answered_at < since and not upload.key.startswith("audience/"):
-                    continue  # an earlier upload's answer (the same bytes, the same ETag)
+                upload.earlier = upload.version is None and since is not None and answered_at is not None \
+                    and answered_at < since and not upload.key.startswith("audience/")
                 upload.answer, upload.trouble = answer, None
                 waiting.remove(upload)
                 on_answer(upload)
@@ -314,6 +324,13 @@ def describe(upload: Sent, bucket: str) -> list[str]:
     if problems or outcome == "rejected":
         lines.append(say("    the whole report: s3://{bucket}/errors/{key}.json",
                          "    पूरी रिपोर्ट: s3://{bucket}/errors/{key}.json", bucket=plain(bucket), key=key))
+    if upload.earlier:
+        lines.insert(1, say(
+            "    same bytes as an upload already answered ({when}): {outcome} — the bucket keeps no versions, so the "
+            "system keeps that first answer for these bytes and gives this upload none of its own",
+            "    यही फ़ाइल पहले के एक अपलोड में आ चुकी है, जिसका जवाब ({when}): {outcome} — बकेट संस्करण नहीं रखता, "
+            "इसलिए सिस्टम इन बाइट्स का पहला जवाब ही रखता है और इस अपलोड को अलग जवाब नहीं देता",
+            when=plain(str(answer.get("answered_at") or "?")), outcome=plain(outcome)))
     return lines
 
 

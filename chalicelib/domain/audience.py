@@ -9,14 +9,13 @@ problems name the row and the masked number.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from chalicelib.domain.contacts import ERASED, SHARDS, Sealed, StoredContact, Suppression, replaces  # noqa: F401 (also named here)
-from chalicelib.domain.phone import BadNumber, mask, normalise
+from chalicelib.domain.phone import BadNumber, mask, masked_digits, normalise
 from chalicelib.domain.problems import printable
 from chalicelib.domain.times import IST
 from chalicelib.errors import Problem
@@ -144,17 +143,7 @@ class _Masked:
         return format(self._shown, spec)
 
 
-def masked_digits(text: str) -> str:
-    """Any run of five or more digits (a phone number, however spaced) shown as X's but its last four: free text
-    that a person wrote a number into is kept and shown this way."""
-    def hide(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group(0))
-        return "X" * (len(digits) - 4) + digits[-4:]
 
-    return _DIGIT_RUN.sub(hide, text)
-
-
-_DIGIT_RUN = re.compile(r"\d(?:[\d \-\u00a0]*\d){4,}")
 
 
 def _moment(text: str) -> datetime | None:

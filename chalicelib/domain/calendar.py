@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain.phone import masked_digits
 from chalicelib.domain.problems import printable, utf8_text
 from chalicelib.errors import InvalidContentError, Problem
 
@@ -133,7 +134,9 @@ def _check_header(header: list[str]) -> None:
     unknown = [name for name in named if name not in COLUMNS]
     repeated = sorted(name for name, count in named.items() if count > 1 and name in COLUMNS)
     problems = [Problem(name, f"the header has no {name} column", f"add a {name} column", row=1) for name in missing]
-    problems += [Problem(_short(name), f"'{_short(name)}' is not a calendar column",
+    # A header cell may be a voter's number (a contacts file uploaded as a calendar): named masked, as the audience
+    # import names numbers, since problems go to errors/ and the activity log.
+    problems += [Problem(masked_digits(_short(name)), f"'{masked_digits(_short(name))}' is not a calendar column",
                          f"use only {', '.join(COLUMNS)}", row=1) for name in unknown[:20]]
     problems += [Problem(name, f"the header names {name} twice", "keep one column of each name", row=1)
                  for name in repeated]

@@ -3,6 +3,7 @@ default), and masked for every place a person reads one."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 DEFAULT_REGION = "IN"
@@ -46,3 +47,16 @@ def mask(e164: str) -> str:
     code = country_code_of(e164) if e164.startswith("+") else ""
     national = digits[len(code):]
     return f"+{code}{'X' * max(len(national) - 4, 0)}{national[-4:]}" if len(national) > 4 else "+XXXX"
+
+
+def masked_digits(text: str) -> str:
+    """Any run of five or more digits (a phone number, however spaced) shown as X's but its last four: free text
+    that a person wrote a number into is kept and shown this way."""
+    def hide(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group(0))
+        return "X" * (len(digits) - 4) + digits[-4:]
+
+    return _DIGIT_RUN.sub(hide, text)
+
+
+_DIGIT_RUN = re.compile(r"\d(?:[\d \-\u00a0]*\d){4,}")

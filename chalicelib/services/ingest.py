@@ -16,7 +16,7 @@ from chalicelib.adapters.store import ActiveCampaign, ContentRecord, Store
 from chalicelib.domain.approval import needs_approval
 from chalicelib.domain.calendar import read_calendar
 from chalicelib.domain.campaign import Campaign, parse_campaign, principal_matches
-from chalicelib.domain.manifest import MANIFEST_SUFFIXES, decode_document
+from chalicelib.domain.manifest import MANIFEST_SUFFIXES, MEDIA_TYPES, decode_document
 from chalicelib.domain.post import APPROVAL_WINDOW, REPLACEABLE, Post, PostStatus, content_id_for
 from chalicelib.domain.problems import MAX_PROBLEMS
 from chalicelib.domain.scope import ScopeError, split_scoped_key
@@ -244,6 +244,8 @@ class Ingest:
         return self._answered(self._calendar(key, uploaded_by, etag, version or etag), version or etag)
 
     def _calendar(self, key: str, uploaded_by: str | None, etag: str | None, upload_id: str | None) -> IngestResult:
+        if key.lower().endswith(tuple(MEDIA_TYPES)):
+            return IngestResult(key, "ignored")  # a calendar's media: read when a post that names it is published
         if not key.lower().endswith(".csv"):
             return self._reject(key, "unknown", [not_a_calendar(key)])
         try:

@@ -7,14 +7,18 @@ from typing import Any
 import click
 
 from prachar_cli.api import reported
+from prachar_cli.helptext import Command, bilingual
 from prachar_cli.i18n import say
 
 
-@click.command(help="Pause publishing for SCOPE and everything inside it — without SCOPE, everything you may pause "
-                    "(a coordinator: the whole campaign; a lead: their team's scope). Posts not yet sent stop, "
-                    "including those already queued.")
+@click.command(cls=Command, help=bilingual(
+    "Pause publishing for SCOPE and everything inside it — without SCOPE, everything you may pause (a coordinator: "
+    "the whole campaign; a lead: their team's scope). Posts not yet sent stop, including those already queued.",
+    "SCOPE और उसके अंदर की हर चीज़ का प्रकाशन रोकें — SCOPE के बिना, वह सब जो आप रोक सकते हैं (कोऑर्डिनेटर: पूरा "
+    "कैंपेन; लीड: अपनी टीम का स्कोप)। जो पोस्ट अभी नहीं गईं वे रुक जाती हैं, कतार में लगी पोस्ट भी।"))
 @click.argument("scope", required=False, metavar="[SCOPE]")
-@click.option("--reason", metavar="R", required=True, help="Why (shown on every paused post).")
+@click.option("--reason", metavar="R", required=True, help=bilingual(
+    "Why (shown on every paused post).", "क्यों (हर रुकी पोस्ट पर दिखाया जाता है)।"))
 @reported
 def pause(scope: str | None, reason: str) -> None:
     from prachar_cli import api
@@ -35,7 +39,9 @@ def pause(scope: str | None, reason: str) -> None:
                         reason=plain(str(result.get("reason") or reason))), soft_wrap=True)
 
 
-@click.command(help="Resume publishing for SCOPE (a lead lifts only a lead's pause; a coordinator's, a coordinator).")
+@click.command(cls=Command, help=bilingual(
+    "Resume publishing for SCOPE (a lead lifts only a lead's pause; a coordinator's, a coordinator).",
+    "SCOPE का प्रकाशन फिर शुरू करें (लीड केवल लीड की रोक हटाता है; कोऑर्डिनेटर की रोक, कोऑर्डिनेटर)।"))
 @click.argument("scope", metavar="SCOPE")
 @reported
 def resume(scope: str) -> None:

@@ -7,17 +7,27 @@ import sys
 import click
 
 from prachar_cli.api import reported
+from prachar_cli.helptext import Command, bilingual
 from prachar_cli.i18n import say
 
 
-@click.command(help="Sign in with your campaign member id (the password goes to the campaign's Cognito only).")
-@click.option("--api", "api_url", metavar="URL",
-              help="The API's address: what `chalice deploy` printed (https://…/api/), locally "
-                   "http://127.0.0.1:8000. Remembered for the next time.")
-@click.option("--member", metavar="ID", help="Your member id in config/campaign.yaml (e.g. sahada-02).")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from the first line of stdin (and, if a new one is asked for, the new one "
-                   "from the second line): for scripts.")
+@click.command(cls=Command, help=bilingual(
+    "Sign in with your campaign member id (the password goes to the campaign's Cognito only).\n\n"
+    "Exit 0: signed in; 1: the sign-in was refused or the API does not answer; 2: a wrong address or option.",
+    "अपनी कैंपेन सदस्य आईडी से साइन इन करें (पासवर्ड केवल कैंपेन के Cognito को जाता है)।\n\n"
+    "निकास 0: साइन इन हुआ; 1: साइन-इन अस्वीकार हुआ या API जवाब नहीं दे रहा; 2: गलत पता या विकल्प।"))
+@click.option("--api", "api_url", metavar="URL", help=bilingual(
+    "The API's address: what `chalice deploy` printed (https://…/api/), locally http://127.0.0.1:8000 (plain http "
+    "only for this machine). Remembered for the next time.",
+    "API का पता: जो `chalice deploy` ने छापा (https://…/api/), लोकल में http://127.0.0.1:8000 (सादा http केवल इसी "
+    "मशीन के लिए)। अगली बार के लिए याद रखा जाता है।"))
+@click.option("--member", metavar="ID", help=bilingual(
+    "Your member id in config/campaign.yaml (e.g. sahada-02).",
+    "config/campaign.yaml में आपकी सदस्य आईडी (जैसे sahada-02)।"))
+@click.option("--password-stdin", is_flag=True, help=bilingual(
+    "Read the password from the first line of stdin (and, if a new one is asked for, the new one from the second "
+    "line): for scripts.",
+    "पासवर्ड stdin की पहली पंक्ति से पढ़ें (और नया पासवर्ड माँगा जाए तो दूसरी पंक्ति से): स्क्रिप्ट के लिए।"))
 @reported
 def login(api_url: str | None, member: str | None, password_stdin: bool) -> None:
     from prachar_cli import campaign_cache, session, settings
@@ -37,6 +47,10 @@ def login(api_url: str | None, member: str | None, password_stdin: bool) -> None
         base = find_api(settings.normalize_api(api_url))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    pool = session.identity(base)  # before the password is asked for: where it would go, checked and said
+    console().print(say("Your password goes to {where} — never to the API at {api}.",
+                        "आपका पासवर्ड {where} को जाता है — {api} पर API को कभी नहीं।",
+                        where=plain(session.where(*pool)), api=plain(base)), soft_wrap=True)
     member = (member or "").strip() or saved.member
     if not member:
         if not interactive:
@@ -73,7 +87,7 @@ def login(api_url: str | None, member: str | None, password_stdin: bool) -> None
                                 "सहित)।"), soft_wrap=True)
         return click.prompt(say("New password", "नया पासवर्ड"), hide_input=True, confirmation_prompt=True)
 
-    signed = session.sign_in(base, member, password, new_password=new_password)
+    signed = session.sign_in(base, member, password, new_password=new_password, pool=pool)
     session.save(signed)
     settings.save(settings.Settings(api=base, member=member))
     me = Client(signed).get("api/me")
@@ -118,7 +132,9 @@ def who(me: dict) -> str:
                campaign=plain(str(me.get("campaign", "?"))))
 
 
-@click.command(help="Forget the saved sign-in (the API's address stays for the next `prachar login`).")
+@click.command(cls=Command, help=bilingual(
+    "Forget the saved sign-in (the API's address stays for the next `prachar login`).",
+    "सहेजा हुआ साइन-इन भूल जाएँ (API का पता अगले `prachar login` के लिए रहता है)।"))
 @reported
 def logout() -> None:
     from prachar_cli import session

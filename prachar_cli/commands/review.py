@@ -8,11 +8,16 @@ from typing import Any
 import click
 
 from prachar_cli.api import reported
+from prachar_cli.helptext import Command, bilingual
 from prachar_cli.i18n import say
 
 
-@click.command(help="Posts waiting for approval in what you can see, by due time (IST).")
-@click.option("--scope", metavar="S", help="A scope you may see (default: your team's; a coordinator's: state).")
+@click.command(cls=Command, help=bilingual(
+    "Posts waiting for approval in what you can see, by due time (IST).",
+    "जो आप देख सकते हैं उसमें मंज़ूरी की प्रतीक्षा कर रही पोस्ट, तय समय (IST) के क्रम में।"))
+@click.option("--scope", metavar="S", help=bilingual(
+    "A scope you may see (default: your team's; a coordinator's: state).",
+    "कोई स्कोप जो आप देख सकते हैं (डिफ़ॉल्ट: आपकी टीम का; कोऑर्डिनेटर के लिए: state)।"))
 @reported
 def pending(scope: str | None) -> None:
     from rich.table import Table
@@ -56,9 +61,13 @@ def _heading(post: dict[str, Any]) -> str:
                revision=post.get("revision"), key=plain(str(post.get("key") or "")))
 
 
-@click.command(help="Approve a post: the revision it has now (read first, so no wording you did not see goes out).")
+@click.command(cls=Command, help=bilingual(
+    "Approve a post: the revision it has now (read first, so no wording you did not see goes out).",
+    "पोस्ट को मंज़ूरी दें: उसका अभी का संस्करण (पहले पढ़ा जाता है, ताकि बिना देखे शब्द न जाएँ)।"))
 @click.argument("content_id", metavar="ID")
-@click.option("--note", metavar="N", default="", help="A note kept with the approval (e.g. facts checked).")
+@click.option("--note", metavar="N", default="", help=bilingual(
+    "A note kept with the approval (e.g. facts checked).",
+    "मंज़ूरी के साथ रखी जाने वाली टिप्पणी (जैसे तथ्य जाँचे गए)।"))
 @reported
 def approve(content_id: str, note: str) -> None:
     from prachar_cli import api
@@ -80,9 +89,12 @@ def approve(content_id: str, note: str) -> None:
                   accounts=plain(", ".join(result.get("accounts") or []))), soft_wrap=True)
 
 
-@click.command(help="Reject a post, with the reason (the team sees it on the post).")
+@click.command(cls=Command, help=bilingual(
+    "Reject a post, with the reason (the team sees it on the post).",
+    "कारण सहित पोस्ट अस्वीकार करें (टीम उसे पोस्ट पर देखती है)।"))
 @click.argument("content_id", metavar="ID")
-@click.option("--reason", metavar="R", required=True, help="Why (shown to the team).")
+@click.option("--reason", metavar="R", required=True, help=bilingual(
+    "Why (shown to the team).", "क्यों (टीम को दिखाया जाता है)।"))
 @reported
 def reject(content_id: str, reason: str) -> None:
     from prachar_cli import api

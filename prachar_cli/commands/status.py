@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from prachar_cli.api import reported
+from prachar_cli.helptext import Command, bilingual
 from prachar_cli.i18n import say
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
@@ -20,12 +21,22 @@ TROUBLE = {"failed", "ambiguous", "held_account", "held_throttled", "rejected", 
 ALL = 1000  # the most the API lists at once
 
 
-@click.command(help="Your posts and their state on each account, by due time (IST).")
-@click.option("--scope", metavar="S", help="A scope you may see (default: your team's; a coordinator's: state).")
-@click.option("--today", is_flag=True, help="Only posts due today (IST, by the system's clock).")
-@click.option("--status", "status_", metavar="ST", help="Only posts with an account in this state (e.g. failed).")
-@click.option("--limit", type=click.IntRange(1, ALL), default=200, show_default=True, help="At most this many posts.")
-@click.option("--json", "as_json", is_flag=True, help="Print the API's answer as JSON.")
+@click.command(cls=Command, help=bilingual(
+    "Your posts and their state on each account, by due time (IST).",
+    "आपकी पोस्ट और हर अकाउंट पर उनकी स्थिति, तय समय (IST) के क्रम में।"))
+@click.option("--scope", metavar="S", help=bilingual(
+    "A scope you may see (default: your team's; a coordinator's: state).",
+    "कोई स्कोप जो आप देख सकते हैं (डिफ़ॉल्ट: आपकी टीम का; कोऑर्डिनेटर के लिए: state)।"))
+@click.option("--today", is_flag=True, help=bilingual(
+    "Only posts due today (IST, by the system's clock).",
+    "केवल आज (IST, सिस्टम की घड़ी से) की पोस्ट।"))
+@click.option("--status", "status_", metavar="ST", help=bilingual(
+    "Only posts with an account in this state (e.g. failed).",
+    "केवल वे पोस्ट जिनका कोई अकाउंट इस स्थिति में है (जैसे failed)।"))
+@click.option("--limit", type=click.IntRange(1, ALL), default=200, show_default=True, help=bilingual(
+    "At most this many posts.", "अधिकतम इतनी पोस्ट।"))
+@click.option("--json", "as_json", is_flag=True, help=bilingual(
+    "Print the API's answer as JSON.", "API का जवाब JSON में छापें।"))
 @reported
 def status(scope: str | None, today: bool, status_: str | None, limit: int, as_json: bool) -> None:
     from prachar_cli import api

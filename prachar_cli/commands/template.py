@@ -8,12 +8,15 @@ it is must not go out at once.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
 
+from prachar_cli.helptext import Command, bilingual
 from prachar_cli.i18n import say
+from prachar_cli.output import visible
 
 FILES = {"manifest": "manifest.yaml", "calendar": "calendar.csv", "audience": "audience.csv"}
 
@@ -27,35 +30,41 @@ def _filled(text: str) -> str:
     return text
 
 
-@click.command(help="Write a starter manifest, calendar or audience file (default: manifest.yaml, calendar.csv or "
-                    "audience.csv here), explained in Hindi and English.")
+@click.command(cls=Command, help=bilingual(
+    "Write a starter manifest, calendar or audience file (default: manifest.yaml, calendar.csv or audience.csv "
+    "here), explained in Hindi and English.",
+    "शुरुआती मैनिफ़ेस्ट, कैलेंडर या ऑडियंस फ़ाइल बनाएँ (डिफ़ॉल्ट: यहीं manifest.yaml, calendar.csv या "
+    "audience.csv), हिंदी और अंग्रेज़ी में समझाई हुई।"))
 @click.argument("kind", type=click.Choice(tuple(FILES)))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write it.")
-@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help=bilingual("Where to write it.", "कहाँ लिखें।"))
+@click.option("--force", is_flag=True,
+              help=bilingual("Replace the file if it exists.", "फ़ाइल पहले से हो तो उसे बदल दें।"))
 def template(kind: str, out: Path | None, force: bool) -> None:
     from importlib.resources import files
 
     target = out or Path(FILES[kind])
+    shown = visible(os.fsencode(target).decode("utf-8", "backslashreplace"))
     text = _filled((files("prachar_cli") / "templates" / FILES[kind]).read_text(encoding="utf-8"))
     try:
         with target.open("w" if force else "x", encoding="utf-8", newline="") as handle:
             handle.write(text)
     except FileExistsError:
         click.echo(say("{path} exists already: give --force to replace it, or --out another name",
-                       "{path} पहले से है: बदलने के लिए --force दें, या --out से दूसरा नाम", path=str(target)),
+                       "{path} पहले से है: बदलने के लिए --force दें, या --out से दूसरा नाम", path=shown),
                    err=True)
         raise SystemExit(1) from None
     except OSError as exc:
-        click.echo(say("{path} could not be written: {error}", "{path} लिखी नहीं जा सकी: {error}", path=str(target),
-                       error=exc.strerror or exc), err=True)
+        click.echo(say("{path} could not be written: {error}", "{path} लिखी नहीं जा सकी: {error}", path=shown,
+                       error=visible(str(exc.strerror or exc))), err=True)
         raise SystemExit(1) from None
-    click.echo(say("Wrote {path}.", "{path} लिखी गई।", path=str(target)))
+    click.echo(say("Wrote {path}.", "{path} लिखी गई।", path=shown))
     for line in _EXPLAINED[kind]():
         click.echo(line)
     click.echo("")
     click.echo(say("Check it: prachar check {path} (against your team's scope; or --scope constituency/<id>)",
                    "जाँचें: prachar check {path} (आपकी टीम के स्कोप के लिए; या --scope constituency/<id>)",
-                   path=str(target)))
+                   path=shown))
 
 
 def _manifest() -> list[str]:

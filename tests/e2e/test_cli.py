@@ -91,7 +91,10 @@ def test_login_with_the_password_on_stdin_says_who_and_keeps_the_tokens_to_itsel
     assert done.returncode == 0, done.stderr
     assert "Signed in as sahada-02 (विक्रम राठौड़), member of constituency/sahada, campaign rajasthan-bypolls-2021." \
         in words(done.stdout)
+    # Where the password went, said before it was read: the stack's Cognito emulator, on this machine.
+    assert f"Your password goes to the local stack's sign-in at {volunteers.stack.emulator}" in words(done.stdout)
     home = volunteers.home("sahada-02")
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
     saved = json.loads((home / "session.json").read_text())
     assert saved["id_token"] not in done.stdout + done.stderr and saved["refresh_token"] not in done.stdout
     assert {stat.S_IMODE((home / name).stat().st_mode) for name in ("session.json", "campaign.json")} == {0o600}

@@ -8,6 +8,7 @@ to the Lambdas' over the whole hostile-input corpus.
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -355,3 +356,300 @@ def test_the_upload_plan_puts_media_first_and_names_the_missing_ones(tmp_path):
         ("video.mp4", "content/constituency/sahada/2021-03/video.mp4", tmp_path / "video.mp4")]
     assert upload_plan([post, calendar], "constituency/sahada", "2021-03") == plan.files
     assert missing_media([post, calendar], "constituency/sahada", "2021-03") == plan.missing
+
+
+# ---- review 16: what the check and the upload must agree on ----------------------------------------------------------
+CONTACT = "+91 98111 00001,सीता,missed call 2021-03,2021-03-01T10:30:00+05:30,v1,hi\n"
+
+
+@pytest.mark.parametrize("body", [
+    "title," + AUDIENCE_HEADER.replace(",booth", "") + "\nश्रीमती," + CONTACT,  # a title column: still contacts
+    CONTACT,                                                                   # saved without its header row
+    "name;consent_source;consent_at\nसीता;form;2021-03-01\n",                  # audience columns, semicolons
+    "\ufeffसीता,98111 00001\n",                                                # a number in the first row
+], ids=["title-column", "no-header", "audience-columns", "number-first-row"])
+def test_a_csv_of_contacts_is_an_audience_file_by_its_content(tmp_path, body):
+    assert classify(write(tmp_path / "people.csv", body)) == "audience"
+
+
+def test_a_utf16_contacts_file_is_an_audience_file_too(tmp_path):
+    people = tmp_path / "people.csv"
+    people.write_bytes(("phone\tname\n" + "98111 00001\tसीता\n").encode("utf-16"))
+    assert classify(people) == "audience"
+
+
+@pytest.mark.parametrize("body", ["", "\ufeff", "publish_at;platforms;title;text\n", "PK\x03\x04junk"],
+                         ids=["empty", "bom-only", "semicolons", "xlsx-saved-as-csv"])
+def test_a_csv_that_is_no_table_of_contacts_is_left_to_the_calendar_check(tmp_path, body):
+    assert classify(write(tmp_path / "week.csv", body)) == "calendar"
+
+
+def test_a_csv_that_is_neither_a_calendar_nor_contacts_is_refused_and_asks_for_as(tmp_path):
+    odd = write(tmp_path / "odd.csv", "naam,mobile\nसीता,x\n")
+    with pytest.raises(FileKindError, match="--as calendar or --as audience"):
+        classify(odd)
+    assert classify(odd, "calendar") == "calendar"
+    code, output = run("--config", str(CAMPAIGN), *SCOPE, "--at", AT, str(odd))
+    assert code == 2 and "--as calendar or --as audience" in " ".join(output.split())
+
+
+def test_contacts_are_never_read_as_another_kind_even_with_as(tmp_path):
+    contacts = write(tmp_path / "contacts.csv", CONTACT)
+    with pytest.raises(FileKindError, match="--as audience"):
+        classify(contacts, "calendar")
+    assert classify(contacts, "audience") == "audience"
+    with pytest.raises(FileKindError):
+        plan_files([contacts], "constituency/sahada", as_kind="calendar")
+
+
+def test_as_a_kind_the_name_contradicts_is_refused_by_the_upload_plan(tmp_path):
+    post = write(tmp_path / "post.txt", "title: t\ntext: x\n")
+    week = write(tmp_path / "week.txt", CALENDAR_HEADER + "\n")
+    with pytest.raises(FileKindError, match="rename it to post.yaml"):
+        plan_files([post], "constituency/sahada", as_kind="manifest")
+    with pytest.raises(FileKindError, match="name it week.csv"):
+        plan_files([week], "constituency/sahada", as_kind="calendar")
+    with pytest.raises(FileKindError, match="campaign.yaml"):
+        plan_files([post], "state", as_kind="config")
+    code, verdicts = check_json(week, options=("--as", "calendar"))
+    assert code == 1 and verdicts[0]["problems"][0]["problem"] == "week.txt is not a CSV calendar"
+    contacts = write(tmp_path / "people.txt", AUDIENCE_HEADER + "\n")
+    code, verdicts = check_json(contacts, options=("--as", "audience"))
+    assert code == 1 and "does not end in .csv" in verdicts[0]["problems"][0]["problem"]
+
+
+def test_a_name_s3_cannot_hold_is_the_files_problem_to_rename(tmp_path):
+    from prachar_cli.files import BadNameError
+
+    name = os.fsdecode(b"caf\xe9.yaml")
+    with pytest.raises(BadNameError, match="rename the file"):
+        key_for(name, "manifest", "constituency/sahada")
+    with pytest.raises(BadNameError, match="--folder"):
+        key_for("post.yaml", "manifest", "constituency/sahada", os.fsdecode(b"m\xe4rz"))
+    with pytest.raises(BadNameError, match="1024"):
+        key_for("p" * 1100 + ".yaml", "manifest", "state")
+    assert key_for(name, "config", "") == "config/campaign.yaml", "the config's key is not its name"
+
+
+def test_two_files_for_one_key_are_refused_naming_both_and_the_key(tmp_path):
+    from prachar_cli.files import KeyClashError
+
+    for day in ("mon", "tue"):
+        write(tmp_path / day / "post.yaml", f"title: {day}\ntext: x\nmedia: [poster.png]\n")
+        write(tmp_path / day / "poster.png", day)
+    with pytest.raises(KeyClashError) as refused:
+        plan_files([tmp_path / "mon" / "post.yaml", tmp_path / "tue" / "post.yaml"], "constituency/sahada")
+    assert [clash.key for clash in refused.value.clashes] == ["content/constituency/sahada/post.yaml",
+                                                              "content/constituency/sahada/poster.png"]
+    assert str(tmp_path / "mon" / "post.yaml") in str(refused.value)
+    assert str(tmp_path / "tue" / "post.yaml") in str(refused.value)
+    # A poster named on the command line besides the one the manifest points at: refused too …
+    write(tmp_path / "shared" / "poster.png", "other")
+    with pytest.raises(KeyClashError):
+        plan_files([tmp_path / "shared" / "poster.png", tmp_path / "mon" / "post.yaml"], "constituency/sahada")
+    # … unless it is the same bytes: then the file the reference points at is the one uploaded.
+    write(tmp_path / "shared" / "poster.png", "mon")
+    plan = plan_files([tmp_path / "shared" / "poster.png", tmp_path / "mon" / "post.yaml"], "constituency/sahada")
+    assert [(f.key, f.path) for f in plan.files] == [
+        ("content/constituency/sahada/poster.png", tmp_path / "mon" / "poster.png"),
+        ("content/constituency/sahada/post.yaml", tmp_path / "mon" / "post.yaml")]
+    # The same file given twice is one upload.
+    post = tmp_path / "mon" / "post.yaml"
+    assert len(plan_files([post, post], "constituency/sahada").files) == 2
+
+
+def test_configs_may_be_checked_side_by_side_but_not_uploaded_together(tmp_path):
+    from prachar_cli.files import KeyClashError
+
+    configs = ROOT / "tests" / "corpus" / "configs"
+    first, second = configs / "empty.yaml", configs / "list-at-top.yaml"
+    code, verdicts = check_json(first, second, options=("--as", "config"))
+    assert all("would both be uploaded" not in json.dumps(v["problems"]) for v in verdicts)
+    with pytest.raises(KeyClashError):
+        plan_files([first, second], "state", as_kind="config")
+
+
+def test_series_items_without_a_time_are_planned_in_turn(tmp_path):
+    from prachar_cli.commands.upload import in_turn
+
+    one = write(tmp_path / "one.yaml", "title: एक\ntext: x\nseries: vichar\n")
+    two = write(tmp_path / "two.yaml", "title: दो\ntext: x\nseries: vichar\n")
+    timed = write(tmp_path / "timed.yaml", "title: तय\ntext: x\nseries: vichar\npublish_at: 2021-03-09T09:00:00\n")
+    week = write(tmp_path / "week.csv", CALENDAR_HEADER + "\n,facebook,तीन,पाठ,,,vichar\n,facebook,और,पाठ,,,other\n")
+    plan = plan_files([one, two, timed, week], "constituency/sahada")
+    assert [f.series for f in plan.files] == [("vichar",), ("vichar",), (), ("vichar", "other")]
+    assert [[f.path.name for f in round_] for round_ in in_turn(plan.files)] == [
+        ["one.yaml", "timed.yaml"], ["two.yaml"], ["week.csv"]]
+
+
+def test_names_and_keys_reach_the_terminal_with_control_characters_escaped(tmp_path):
+    from prachar_cli.output import plain, printable, visible
+
+    assert visible("a\x1b[2Jb\u202ec\x9b") == "a\\u001b[2Jb\\u202ec\\u009b"
+    assert visible("क्\u200dष") == "क्\u200dष", "Devanagari's joiners stay"
+    assert plain("one\ntwo\x07") == "one\ntwo\\u0007" and printable("one\ntwo") == "one\\u000atwo"
+    assert printable("[red]x") == "\\[red]x"
+    assert visible(os.fsdecode(b"caf\xe9")) == "caf\\udce9"
+
+
+def signed_in(tmp_path, bucket: str | None = "prachar-test-content") -> None:
+    """What `prachar login` leaves behind: a sign-in, and the campaign cache naming GET /api/me's bucket."""
+    import time
+    from datetime import UTC, datetime
+
+    from prachar_cli import campaign_cache, session
+
+    session.save(session.Session(api="http://127.0.0.1:9/", member="sahada-02", endpoint="http://127.0.0.1:9/",
+                                 client_id="c", id_token="t", refresh_token=None, signed_in_at=time.time()))
+    campaign_cache._save(campaign_cache.CachedCampaign(
+        document={}, version="v1", fetched_at=datetime.now(UTC), clock_offset=timedelta(0),
+        max_upload_bytes=256 * 1024, team_scope="constituency/sahada", bucket=bucket))
+
+
+def test_media_not_on_disk_is_measured_in_the_bucket_when_signed_in(tmp_path, monkeypatch):
+    from prachar_cli import checking
+
+    asked: list[tuple[str, str]] = []
+
+    def sizes(bucket: str, region: str | None = None):
+        def size(key: str) -> int | None:
+            asked.append((bucket, key))
+            return 2 * MB if key.endswith("poster.png") else None
+        return size
+
+    monkeypatch.setattr(checking, "bucket_sizes", sizes)
+    signed_in(tmp_path)
+    post = write(tmp_path / "post.yaml", "title: पोस्टर\ntext: नया\nmedia: [poster.png]\n")
+    code, [verdict] = check_json(post)
+    key = "content/constituency/sahada/2021-03/poster.png"
+    assert code == 0 and asked == [("prachar-test-content", key)]
+    assert verdict["in_bucket"] == [{"key": key, "bytes": 2 * MB}] and verdict["missing_media"] == []
+    _, out = check(post)
+    assert "poster.png (in the bucket)" in out and "facebook 2.0 MB / 10.0 MB ✓" in out
+    absent = write(tmp_path / "absent.yaml", "title: पोस्टर\ntext: नया\nmedia: [video.mp4]\n")
+    code, out = check(absent)
+    assert code == 1 and "is not in the bucket" in out and "nor in the bucket: asked, it has no such file" in out
+
+
+def test_media_the_bucket_cannot_be_asked_about_keep_the_lambdas_problem_and_say_so(tmp_path, monkeypatch):
+    from prachar_cli import checking
+
+    def sizes(bucket: str, region: str | None = None):
+        def size(key: str) -> int | None:
+            raise RuntimeError("AccessDenied")
+        return size
+
+    monkeypatch.setattr(checking, "bucket_sizes", sizes)
+    signed_in(tmp_path)
+    post = write(tmp_path / "post.yaml", "title: पोस्टर\ntext: नया\nmedia: [poster.png]\n")
+    code, [verdict] = check_json(post)
+    assert code == 1 and verdict["problems"][0]["problem"].endswith("poster.png is not in the bucket")
+    assert verdict["not_verified_in_bucket"][0]["why"] == "RuntimeError: AccessDenied"
+    _, out = check(post)
+    assert "not next to the file here either" in out and "could not be verified — RuntimeError: AccessDenied" in out
+
+
+def test_not_signed_in_the_bucket_is_not_asked(tmp_path, monkeypatch):
+    from prachar_cli import checking
+
+    monkeypatch.setattr(checking, "bucket_sizes", lambda *a, **k: pytest.fail("asked the bucket"))
+    post = write(tmp_path / "post.yaml", "title: पोस्टर\ntext: नया\nmedia: [poster.png]\n")
+    code, out = check(post)
+    assert code == 1 and "could not be verified — not signed in (prachar login)" in out
+
+
+def test_a_config_checked_against_a_cache_the_api_could_not_refresh_says_how_old_it_is(tmp_path, monkeypatch):
+    import hashlib
+    from datetime import UTC, datetime
+
+    from prachar_cli import campaign_cache
+
+    raw = CAMPAIGN.read_bytes()
+    stale = campaign_cache.CachedCampaign(document={}, version=hashlib.sha256(raw).hexdigest(),
+                                          fetched_at=datetime.now(UTC) - timedelta(days=3),
+                                          clock_offset=timedelta(0), max_upload_bytes=256 * 1024, team_scope="state")
+    asked: list[bool] = []
+    monkeypatch.setattr(campaign_cache, "refresh_quietly", lambda timeout=3.0: asked.append(True) or stale)
+    config = write(tmp_path / "campaign.yaml", raw.decode("utf-8"))
+    code, out = run(str(config))
+    said = " ".join(out.split())
+    assert code == 0 and asked == [True], "the API is asked first"
+    assert "3 days ago" in said and "the API could not be asked now" in said
+    assert "changes nothing" not in said and "uploading this one brings it back" in said
+    monkeypatch.setattr(campaign_cache, "refresh_quietly",
+                        lambda timeout=3.0: campaign_cache.CachedCampaign(**{**stale.__dict__,
+                                                                             "fetched_at": datetime.now(UTC)}))
+    said = " ".join(run(str(config))[1].split())
+    assert "as the API said just now), byte for byte: uploading it changes nothing" in said
+    result = CliRunner().invoke(cli, ["check", "--json", str(config)])
+    assert json.loads(result.stdout)[0]["compared_with"]["version"] == stale.version
+
+
+def test_the_template_of_a_whatsapp_post_is_named_in_hindi(tmp_path):
+    post = write(tmp_path / "post.yaml", "title: बजट\ntext: बजट घोषणा\nplatforms: [whatsapp]\n"
+                                         "publish_at: 2021-03-05T09:00:00+05:30\n"
+                                         "overrides:\n  whatsapp: {template: budget_update, params: [सहाड़ा]}\n")
+    assert "(team, टेम्पलेट budget_update)" in check(post, lang="hi")[1]
+    assert "(team, template budget_update)" in check(post)[1]
+
+
+def test_the_check_commands_help_is_in_the_chosen_language():
+    english = " ".join(CliRunner().invoke(cli, ["--lang", "en", "check", "--help"]).output.split())
+    hindi = " ".join(CliRunner().invoke(cli, ["--lang", "hi", "check", "--help"]).output.split())
+    assert "Print one JSON document (for scripts and hooks)." in english and "Usage:" in english
+    assert "एक JSON दस्तावेज़ छापें" in hindi and "उपयोग:" in hindi and "विकल्प:" in hindi
+    assert "Print one JSON document" not in hindi and "Show this message and exit." not in hindi
+
+
+def test_an_upload_stops_a_series_at_its_first_item_the_system_refused(tmp_path, monkeypatch):
+    """The later items would take the daily slots before the refused one, once it is fixed and uploaded again."""
+    from prachar_cli import api, uploading
+
+    sent: list[str] = []
+
+    class S3:
+        def put_object(self, Bucket, Key, Body, ContentType):
+            sent.append(Key.rsplit("/", 1)[-1])
+            return {"ETag": '"e"', "VersionId": f"v{len(sent)}"}
+
+    class Client:
+        session = type("S", (), {"region": "ap-south-1"})()
+
+        def get(self, path, params=None):
+            if path == "api/me":
+                return {"member": {"id": "sahada-02", "role": "member"}, "team": {"scope": "constituency/sahada"},
+                        "bucket": "b", "max_upload_bytes": 256 * 1024, "now": "2021-03-03T03:30:00Z"}
+            refused = params["key"].endswith("ep1.yaml")
+            return {"answered": True, "key": params["key"], "outcome": "rejected" if refused else "accepted",
+                    "problems": [{"field": "text", "problem": "bad"}] if refused else [],
+                    "answered_at": "2021-03-03T03:30:01Z"}
+
+    monkeypatch.setattr(api, "signed_in", lambda timeout=api.TIMEOUT: Client())
+    monkeypatch.setattr(uploading, "s3_client", lambda region: S3())
+    files = [write(tmp_path / f"ep{n}.yaml", f"title: कड़ी {n}\ntext: x\nseries: vichar\n") for n in (1, 2, 3)]
+    other = write(tmp_path / "other.yaml", "title: अलग\ntext: x\n")
+    result = CliRunner().invoke(cli, ["--lang", "en", "upload", "--timeout", "5", *map(str, [*files, other])])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and sent == ["ep1.yaml", "other.yaml"], sent
+    assert "ep2.yaml: not uploaded — an item of series vichar, after content/constituency/sahada/ep1.yaml" in said
+    assert "ep3.yaml: not uploaded" in said
+
+
+def test_an_upload_of_two_files_for_one_key_is_refused_before_anything_is_sent(tmp_path, monkeypatch):
+    from prachar_cli import api, uploading
+
+    class Client:
+        session = type("S", (), {"region": "ap-south-1"})()
+
+        def get(self, path, params=None):
+            return {"member": {"id": "sahada-02", "role": "member"}, "team": {"scope": "constituency/sahada"},
+                    "bucket": "b", "max_upload_bytes": 256 * 1024}
+
+    monkeypatch.setattr(api, "signed_in", lambda timeout=api.TIMEOUT: Client())
+    monkeypatch.setattr(uploading, "s3_client", lambda region: pytest.fail("nothing may be sent"))
+    monday = write(tmp_path / "mon" / "post.yaml", "title: सोम\ntext: x\n")
+    tuesday = write(tmp_path / "tue" / "post.yaml", "title: मंगल\ntext: x\n")
+    result = CliRunner().invoke(cli, ["--lang", "hi", "upload", str(monday), str(tuesday)])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert f"{monday} और {tuesday} दोनों content/constituency/sahada/post.yaml के रूप में अपलोड होंगी" in said

@@ -29,8 +29,9 @@ def fake_token(member: str, lifetime: float, serial: int) -> str:
     def part(data: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
-    return ".".join([part({"alg": "RS256"}), part({"cognito:username": member, "token_use": "id",
-                                                   "exp": int(time.time() + lifetime), "n": serial}), "sig"])
+    now = int(time.time())  # as Cognito's: issued at (iat) and expiring at (exp), by the pool's clock
+    return ".".join([part({"alg": "RS256"}), part({"cognito:username": member, "token_use": "id", "iat": now,
+                                                   "exp": int(now + lifetime), "n": serial}), "sig"])
 
 
 @dataclass
@@ -417,3 +418,216 @@ print(sorted({m.split('.')[0] for m in sys.modules} & heavy))
 """
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+# ---- where the password and the tokens go (review 16) -------------------------------------------------------------
+@pytest.mark.parametrize(("typed", "base"), [
+    ("localhost:8000", "http://localhost:8000/"),
+    ("[::1]:8000", "http://[::1]:8000/"),
+    ("127.5.6.7:8000", "http://127.5.6.7:8000/"),
+    ("http://LOCALHOST:8000/api", "http://localhost:8000/api/"),
+    ("localhost.example.org:8000", "https://localhost.example.org:8000/"),
+    ("127.0.0.1.nip.io", "https://127.0.0.1.nip.io/"),
+    ("localhostile.example.org", "https://localhostile.example.org/"),
+    ("[::1].example.org", None),
+])
+def test_only_this_machine_is_spoken_to_in_clear_matched_exactly(typed, base):
+    if base is None:
+        with pytest.raises(ValueError):
+            settings.normalize_api(typed)
+    else:
+        assert settings.normalize_api(typed).lower() == base.lower()
+
+
+@pytest.mark.parametrize("typed", ["http://prachar.example.org", "http://127.0.0.1.nip.io:8000/",
+                                   "http://localhost.example.org/api", "http://192.168.1.5:8000",
+                                   "https://prachar-api.example.org@elsewhere.example.net/", "ftp://127.0.0.1/", ""])
+def test_plain_http_to_another_machine_and_look_alike_addresses_are_refused(typed):
+    with pytest.raises(ValueError):
+        settings.normalize_api(typed)
+
+
+def test_a_refused_address_is_said_in_the_chosen_language():
+    done = CliRunner().invoke(cli, ["--lang", "hi", "login", "--api", "http://prachar.example.org", "--member", "m",
+                                    "--password-stdin"], input="x\n")
+    assert done.exit_code == 2
+    assert "सादा http" in done.output and "plain http" not in done.output
+
+
+@pytest.mark.parametrize(("endpoint", "region"), [
+    ("https://cognito-idp.ap-south-1.amazonaws.com/", "ap-south-1"),
+    ("https://cognito-idp.us-gov-west-1.amazonaws.com", "us-gov-west-1"),
+    ("https://cognito-idp.ap-south-1.amazonaws.com:443/", "ap-south-1"),
+    ("http://cognito-idp.ap-south-1.amazonaws.com/", None),
+    ("https://cognito-idp.ap-south-1.amazonaws.com.example.net/", None),
+    ("https://evil.example.net/cognito-idp.ap-south-1.amazonaws.com/", None),
+    ("https://x@cognito-idp.ap-south-1.amazonaws.com/", None),
+    ("https://cognito-idp.ap-south-1.amazonaws.com@evil.example.net/", None),
+    ("https://cognito-idp.ap-south-1.amazonaws.com/collect", None),
+    ("https://cognito-idp.ap-south-1.amazonaws.com:8443/", None),
+])
+def test_cognitos_endpoint_is_recognised_exactly(endpoint, region):
+    assert session.cognito_region(endpoint) == region
+
+
+def test_a_sign_in_on_this_machine_is_taken_only_for_an_api_on_this_machine():
+    assert session.endpoint_refusal("http://127.0.0.1:4566/", "http://127.0.0.1:8000/") is None
+    assert session.endpoint_refusal("http://localhost:4566", "http://[::1]:8000/") is None
+    # A deployed API that names this machine as its sign-in is not the campaign's.
+    assert session.endpoint_refusal("http://127.0.0.1:4566/", "https://prachar.example.org/")
+    assert session.endpoint_refusal("https://login.example.net/", "https://prachar.example.org/")
+    # Cognito's own endpoint is taken for any API (the local stack may sign in with a real pool too).
+    assert session.endpoint_refusal("https://cognito-idp.ap-south-1.amazonaws.com/", "http://127.0.0.1:8000/") is None
+
+
+def test_a_refresh_token_is_never_sent_to_an_endpoint_that_is_not_cognitos(monkeypatch):
+    """A session.json saved before the endpoint was checked (or edited by hand) does not send its refresh token."""
+    sent: list[str] = []
+    monkeypatch.setattr(session, "fetch", lambda method, url, **kwargs: sent.append(url))
+    saved = session.Session(api="https://prachar.example.org/", member="m", endpoint="https://login.example.net/",
+                            client_id="c", id_token="t", refresh_token="r", signed_in_at=0)
+    with pytest.raises(api.SignInNeeded):
+        session.renew(saved)
+    assert session.revoke(saved) is False
+    assert sent == []
+
+
+def test_login_says_where_the_password_goes_before_asking_for_it(world):
+    done = sign_in(world)
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert (f"Your password goes to the local stack's sign-in at {world.url}/cognito/ (app client client-1) — never "
+            f"to the API at {world.url}/.") in said
+    assert session.where("https://cognito-idp.ap-south-1.amazonaws.com/", "client-1") == (
+        "Amazon Cognito in ap-south-1 (https://cognito-idp.ap-south-1.amazonaws.com/, app client client-1)")
+
+
+def test_an_api_naming_another_sign_in_is_refused_before_the_password_is_read(world, monkeypatch):
+    real = session.fetch
+
+    def phishing(method, url, **kwargs):
+        if url.endswith("dashboard/identity.json"):
+            return api.Answer(200, {"endpoint": "https://login.example.net/", "client_id": "client-1"}, "")
+        return real(method, url, **kwargs)
+
+    monkeypatch.setattr(session, "fetch", phishing)
+    done = run("login", "--api", world.url, "--member", "sahada-02", "--password-stdin", stdin=PASSWORD + "\n")
+    assert done.exit_code == 1
+    assert "names https://login.example.net/ as the campaign's sign-in, which is not Amazon Cognito" in " ".join(
+        done.stderr.split())
+    assert not any(call.startswith("cognito") for call in world.calls)
+
+
+def test_a_redirect_is_not_followed_and_is_named(world, monkeypatch):
+    assert sign_in(world).exit_code == 0
+    monkeypatch.setattr(api, "fetch", lambda *a, **k: api.Answer(302, None, "", "https://elsewhere.example.net/x"))
+    with pytest.raises(api.ApiError, match="redirect \\(HTTP 302\\) to https://elsewhere.example.net/x, which is not"):
+        api.signed_in().get("api/me")
+
+
+def test_a_session_saved_for_plain_http_to_another_machine_sends_no_token(world, monkeypatch):
+    assert sign_in(world).exit_code == 0
+    session.save(session.Session(**{**session.current().__dict__, "api": "http://prachar.example.org/"}))
+    monkeypatch.setattr(api, "fetch", lambda *a, **k: pytest.fail("the token was sent"))
+    done = run("status")
+    assert done.exit_code == 1 and "plain http to another machine" in " ".join(done.stderr.split())
+
+
+# ---- a laptop's clock (review 16) ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("skew", [-7200, 0, 7200])
+def test_a_tokens_end_is_judged_by_the_time_passed_here_against_its_own_lifetime(skew):
+    issued = 1_600_000_000  # the pool's clock
+    token = fake_token_at(issued, 3600)
+    here = issued + skew  # this machine's clock when the token came
+    signed = session.Session(api="x/", member="m", endpoint="e", client_id="c", id_token=token, refresh_token="r",
+                             signed_in_at=here, obtained_at=here)
+    assert not signed.expires_within(60, now=here + 10)
+    assert not signed.expires_within(60, now=here + 3500)
+    assert signed.expires_within(60, now=here + 3541)
+    # Without iat (or a session saved before obtained_at was kept), only exp and this machine's clock can tell.
+    older = session.Session(**{**signed.__dict__, "obtained_at": None})
+    assert older.expires_within(60, now=issued + 3541) and not older.expires_within(60, now=issued + 10)
+
+
+def fake_token_at(issued: int, lifetime: int) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return ".".join([part({"alg": "RS256"}), part({"iat": issued, "exp": issued + lifetime}), "sig"])
+
+
+def test_a_clock_hours_ahead_renews_nothing_and_a_renewal_keeps_when_it_was_obtained(world, monkeypatch):
+    real = time.time
+    monkeypatch.setattr(session, "time", type("Clock", (), {"time": staticmethod(lambda: real() + 7200)}))
+    assert sign_in(world).exit_code == 0
+    world.calls.clear()
+    client = api.signed_in()
+    for _ in range(5):
+        client.get("api/me")
+    assert world.calls == ["GET /api/me"] * 5
+    world.valid.pop(client.session.id_token)  # the API stops taking it: one renewal, which says when it came
+    client.get("api/me")
+    assert world.calls[-2:] == ["cognito InitiateAuth REFRESH_TOKEN_AUTH", "GET /api/me"]
+    assert abs(session.current().obtained_at - (real() + 7200)) < 60
+
+
+def test_a_client_renews_at_most_once_and_then_asks_to_sign_in(world):
+    """The API refusing a token renewed a moment ago is not helped by renewing again: sign in."""
+    assert sign_in(world).exit_code == 0
+    client = api.signed_in()
+    world.valid = type("Refusing", (dict,), {"__setitem__": lambda *a: None})()  # no ID token taken, even a new one
+    with pytest.raises(api.SignInNeeded):
+        client.get("api/me")
+    with pytest.raises(api.SignInNeeded):
+        client.get("api/me")
+    assert world.calls.count("cognito InitiateAuth REFRESH_TOKEN_AUTH") == 1
+
+
+# ---- PRACHAR_HOME (review 16) -------------------------------------------------------------------------------------
+def test_prachar_home_is_made_private(home):
+    settings.save(settings.Settings(api="https://prachar.example.org/", member="m"))
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "settings.json").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o777, 0o770])
+def test_a_prachar_home_of_ones_own_that_others_may_enter_is_made_private_again(home, mode):
+    home.mkdir()
+    home.chmod(mode)
+    assert settings.load() == settings.Settings()
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+def test_a_prachar_home_of_someone_elses_is_refused_in_the_chosen_language(home, monkeypatch):
+    home.mkdir()
+    (home / "settings.json").write_text('{"api": "https://phish.example.net/", "member": "m"}')
+    owner = home.stat().st_uid
+    monkeypatch.setattr(settings.os, "getuid", lambda: owner + 1)
+    with pytest.raises(settings.UnsafeHome, match="belongs to another user"):
+        settings.load()
+    with pytest.raises(settings.UnsafeHome):
+        settings.save(settings.Settings(api="https://prachar.example.org/"))
+    done = CliRunner().invoke(cli, ["--lang", "hi", "login", "--password-stdin"], input="x\n")
+    assert done.exit_code == 1 and "किसी दूसरे उपयोगकर्ता का है" in done.stderr
+    assert "phish" not in done.output
+
+
+def test_a_file_someone_else_put_in_prachar_home_is_not_believed(home, monkeypatch):
+    home.mkdir(mode=0o700)
+    (home / "settings.json").write_text('{"api": "https://phish.example.net/", "member": "m"}')
+    real_fstat = settings.os.fstat
+
+    class SomeoneElses:  # the file's real status, but another user's
+        def __init__(self, real: Any) -> None:
+            self.real = real
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.real, name)
+
+        @property
+        def st_uid(self) -> int:
+            return self.real.st_uid + 1
+
+    monkeypatch.setattr(settings.os, "fstat", lambda fd: SomeoneElses(real_fstat(fd)))
+    with pytest.raises(settings.UnsafeHome, match="belongs to another user"):
+        settings.load()

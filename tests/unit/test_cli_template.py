@@ -101,3 +101,36 @@ def test_help_and_template_load_neither_rich_nor_pydantic(tmp_path):
     result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m.yaml")], capture_output=True, text=True,
                             cwd=ROOT, check=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_help_is_in_the_language_chosen_at_run_time():
+    """The command is imported once, in whatever language; its help follows --lang on every run."""
+    for _ in range(2):
+        hindi = " ".join(CliRunner().invoke(cli, ["--lang", "hi", "template", "--help"]).output.split())
+        english = " ".join(CliRunner().invoke(cli, ["--lang", "en", "template", "--help"]).output.split())
+        assert "शुरुआती मैनिफ़ेस्ट" in hindi and "फ़ाइल पहले से हो तो उसे बदल दें।" in hindi and "उपयोग:" in hindi
+        assert "Write a starter" not in hindi and "Replace the file if it exists." not in hindi
+        assert "Write a starter manifest" in english and "Replace the file if it exists." in english
+
+
+def test_bilingual_help_is_a_string_and_renders_in_a_plain_click_command_too():
+    import click
+
+    from prachar_cli import i18n
+    from prachar_cli.helptext import Command, bilingual
+
+    text = bilingual("Say hello.", "नमस्ते कहें।")
+    assert isinstance(text, str) and text == "Say hello." and text.upper() == "SAY HELLO."
+
+    @click.command(help=text)
+    @click.option("--loud", is_flag=True, help=bilingual("Shout it.", "ज़ोर से कहें।"))
+    def plain_command(loud: bool) -> None:
+        pass
+
+    i18n.choose("hi")  # a plain click.Command: its own help follows the language
+    assert "नमस्ते कहें।" in CliRunner().invoke(plain_command, ["--help"]).output
+    plain_command.__class__ = Command  # through helptext.Command, its options' help too
+    output = CliRunner().invoke(plain_command, ["--help"]).output
+    assert "ज़ोर से कहें।" in output and "Shout it." not in output
+    i18n.choose("en")
+    assert "Shout it." in CliRunner().invoke(plain_command, ["--help"]).output
