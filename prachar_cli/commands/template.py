@@ -9,7 +9,7 @@ it is must not go out at once.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -24,10 +24,22 @@ FILES = {"manifest": "manifest.yaml", "calendar": "calendar.csv", "audience": "a
 def _filled(text: str) -> str:
     from chalicelib.domain.times import IST  # datetime only: no pydantic, no rich
 
-    today = datetime.now(IST).date()
+    today = _system_now().astimezone(IST).date()
     for token, days in (("@TOMORROW@", 1), ("@DAY1@", 1), ("@DAY2@", 2)):
         text = text.replace(token, (today + timedelta(days=days)).isoformat())
     return text
+
+
+def _system_now() -> datetime:
+    """The system's time as last seen at sign-in (the local stack replays 2021), else this machine's: tomorrow must
+    be the system's tomorrow, or the example would be cancelled as after its poll."""
+    from prachar_cli.campaign_cache import cached
+
+    try:
+        entry = cached()
+    except Exception:  # an unreadable cache (or an unsafe PRACHAR_HOME) must not stop a template being written
+        entry = None
+    return entry.system_now() if entry is not None else datetime.now(UTC)
 
 
 @click.command(cls=Command, help=bilingual(

@@ -134,3 +134,20 @@ def test_bilingual_help_is_a_string_and_renders_in_a_plain_click_command_too():
     assert "ज़ोर से कहें।" in output and "Shout it." not in output
     i18n.choose("en")
     assert "Shout it." in CliRunner().invoke(plain_command, ["--help"]).output
+
+
+def test_the_example_times_are_tomorrow_by_the_systems_clock_once_signed_in(tmp_path, monkeypatch):
+    """The local stack replays 2021: a template dated by the laptop's clock would be after every poll there (and
+    cancelled); once a campaign is cached, tomorrow is the system's tomorrow."""
+    from datetime import UTC
+
+    from prachar_cli import campaign_cache
+
+    system_now = datetime(2021, 3, 3, 3, 30, tzinfo=UTC)
+    campaign_cache._save(campaign_cache.CachedCampaign(
+        document=json.loads(json.dumps(yaml.safe_load(CAMPAIGN.read_text("utf-8")), default=str)), version="v1",
+        fetched_at=datetime.now(UTC),
+        clock_offset=system_now - datetime.now(UTC), max_upload_bytes=256 * 1024, team_scope="constituency/sahada"))
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(cli, ["--lang", "en", "template", "manifest"]).exit_code == 0
+    assert "2021-03-04" in (tmp_path / "manifest.yaml").read_text("utf-8")
