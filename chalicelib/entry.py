@@ -78,13 +78,8 @@ def _import(key: str, etag: str | None, uploader: str | None, context: Any, cont
         logger.warning("audience upload without an active campaign or an ETag; not imported", extra={"key": key})
         if etag is not None and not continued:  # told where the uploader looks, as a manifest would be
             from chalicelib.domain.vetting import NO_CAMPAIGN
-            from chalicelib.services import upload_answers
 
-            answer = upload_answers.refusal(key, [NO_CAMPAIGN], c.clock.now())
-            c.bucket.write_error_report(key, {"key": key, "rejected_at": answer["answered_at"], "summary":
-                                              "1 problem; nothing from this file was imported",
-                                              "problems": answer["problems"]})
-            upload_answers.record(c.store, c.clock, key, version or etag, answer)
+            c.audience_import().refuse(key, [NO_CAMPAIGN], version or etag)
         return "ignored"
     millis_left = getattr(context, "get_remaining_time_in_millis", None)
     return c.audience_import().run(campaign, key, etag, lambda: millis_left() / 1000 if millis_left else 900.0,

@@ -12,6 +12,7 @@ from functools import lru_cache
 from chalicelib.errors import ConfigError
 
 DEFAULT_STAGE = "local"
+DEFAULT_MAX_UPLOAD_BYTES = 256 * 1024  # PRACHAR_MAX_UPLOAD_BYTES: a manifest or config (a calendar: 16 times)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         clock_start=_clock_start(environ),
         clock_speed=_number(environ, "PRACHAR_CLOCK_SPEED", 1.0, minimum=0.0),
         clock_epoch=_number(environ, "PRACHAR_CLOCK_EPOCH", time.time(), minimum=0.0),
-        max_upload_bytes=int(_number(environ, "PRACHAR_MAX_UPLOAD_BYTES", 256 * 1024, minimum=1)),
+        max_upload_bytes=int(_number(environ, "PRACHAR_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, minimum=1)),
         platform_timeout_seconds=_number(environ, "PRACHAR_PLATFORM_TIMEOUT", 10.0, minimum=0.1),
         retry_base_seconds=_number(environ, "PRACHAR_RETRY_BASE_SECONDS", 10.0, minimum=0.0),
         whatsapp_app_secret=environ.get("PRACHAR_WHATSAPP_APP_SECRET"),

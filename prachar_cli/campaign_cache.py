@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.settings import DEFAULT_MAX_UPLOAD_BYTES
 from prachar_cli import settings
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 CACHE_FILE = "campaign.json"
 QUIET_TIMEOUT = 3.0
-DEFAULT_MAX_UPLOAD_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)

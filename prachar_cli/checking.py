@@ -30,10 +30,9 @@ from chalicelib.domain import vetting
 from chalicelib.domain.scope import ScopeError, split_scoped_key
 from chalicelib.domain.times import ist_text, to_iso
 from chalicelib.errors import InvalidContentError, Problem
+from chalicelib.settings import DEFAULT_MAX_UPLOAD_BYTES
 from prachar_cli.files import local_media_path, suffix_refusal
 
-DEFAULT_MAX_UPLOAD_BYTES = 256 * 1024  # the Lambdas' default (PRACHAR_MAX_UPLOAD_BYTES)
-CALENDAR_FACTOR = 16                   # a calendar may be 16 times that (ingest._calendar)
 READ_CHUNK = 256 * 1024                # an audience file is read as the import streams it, never whole
 
 
@@ -161,7 +160,7 @@ class Verdict:
 
 def check_file(path: Path, kind: str, key: str | None, judge: Judge) -> Verdict:
     """One file's verdict. Whatever the bytes, this returns: an exception no check foresaw is the file's problem,
-    in the words ingest gives it."""
+    in the words ingest gives it (here, for every kind: the checks below let such exceptions through)."""
     verdict = Verdict(path, kind, key, accepted_rows=0 if kind in ("calendar", "audience") else None)
     try:
         if kind == "manifest":
@@ -197,9 +196,6 @@ def _manifest(verdict: Verdict, judge: Judge) -> None:
         vetted, estimated = _vet(verdict, decode_document(raw, key, judge.max_upload_bytes), scoped, judge)
     except InvalidContentError as exc:
         verdict.problems = list(exc.problems)
-        return
-    except Exception as exc:  # as ingest: the file's problem, not a crash
-        verdict.problems = [vetting.unforeseen(exc)]
         return
     _preview(verdict, vetted, judge, None, estimated)
     verdict.warnings += [str(w) for w in vetting.election_warnings(vetted.plans, judge.campaign)]
@@ -333,7 +329,7 @@ def _calendar(verdict: Verdict, judge: Judge) -> None:
     if not key.lower().endswith(".csv"):
         verdict.problems = [vetting.not_a_calendar(key)]
         return
-    limit = judge.max_upload_bytes * CALENDAR_FACTOR
+    limit = judge.max_upload_bytes * vetting.CALENDAR_SIZE_FACTOR
     scoped = _scoped_and_within(verdict, "calendar", limit)
     if scoped is None:
         return
@@ -341,9 +337,6 @@ def _calendar(verdict: Verdict, judge: Judge) -> None:
         sheet = read_calendar(verdict.path.read_bytes(), limit)
     except InvalidContentError as exc:
         verdict.problems = list(exc.problems)
-        return
-    except Exception as exc:  # as ingest: the file's problem, not a crash
-        verdict.problems = [vetting.unforeseen(exc)]
         return
     verdict.read = True
     problems = list(sheet.problems)
@@ -395,9 +388,6 @@ def _config(verdict: Verdict, judge: Judge) -> None:
     except InvalidContentError as exc:
         verdict.problems = list(exc.problems)
         return
-    except Exception as exc:  # as ingest: the file's problem, not a crash
-        verdict.problems = [vetting.unforeseen(exc)]
-        return
     verdict.summary = {"campaign": campaign.campaign, "districts": len(campaign.districts),
                        "constituencies": len(campaign.constituencies), "teams": len(campaign.teams),
                        "accounts": len(campaign.accounts)}
@@ -425,7 +415,14 @@ def campaign_from_document(document: dict[str, Any]) -> Any:
 def _audience(verdict: Verdict, judge: Judge) -> None:
     import csv
 
-    from chalicelib.domain.audience import Refusal, check_header, check_row
+    from chalicelib.domain.audience import (
+        Refusal,
+        check_header,
+        check_row,
+        empty_audience,
+        not_a_constituency,
+        unreadable_audience,
+    )
     from chalicelib.domain.audience_file import NotText, rows
     from chalicelib.domain.phone import mask
 
@@ -434,7 +431,7 @@ def _audience(verdict: Verdict, judge: Judge) -> None:
     if refused := suffix_refusal(verdict.path, "audience"):  # `--as audience` on a file that is not a CSV
         verdict.problems = [Problem("(file)", *refused)]
         return
-    if refused := vetting.not_a_constituency(key, campaign):
+    if refused := not_a_constituency(key, campaign):
         verdict.problems = [refused]
         return
     notices = frozenset(campaign.audience.notices) or None
@@ -466,10 +463,10 @@ def _audience(verdict: Verdict, judge: Judge) -> None:
                 verdict.contacts.append({"row": checked.row, "phone": mask(checked.phone),
                                          "language": checked.language})
     except (NotText, csv.Error) as exc:
-        problems.append(vetting.unreadable_audience(last_row, exc))
+        problems.append(unreadable_audience(last_row, exc))
         verdict.refused.append({"row": last_row + 1, "reason": "unreadable"})
     if names is None:
-        verdict.problems = [vetting.empty_audience()]
+        verdict.problems = [empty_audience()]
         return
     verdict.problems = problems
     verdict.accepted_rows = accepted

@@ -39,6 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chalicelib.domain.vetting import CALENDAR_SIZE_FACTOR
+from chalicelib.settings import DEFAULT_MAX_UPLOAD_BYTES
+from prachar_cli.i18n import say as _say
 from prachar_cli.output import visible
 
 KINDS = ("manifest", "calendar", "audience", "config", "media")
@@ -51,7 +54,6 @@ SPREADSHEET_SUFFIXES = (".csv", ".xlsx", ".xls", ".ods", ".tsv")
 TEXT_TABLE_SUFFIXES = (".csv", ".tsv")  # read to tell a calendar from contacts
 # The name each kind must have for the system to read it as that kind (`--as` cannot change what the key says).
 SUFFIXES = {"manifest": MANIFEST_SUFFIXES, "calendar": (".csv",), "audience": (".csv",), "config": MANIFEST_SUFFIXES}
-DEFAULT_MAX_UPLOAD_BYTES = 256 * 1024
 MAX_KEY_BYTES = 1024  # S3's limit on a key
 _HEADER_BYTES = 64 * 1024  # enough of a CSV to read its first row
 # A cell that may be a phone number: digits and what people write between them, nothing else.
@@ -121,12 +123,6 @@ class MissingMedia:
 class UploadPlan:
     files: list[LocalFile]                        # media first, then manifests, calendars, audience files, config
     missing: list[MissingMedia] = field(default_factory=list)
-
-
-def _say(english: str, hindi: str, **values: object) -> str:
-    from prachar_cli.i18n import say
-
-    return say(english, hindi, **values)
 
 
 def shown_path(path: Path | str) -> str:
@@ -487,7 +483,7 @@ def gather(entries: Sequence[tuple[Path, str, str]], *, max_bytes: int = DEFAULT
         if kind == "media":
             keep(media, LocalFile(path, kind, key), path, referenced=False)
             continue
-        limit = max_bytes * 16 if kind == "calendar" else max_bytes
+        limit = max_bytes * CALENDAR_SIZE_FACTOR if kind == "calendar" else max_bytes
         documents = _documents(path, kind, key, limit)
         keep(others, LocalFile(path, kind, key, _series(documents)), path, referenced=False)
         for reference, media_key, row in _references(documents, key):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from prachar_cli.api import ApiError, Client, CliError, Unreachable
+from prachar_cli.files import MANIFEST_SUFFIXES
 from prachar_cli.i18n import say
 from prachar_cli.output import plain
 
@@ -26,7 +27,6 @@ MULTIPART_BYTES = 8 * 1024 * 1024
 POLL_SECONDS = 1.0
 DEFAULT_TIMEOUT = 120.0
 SHOWN_PROBLEMS = 20  # the rest are counted; errors/<key>.json has them all
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # Outcomes after which nothing is wrong with the upload (an audience import "continuing" goes on by itself; a
 # "superseded" upload was replaced by a later upload of the same key, whose own answer counts).
 GOOD = {"accepted", "unchanged", "imported", "continuing", "superseded"}

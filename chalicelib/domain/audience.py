@@ -13,12 +13,16 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.contacts import ERASED, SHARDS, Sealed, StoredContact, Suppression, replaces  # noqa: F401 (also named here)
 from chalicelib.domain.phone import BadNumber, mask, masked_digits, normalise
 from chalicelib.domain.problems import printable
 from chalicelib.domain.times import IST
 from chalicelib.errors import Problem
+
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign import Campaign
 
 COLUMNS = ("phone", "name", "consent_source", "consent_at", "notice_version", "language")
 CONSENT_FIELDS = ("consent_source", "consent_at", "notice_version", "language")
@@ -155,3 +159,29 @@ def _moment(text: str) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=IST)
+
+
+# ---- what an audience file is refused for as a whole (the import and `prachar check` alike) ------------------
+def constituency_of(key: str) -> str:
+    """The constituency an audience file is uploaded for: audience/<constituency>/…/<name>.csv."""
+    parts = key.split("/")
+    return parts[1] if len(parts) > 2 else ""
+
+
+def not_a_constituency(key: str, campaign: Campaign) -> Problem | None:
+    """An audience file under a prefix that names no constituency of the campaign: nothing of it is imported."""
+    constituency = constituency_of(key)
+    if any(c.id == constituency for c in campaign.constituencies):
+        return None
+    return Problem("(key)", f"{constituency!r} is not a constituency of the campaign", "upload under "
+                   f"audience/<constituency id>/, e.g. audience/{campaign.constituencies[0].id}/contacts.csv")
+
+
+def empty_audience() -> Problem:
+    return Problem("(file)", "the file is empty", f"save it with a header row: {','.join(COLUMNS)}")
+
+
+def unreadable_audience(after_row: int, exc: BaseException) -> Problem:
+    """An audience file that cannot be read past a row (not UTF-8, a broken quote): the rows before it go in."""
+    return Problem("(row)", f"the file could not be read after row {after_row} ({exc}); the rows before it were "
+                   "imported", "save the file again as CSV UTF-8 and upload it", row=after_row + 1)

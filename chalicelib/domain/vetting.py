@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.scope import ScopedKey
 
 CONFIG_KEY = "config/campaign.yaml"
+CALENDAR_SIZE_FACTOR = 16  # a calendar may be this many times the upload limit of a manifest
 SCOPE_FIXES = {
     "content": "upload under content/state/, content/district/<id>/ or content/constituency/<id>/",
     "calendar": "upload under calendar/<scope>/",
@@ -34,7 +35,6 @@ NO_CAMPAIGN = Problem("(campaign)", "no campaign is active yet", f"upload {CONFI
                       "again")
 UNFORESEEN_FIX = ("check it against the documented format (README: Uploading content) and upload it again; if it "
                   "looks right, tell the campaign's ops team, with this report")
-AUDIENCE_HEADER = "phone,name,consent_source,consent_at,notice_version,language"
 
 
 @dataclass(frozen=True)
@@ -135,28 +135,3 @@ def series_slot(series: str, scope: str, campaign: Campaign, now: datetime,
     if slot is None:
         raise InvalidContentError([no_slot_left(series, scope)])
     return slot
-
-
-def audience_constituency(key: str) -> str:
-    """The constituency an audience file is uploaded for: audience/<constituency>/…/<name>.csv."""
-    parts = key.split("/")
-    return parts[1] if len(parts) > 2 else ""
-
-
-def not_a_constituency(key: str, campaign: Campaign) -> Problem | None:
-    """An audience file under a prefix that names no constituency of the campaign: nothing of it is imported."""
-    constituency = audience_constituency(key)
-    if any(c.id == constituency for c in campaign.constituencies):
-        return None
-    return Problem("(key)", f"{constituency!r} is not a constituency of the campaign", "upload under "
-                   f"audience/<constituency id>/, e.g. audience/{campaign.constituencies[0].id}/contacts.csv")
-
-
-def empty_audience() -> Problem:
-    return Problem("(file)", "the file is empty", f"save it with a header row: {AUDIENCE_HEADER}")
-
-
-def unreadable_audience(after_row: int, exc: BaseException) -> Problem:
-    """An audience file that cannot be read past a row (not UTF-8, a broken quote): the rows before it go in."""
-    return Problem("(row)", f"the file could not be read after row {after_row} ({exc}); the rows before it were "
-                   "imported", "save the file again as CSV UTF-8 and upload it", row=after_row + 1)

@@ -26,17 +26,15 @@ from chalicelib.domain.audience import (
     StoredContact,
     check_header,
     check_row,
+    constituency_of,
+    empty_audience,
     masked_digits,
+    not_a_constituency,
+    unreadable_audience,
 )
 from chalicelib.domain.audience_file import NotText, rows
 from chalicelib.domain.phone import mask
 from chalicelib.domain.times import IST, local_date, to_iso
-from chalicelib.domain.vetting import (
-    audience_constituency,
-    empty_audience,
-    not_a_constituency,
-    unreadable_audience,
-)
 from chalicelib.errors import Problem
 from chalicelib.services.activity import ActivityLog
 from chalicelib.services.upload_answers import refusal
@@ -78,13 +76,13 @@ class AudienceImport:
             uploaded_by: str | None = None, continued: bool = False, version: str | None = None) -> ImportOutcome:
         """Import (or go on importing) the upload `etag` (S3 version `version`) of `key`; `time_left`: seconds this
         invocation has."""
-        constituency = audience_constituency(key)
+        constituency = constituency_of(key)
         scope = f"constituency/{constituency}"
         if refused := not_a_constituency(key, campaign):
-            return self._refuse(key, "state", [refused], version or etag)
+            return self.refuse(key, [refused], version or etag)
         refused = None if continued else uploader_refused(campaign, uploaded_by, constituency)
         if refused is not None:
-            return self._refuse(key, scope, [refused], version or etag)
+            return self.refuse(key, [refused], version or etag, scope)
         state = self.audience.import_state(key, etag)
         latest = state is not None and int(state.get("generation", 0)) == self.audience.generation(key)
         if state is not None and state["status"] in DONE and latest:
@@ -245,7 +243,7 @@ class AudienceImport:
                              details={"counts": dict(counts), "report": report_key, "status": state["status"]})
         return ImportOutcome(key, state["status"], dict(counts))
 
-    def _refuse(self, key: str, scope: str, problems: list[Problem], upload: str | None) -> ImportOutcome:
+    def refuse(self, key: str, problems: list[Problem], upload: str | None, scope: str = "state") -> ImportOutcome:
         """Refused before a byte is read: answered apart from the import state, which is the import's own (a state
         here would pass for a finished import when someone allowed uploads the same bytes)."""
         if upload and self.answer_refusal is not None:

@@ -22,6 +22,7 @@ from chalicelib.domain.problems import MAX_PROBLEMS
 from chalicelib.domain.scope import ScopeError, split_scoped_key
 from chalicelib.domain.times import ist_text, to_iso
 from chalicelib.domain.vetting import (
+    CALENDAR_SIZE_FACTOR,
     CONFIG_KEY,
     NO_CAMPAIGN,
     at_row,
@@ -61,15 +62,16 @@ class IngestResult:
     warnings: list[str] = field(default_factory=list)   # accepted, but the election calendar will stop a post
 
     def answer(self, now: Any) -> dict[str, Any]:
-        """What `prachar upload` (through GET /api/uploads) is told became of the upload."""
-        content_ids = [self.content_id] if self.content_id and self.outcome in ("accepted", "unchanged") else []
+        """What `prachar upload` (through GET /api/uploads) is told became of the upload. A calendar's `scheduled`
+        holds its rows' content ids; a manifest's, the accounts of its one content."""
         if self.key.startswith("calendar/"):
-            content_ids = list(self.scheduled)
-        answer = {"key": self.key, "outcome": self.outcome, "answered_at": to_iso(now), "content_ids": content_ids,
-                  "accounts": [] if self.key.startswith("calendar/") else list(self.scheduled),
-                  "kept": self.kept, "withdrawn": self.withdrawn, "warnings": self.warnings[:MAX_PROBLEMS],
-                  **_problem_details(self.problems)}
-        return answer
+            content_ids, accounts = list(self.scheduled), []
+        else:
+            placed = self.content_id and self.outcome in ("accepted", "unchanged")
+            content_ids, accounts = [self.content_id] if placed else [], list(self.scheduled)
+        return {"key": self.key, "outcome": self.outcome, "answered_at": to_iso(now), "content_ids": content_ids,
+                "accounts": accounts, "kept": self.kept, "withdrawn": self.withdrawn,
+                "warnings": self.warnings[:MAX_PROBLEMS], **_problem_details(self.problems)}
 
 
 @dataclass
@@ -141,7 +143,8 @@ class Ingest:
                 version: str | None = None) -> IngestResult:
         """A post manifest named by an upload event; with the event's `etag`, exactly that upload (a file replaced
         since is skipped: the later upload's own event decides) — and its answer is kept for `prachar upload`."""
-        return self._answered(self._content(key, uploaded_by, etag, version or etag), version or etag)
+        upload_id = version or etag
+        return self._answered(self._content(key, uploaded_by, etag, upload_id), upload_id)
 
     def _content(self, key: str, uploaded_by: str | None, etag: str | None, upload_id: str | None) -> IngestResult:
         if not key.lower().endswith(MANIFEST_SUFFIXES):
@@ -241,7 +244,8 @@ class Ingest:
                  version: str | None = None) -> IngestResult:
         """Every good row goes ahead; bad rows are reported by row and column; nothing is duplicated. With the
         event's `etag`, exactly that upload is read, and its answer kept for `prachar upload`."""
-        return self._answered(self._calendar(key, uploaded_by, etag, version or etag), version or etag)
+        upload_id = version or etag
+        return self._answered(self._calendar(key, uploaded_by, etag, upload_id), upload_id)
 
     def _calendar(self, key: str, uploaded_by: str | None, etag: str | None, upload_id: str | None) -> IngestResult:
         if key.lower().endswith(tuple(MEDIA_TYPES)):
@@ -259,16 +263,17 @@ class Ingest:
         uploader, refused = _uploader(campaign, uploaded_by, scope)
         if refused:
             return self._reject(key, scope, [refused])
+        limit = self.max_upload_bytes * CALENDAR_SIZE_FACTOR
         try:
-            upload = self.bucket.read(key, self.max_upload_bytes * 16, etag=etag)
+            upload = self.bucket.read(key, limit, etag=etag)
         except TooLarge as exc:
-            return self._reject(key, scope, [too_large(exc.size, self.max_upload_bytes * 16)])
+            return self._reject(key, scope, [too_large(exc.size, limit)])
         except Superseded:
             return IngestResult(key, "superseded")
         if upload is None:
             return IngestResult(key, "gone")
         try:
-            sheet = read_calendar(upload.body, self.max_upload_bytes * 16)
+            sheet = read_calendar(upload.body, limit)
         except InvalidContentError as exc:
             return self._reject(key, scope, exc.problems)
         except Exception as exc:  # the last line of defence: every upload gets an answer

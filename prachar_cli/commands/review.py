@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from prachar_cli.api import reported
+from prachar_cli.commands.status import scope_option
 from prachar_cli.helptext import Command, bilingual
 from prachar_cli.i18n import say
 
@@ -15,9 +16,7 @@ from prachar_cli.i18n import say
 @click.command(cls=Command, help=bilingual(
     "Posts waiting for approval in what you can see, by due time (IST).",
     "जो आप देख सकते हैं उसमें मंज़ूरी की प्रतीक्षा कर रही पोस्ट, तय समय (IST) के क्रम में।"))
-@click.option("--scope", metavar="S", help=bilingual(
-    "A scope you may see (default: your team's; a coordinator's: state).",
-    "कोई स्कोप जो आप देख सकते हैं (डिफ़ॉल्ट: आपकी टीम का; कोऑर्डिनेटर के लिए: state)।"))
+@scope_option
 @reported
 def pending(scope: str | None) -> None:
     from rich.table import Table

@@ -19,14 +19,16 @@ STATES = ("pending_approval", "scheduled", "queued", "publishing", "published", 
           "cancelled_campaign_over")
 TROUBLE = {"failed", "ambiguous", "held_account", "held_throttled", "rejected", "expired"}
 ALL = 1000  # the most the API lists at once
+# The lists' --scope (status, pending): what the API's posts list takes.
+scope_option = click.option("--scope", metavar="S", help=bilingual(
+    "A scope you may see (default: your team's; a coordinator's: state).",
+    "कोई स्कोप जो आप देख सकते हैं (डिफ़ॉल्ट: आपकी टीम का; कोऑर्डिनेटर के लिए: state)।"))
 
 
 @click.command(cls=Command, help=bilingual(
     "Your posts and their state on each account, by due time (IST).",
     "आपकी पोस्ट और हर अकाउंट पर उनकी स्थिति, तय समय (IST) के क्रम में।"))
-@click.option("--scope", metavar="S", help=bilingual(
-    "A scope you may see (default: your team's; a coordinator's: state).",
-    "कोई स्कोप जो आप देख सकते हैं (डिफ़ॉल्ट: आपकी टीम का; कोऑर्डिनेटर के लिए: state)।"))
+@scope_option
 @click.option("--today", is_flag=True, help=bilingual(
     "Only posts due today (IST, by the system's clock).",
     "केवल आज (IST, सिस्टम की घड़ी से) की पोस्ट।"))
